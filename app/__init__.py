@@ -1,0 +1,100 @@
+"""Relais: scheduling of the drug-prevention sessions given by police and gendarmerie."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import CONFIGS
+
+
+def create_app(config_name: str | None = None, test_config: dict | None = None) -> Flask:
+    """Application factory: configuration, extensions, blueprints, CLI, error handlers."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=str(_instance_path()))
+    config_name = config_name or os.environ.get("RELAIS_ENV", "development")
+    app.config.from_object(CONFIGS[config_name])
+    app.config["RELAIS_ENV"] = config_name
+    if test_config:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _ensure_secret_key(app, config_name)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app import cli, templating
+
+    templating.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("RELAIS_INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
+
+
+def _ensure_secret_key(app: Flask, config_name: str) -> None:
+    """Production refuses a missing key; development keeps a generated one in instance/."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if config_name == "production":
+        raise RuntimeError("SECRET_KEY must be set in production (environment variable SECRET_KEY).")
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page says why on its own
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    import app.models  # noqa: F401  (register every table)
+    from app.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL for concurrent readers, and foreign keys, which SQLite leaves off by default."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.errors import bp as errors_bp
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/compte")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(errors_bp)

@@ -1,0 +1,96 @@
+"""National administration: accounts, invitations and the e-mail outbox."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.access import role_required
+from app.admin import bp
+from app.admin.forms import InviteUserForm, RetryForm
+from app.domain.clock import utcnow
+from app.domain.mail import retry_message
+from app.emails import queue_activation
+from app.extensions import db
+from app.models import CoordinatorScope, Departement, Force, MessageStatus, OutgoingMessage, Role, User
+from app.models.accounts import normalize_email
+
+PAGE_SIZE = 50
+
+
+@bp.route("/utilisateurs")
+@role_required(Role.ADMIN)
+def users():
+    query = select(User).options(selectinload(User.scopes)).order_by(User.id)
+    role = request.args.get("role", "")
+    search = request.args.get("q", "").strip()
+    after = request.args.get("apres", type=int)
+    if role in {r.value for r in Role}:
+        query = query.where(User.role == role)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(User.full_name).like(pattern), User.email.like(pattern)))
+    if after:
+        query = query.where(User.id > after)  # keyset pagination: deep pages cost what the first does
+    rows = db.session.scalars(query.limit(PAGE_SIZE + 1)).all()
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return render_template("admin/users.html", users=rows, role=role, search=search, Role=Role,
+                           next_after=rows[-1].id if has_more else None)
+
+
+@bp.route("/utilisateurs/inviter", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def invite_user():
+    form = InviteUserForm()
+    departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
+    form.departements.choices = [(d.code, d.label) for d in departements]
+    if form.validate_on_submit():
+        email = normalize_email(form.email.data)
+        if User.by_email(email) is not None:
+            form.email.errors.append(_("Un compte existe déjà avec cette adresse."))
+        else:
+            user = User(email=email, full_name=form.full_name.data.strip(), role=Role(form.role.data),
+                        invited_by_id=current_user.id)
+            if user.role is Role.COORDINATOR:
+                force = Force(form.force.data) if form.force.data else None
+                user.scopes = [CoordinatorScope(departement_code=code, force=force) for code in form.departements.data]
+            db.session.add(user)
+            db.session.flush()
+            queue_activation(user, inviter=current_user)
+            db.session.commit()
+            flash(_("Invitation envoyée à %(email)s.", email=email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form)
+
+
+@bp.route("/messages")
+@role_required(Role.ADMIN)
+def outbox():
+    status = request.args.get("statut", "")
+    query = select(OutgoingMessage).order_by(OutgoingMessage.id.desc()).limit(PAGE_SIZE)
+    if status in {s.value for s in MessageStatus}:
+        query = query.where(OutgoingMessage.status == status)
+    messages = db.session.scalars(query).all()
+    counts = dict(db.session.execute(
+        select(OutgoingMessage.status, func.count(OutgoingMessage.id)).group_by(OutgoingMessage.status)
+    ).all())
+    return render_template("admin/outbox.html", messages=messages, counts=counts, status=status,
+                           MessageStatus=MessageStatus, retry_form=RetryForm())
+
+
+@bp.route("/messages/<int:message_id>/renvoyer", methods=["POST"])
+@role_required(Role.ADMIN)
+def retry(message_id: int):
+    form = RetryForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if retry_message(db.session, message_id, utcnow()):
+        db.session.commit()
+        flash(_("Le message sera renvoyé au prochain passage de l'envoi."), "success")
+    else:
+        flash(_("Ce message n'est pas en échec : rien à renvoyer."), "warning")
+    return redirect(url_for("admin.outbox", statut="failed"))

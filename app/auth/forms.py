@@ -1,0 +1,73 @@
+"""Log-in, registration and password forms."""
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from app.domain.passwords import password_problem
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez votre adresse e-mail.")),
+                                                        Email(_l("Adresse e-mail invalide."))],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Saisissez votre mot de passe."))],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField(_l("Rester connecté sur cet appareil"))
+    submit = SubmitField(_l("Se connecter"))
+
+
+class PasswordRequestForm(FlaskForm):
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez votre adresse e-mail.")),
+                                                        Email(_l("Adresse e-mail invalide."))],
+                       render_kw={"autocomplete": "email"})
+    submit = SubmitField(_l("Recevoir un lien"))
+
+
+class NewPasswordMixin:
+    """Checks the password policy; the form's own fields give the personal words to refuse."""
+
+    personal_words: tuple[str, ...] = ()
+
+    def validate_password(self, field) -> None:
+        problem = password_problem(field.data or "", current_app.config["RELAIS_PASSWORD_MIN_LENGTH"],
+                                   self.personal_words)
+        if problem:
+            raise ValidationError(problem)
+
+
+class SetPasswordForm(NewPasswordMixin, FlaskForm):
+    password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe."))],
+                             render_kw={"autocomplete": "new-password"},
+                             description=_l("Au moins 10 caractères ; évitez les mots de passe courants."))
+    confirm = PasswordField(_l("Confirmez le mot de passe"),
+                            validators=[DataRequired(_l("Confirmez le mot de passe.")),
+                                        EqualTo("password", _l("Les deux mots de passe ne correspondent pas."))],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Enregistrer le mot de passe"))
+
+
+class RegistrationForm(NewPasswordMixin, FlaskForm):
+    full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez votre nom.")),
+                                                            Length(max=120)],
+                            render_kw={"autocomplete": "name"})
+    email = EmailField(_l("Adresse e-mail professionnelle"),
+                       validators=[DataRequired(_l("Saisissez votre adresse e-mail.")),
+                                   Email(_l("Adresse e-mail invalide.")), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
+    phone = StringField(_l("Téléphone"), validators=[Length(max=30)], render_kw={"autocomplete": "tel"})
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe."))],
+                             render_kw={"autocomplete": "new-password"},
+                             description=_l("Au moins 10 caractères ; évitez les mots de passe courants."))
+    confirm = PasswordField(_l("Confirmez le mot de passe"),
+                            validators=[DataRequired(_l("Confirmez le mot de passe.")),
+                                        EqualTo("password", _l("Les deux mots de passe ne correspondent pas."))],
+                            render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Créer mon compte"))
+
+    @property
+    def personal_words(self) -> tuple[str, ...]:
+        name_parts = tuple((self.full_name.data or "").split())
+        return (*name_parts, (self.email.data or "").split("@")[0])

@@ -1,0 +1,290 @@
+"""A realistic, deterministic demo data set: same seed, same data.
+
+`demo` scale fills a handful of départements for people trying Relais; `national` scale fills every
+département at the size of the real programme (for benchmarks). Each feature adds its own step to
+`DemoBuilder.build`, so that every page of the app has content in every state.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from math import cos, radians
+
+from faker import Faker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.identifiers import make_siret, make_uai
+from app.domain.passwords import hash_password
+from app.domain.reference import load_departements
+from app.domain.reference_data import sync_reference_data
+from app.models import (
+    Audience,
+    CommuneCompetence,
+    CoordinatorScope,
+    Departement,
+    Establishment,
+    EstablishmentKind,
+    Force,
+    Role,
+    Topic,
+    Trainer,
+    Unit,
+    UnitKind,
+    User,
+)
+
+DEMO_PASSWORD = "Prevention-Relais-2026"
+DEMO_DEPARTEMENTS = ("69", "13", "33", "59", "75", "2A", "57", "974")
+POLICE_RANKS = ("Gardien de la paix", "Brigadier", "Brigadier-chef", "Major", "Capitaine")
+GENDARMERIE_RANKS = ("Gendarme", "Maréchal des logis-chef", "Adjudant", "Adjudant-chef", "Lieutenant")
+
+
+@dataclass(frozen=True)
+class Scale:
+    departements: tuple[str, ...]
+    communes_per_departement: int
+    establishments_per_departement: int
+    trainers_per_force_per_departement: int
+
+
+SCALES = {
+    "demo": Scale(DEMO_DEPARTEMENTS, 14, 12, 3),
+    # 101 départements × 60 ≈ 6,000 establishments; × 2 forces × 8 ≈ 1,600 trainers.
+    "national": Scale(tuple(d.code for d in load_departements()), 40, 60, 8),
+}
+
+
+@dataclass
+class DemoAccount:
+    role: str
+    email: str
+    description: str
+
+
+@dataclass
+class DemoResult:
+    accounts: list[DemoAccount] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    password: str = DEMO_PASSWORD
+
+
+class DemoBuilder:
+    def __init__(self, session: Session, seed: int, scale: str, today: date, password_hash_method: str | None = None):
+        self.session = session
+        self.random = random.Random(seed)
+        self.fake = Faker("fr_FR")
+        self.fake.seed_instance(seed)
+        self.scale = SCALES[scale]
+        self.scale_name = scale
+        self.today = today
+        self.result = DemoResult()
+        # One hash for every demo account: hashing thousands of passwords would take minutes.
+        self.password_hash = hash_password(DEMO_PASSWORD, password_hash_method)
+        self.departements: dict[str, Departement] = {}
+        self.communes: dict[str, list[CommuneCompetence]] = {}
+        self.commune_positions: dict[str, tuple[float, float]] = {}
+        self.units: dict[tuple[str, Force], Unit] = {}
+        self.establishments: list[Establishment] = []
+        self.trainers: list[Trainer] = []
+        self._email_counter = 0
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _user(self, role: Role, full_name: str, email: str | None = None, **extra) -> User:
+        if email is None:
+            self._email_counter += 1
+            local = self.fake.unique.user_name()
+            email = f"{local}.{self._email_counter}@{self._domain_for(role)}"
+        user = User(email=email, full_name=full_name, role=role, password_hash=self.password_hash,
+                    activated_at=self._moment(days_ago=self.random.randint(30, 400)), **extra)
+        self.session.add(user)
+        return user
+
+    @staticmethod
+    def _domain_for(role: Role) -> str:
+        return {Role.TRAINER: "interieur.demo", Role.COORDINATOR: "interieur.demo",
+                Role.ADMIN: "interieur.demo", Role.REQUESTER: "etablissement.demo"}[role]
+
+    def _moment(self, days_ago: int):
+        from datetime import UTC, datetime, time
+
+        return datetime.combine(self.today - timedelta(days=days_ago), time(9, 0), tzinfo=UTC)
+
+    def _near(self, latitude: float, longitude: float, max_km: float) -> tuple[float, float]:
+        distance = self.random.uniform(0, max_km)
+        bearing = self.random.uniform(0, 360)
+        dlat = distance / 111.0 * cos(radians(bearing))
+        dlon = distance / (111.0 * max(cos(radians(latitude)), 0.2)) * (1 if bearing < 180 else -1) * abs(
+            cos(radians(bearing - 90)))
+        return round(latitude + dlat, 5), round(longitude + dlon, 5)
+
+    # -- steps -----------------------------------------------------------------------------------
+
+    def build(self) -> DemoResult:
+        sync_reference_data(self.session)
+        self.departements = {d.code: d for d in self.session.scalars(select(Departement))}
+        self.topics = list(self.session.scalars(select(Topic).order_by(Topic.position)))
+        self.audiences = list(self.session.scalars(select(Audience).order_by(Audience.position)))
+        self.build_communes()
+        self.build_units()
+        self.build_staff_accounts()
+        self.build_establishments()
+        self.build_trainers()
+        self.session.flush()
+        self.result.counts.update({
+            "départements": len(self.scale.departements),
+            "communes": sum(len(c) for c in self.communes.values()),
+            "établissements": len(self.establishments),
+            "formateurs": len(self.trainers),
+        })
+        return self.result
+
+    def build_communes(self) -> None:
+        """Communes with their competent force: the préfecture is police, most others gendarmerie."""
+        for code in self.scale.departements:
+            departement = self.departements[code]
+            communes = []
+            for index in range(self.scale.communes_per_departement):
+                number = 1 + index * 7
+                insee = f"{code}{number:03d}" if len(code) == 2 else f"{code}{number:02d}"
+                force = Force.POLICE if index == 0 or self.random.random() < 0.25 else Force.GENDARMERIE
+                name = self.fake.unique.city() if index else f"{departement.name} (préfecture)"
+                postcode = f"{code.replace('2A', '20').replace('2B', '20')}{self.random.randint(0, 999):03d}"[:5]
+                commune = CommuneCompetence(
+                    insee_code=insee, name=name, departement_code=code, force=force,
+                    service_id=f"{'PN' if force is Force.POLICE else 'GN'}-{code}-{index:03d}",
+                    service_name=(f"Commissariat de {name}" if force is Force.POLICE else f"Brigade de {name}"),
+                    postcode=postcode, postcodes=postcode)
+                # The ministry's table has no coordinates; the demo places communes around the préfecture.
+                self.commune_positions[insee] = (
+                    (departement.latitude, departement.longitude) if index == 0
+                    else self._near(departement.latitude, departement.longitude, 45))
+                communes.append(commune)
+                self.session.add(commune)
+            self.communes[code] = communes
+
+    def build_units(self) -> None:
+        for code in self.scale.departements:
+            departement = self.departements[code]
+            police_kind = UnitKind.DIPN if code in {"2A", "971", "972", "973", "974", "976"} else UnitKind.DDPN
+            self.units[(code, Force.POLICE)] = Unit(
+                force=Force.POLICE, kind=police_kind, name=f"{police_kind.value.upper()} {departement.name}",
+                departement_code=code, commune_name=departement.name,
+                latitude=departement.latitude, longitude=departement.longitude)
+            latitude, longitude = self._near(departement.latitude, departement.longitude, 10)
+            self.units[(code, Force.GENDARMERIE)] = Unit(
+                force=Force.GENDARMERIE, kind=UnitKind.MPF,
+                name=f"Maison de protection des familles — groupement {departement.name}",
+                departement_code=code, commune_name=departement.name, latitude=latitude, longitude=longitude)
+        self.session.add_all(self.units.values())
+
+    def build_staff_accounts(self) -> None:
+        admin = self._user(Role.ADMIN, "Claire Administratrice", "admin@relais.demo")
+        self.result.accounts.append(DemoAccount("admin", admin.email, "administration nationale"))
+        first = self.scale.departements[0]
+        police = self._user(Role.COORDINATOR, "Karim Benali", f"coordination.police.{first}@relais.demo")
+        police.scopes = [CoordinatorScope(departement_code=first, force=Force.POLICE)]
+        gendarmerie = self._user(Role.COORDINATOR, "Sophie Marchand", f"coordination.gendarmerie.{first}@relais.demo")
+        gendarmerie.scopes = [CoordinatorScope(departement_code=first, force=Force.GENDARMERIE)]
+        self.result.accounts += [
+            DemoAccount("coordinator", police.email, f"police, département {first}"),
+            DemoAccount("coordinator", gendarmerie.email, f"gendarmerie, département {first}"),
+        ]
+        for code in self.scale.departements[1:]:
+            coordinator = self._user(Role.COORDINATOR, self.fake.name())
+            coordinator.scopes = [CoordinatorScope(departement_code=code, force=None)]
+        # A coordinator invited but who has not activated the account yet.
+        self.session.add(User(email="coordination.nouvelle@relais.demo", full_name="Nadia Invitée",
+                              role=Role.COORDINATOR, scopes=[CoordinatorScope(departement_code=first)]))
+
+    def build_establishments(self) -> None:
+        kinds = [EstablishmentKind.COLLEGE] * 5 + [EstablishmentKind.LYCEE] * 3 + [
+            EstablishmentKind.LYCEE_PRO, EstablishmentKind.HIGHER_EDUCATION, EstablishmentKind.COMPANY,
+            EstablishmentKind.ADMINISTRATION, EstablishmentKind.ASSOCIATION]
+        school_names = {
+            EstablishmentKind.COLLEGE: ("Collège Jean-Moulin", "Collège Victor-Hugo", "Collège Louise-Michel",
+                                        "Collège Jules-Ferry", "Collège Simone-Veil", "Collège Albert-Camus"),
+            EstablishmentKind.LYCEE: ("Lycée Marie-Curie", "Lycée Jean-Jaurès", "Lycée Condorcet",
+                                      "Lycée Pierre-Mendès-France"),
+            EstablishmentKind.LYCEE_PRO: ("Lycée professionnel Gustave-Eiffel", "Lycée des métiers Jacques-Prévert"),
+            EstablishmentKind.HIGHER_EDUCATION: ("Université — service de santé étudiante", "IUT", "École d'ingénieurs"),
+            EstablishmentKind.ADMINISTRATION: ("Centre communal d'action sociale", "Direction départementale des territoires"),
+            EstablishmentKind.ASSOCIATION: ("Maison des jeunes et de la culture", "Association sportive"),
+        }
+        uai_serial = 0
+        for code in self.scale.departements:
+            communes = self.communes[code]
+            for index in range(self.scale.establishments_per_departement):
+                kind = kinds[index % len(kinds)]
+                commune = communes[index % len(communes)]
+                if kind is EstablishmentKind.COMPANY:
+                    name = self.fake.company()
+                else:
+                    name = f"{self.random.choice(school_names[kind])} — {commune.name}"
+                uai_serial += 1
+                departement_digits = code.replace("2A", "620").replace("2B", "720")
+                uai = make_uai(int(f"{departement_digits[:3]:0>3}{uai_serial % 10000:04d}")) if kind.uses_uai else None
+                siret = (make_siret(10_000_000 + uai_serial * 37, self.random.randint(1, 999))
+                         if kind.uses_siret else None)
+                latitude, longitude = self._near(*self.commune_positions[commune.insee_code], 3)
+                establishment = Establishment(
+                    kind=kind, name=name, uai=uai, siret=siret,
+                    address=self.fake.street_address(), postcode=commune.postcode, commune_name=commune.name,
+                    commune_insee=commune.insee_code, departement_code=code, latitude=latitude,
+                    longitude=longitude, force=commune.force, phone=self.fake.phone_number())
+                self.establishments.append(establishment)
+        self.session.add_all(self.establishments)
+        self.session.flush()
+        first = self.establishments[0]
+        requester = self._user(Role.REQUESTER, "Isabelle Lefèvre", "principal.college@relais.demo",
+                               establishment=first, phone="04 78 00 00 01")
+        self.result.accounts.append(DemoAccount("requester", requester.email, first.name))
+        for establishment in self.establishments[1:]:
+            if self.random.random() < 0.6:
+                self._user(Role.REQUESTER, self.fake.name(), establishment=establishment)
+
+    def build_trainers(self) -> None:
+        matricule = 100000
+        demo_trainer_emails = {(self.scale.departements[0], Force.POLICE): "formateur.pfad@relais.demo",
+                               (self.scale.departements[0], Force.GENDARMERIE): "formatrice.frad@relais.demo"}
+        for code in self.scale.departements:
+            for force in (Force.POLICE, Force.GENDARMERIE):
+                for index in range(self.scale.trainers_per_force_per_departement):
+                    matricule += self.random.randint(1, 40)
+                    email = demo_trainer_emails.get((code, force)) if index == 0 else None
+                    user = self._user(Role.TRAINER, self.fake.name(), email)
+                    trained_days_ago = self.random.randint(200, 3000)
+                    # A few lapsed or soon-lapsing certifications, so the warnings show.
+                    refresher_days_ago = self.random.choice([60, 200, 400, 500, 700, 690, 760])
+                    trainer = Trainer(
+                        user=user, force=force, matricule=str(matricule), unit=self.units[(code, force)],
+                        rank=self.random.choice(POLICE_RANKS if force is Force.POLICE else GENDARMERIE_RANKS),
+                        initial_training_on=self.today - timedelta(days=trained_days_ago + 800),
+                        last_refresher_on=self.today - timedelta(days=refresher_days_ago),
+                        max_sessions_per_week=self.random.choice([2, 3, 4, 5]),
+                        max_sessions_per_month=self.random.choice([6, 8, 10, 12]),
+                        max_distance_km=self.random.choice([40, 60, 80, 120]),
+                        accepts_pair_work=self.random.random() < 0.8)
+                    trainer.departements = [self.departements[code]]
+                    trainer.topics = [t for t in self.topics if self.random.random() < 0.75] or self.topics[:3]
+                    if force is Force.POLICE:
+                        trainer.topics = [t for t in trainer.topics if t.code not in {"harcelement",
+                                                                                      "risques-numeriques"}]
+                    trainer.audiences = [a for a in self.audiences if self.random.random() < 0.8] or self.audiences
+                    self.session.add(trainer)
+                    self.trainers.append(trainer)
+                    if email:
+                        self.result.accounts.append(DemoAccount("trainer", email, f"{force.value}, {code}"))
+
+
+def database_is_empty(session: Session) -> bool:
+    return session.scalar(select(User.id).limit(1)) is None
+
+
+def build_demo_data(session: Session, seed: int, scale: str, today: date,
+                    password_hash_method: str | None = None) -> DemoResult:
+    """Fills an empty database; the caller commits."""
+    return DemoBuilder(session, seed, scale, today, password_hash_method).build()

@@ -1,0 +1,190 @@
+"""The one way e-mail leaves Relais: write to the outbox in the caller's transaction, deliver later.
+
+`queue_email` adds a row to the session the caller commits, so a change and the message it causes
+are saved together or not at all. `deliver_pending` claims due rows, sends them, and records the
+outcome; a failure is retried with back-off and never loses the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models.outbox import MessageStatus, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def queue_email(
+    session: Session,
+    *,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    calendar: str | None = None,
+    calendar_method: str | None = None,
+    dedup_key: str | None = None,
+    now: datetime,
+) -> OutgoingMessage | None:
+    """Adds a message to the outbox; with a dedup_key already used, adds nothing and returns None."""
+    if dedup_key is not None:
+        existing = session.scalar(select(OutgoingMessage.id).where(OutgoingMessage.dedup_key == dedup_key))
+        if existing is not None:
+            return None
+    message = OutgoingMessage(
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        calendar=calendar,
+        calendar_method=calendar_method,
+        dedup_key=dedup_key,
+        created_at=now,
+        next_attempt_at=now,
+        status=MessageStatus.PENDING,
+    )
+    session.add(message)
+    return message
+
+
+def build_mime(message: OutgoingMessage, sender: str) -> EmailMessage:
+    """multipart/alternative (text, HTML, calendar) plus the calendar as an .ics attachment."""
+    mime = EmailMessage()
+    mime["From"] = sender
+    mime["To"] = message.recipient
+    mime["Subject"] = message.subject
+    mime["Message-ID"] = make_msgid(idstring=f"relais-{message.id}", domain="relais.localhost")
+    mime.set_content(message.body_text)
+    if message.body_html:
+        mime.add_alternative(message.body_html, subtype="html")
+    if message.calendar:
+        method = message.calendar_method or "PUBLISH"
+        mime.add_alternative(message.calendar, subtype="calendar", params={"method": method})
+        mime.make_mixed()
+        mime.add_attachment(
+            message.calendar.encode("utf-8"), maintype="application", subtype="ics", filename="invitation.ics"
+        )
+    return mime
+
+
+@dataclass
+class SmtpTransport:
+    host: str
+    port: int
+    use_tls: bool = False
+    use_ssl: bool = False
+    username: str = ""
+    password: str = ""
+    timeout: float = 20.0
+
+    def send(self, mime: EmailMessage) -> None:
+        if self.use_ssl:
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.use_tls:
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password)
+            client.send_message(mime)
+
+
+class ConsoleTransport:
+    """Development: the message goes to the log, where the person running the app reads it."""
+
+    def send(self, mime: EmailMessage) -> None:
+        body = mime.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        log.info("E-mail to %s — %s\n%s", mime["To"], mime["Subject"], text)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2**attempts, 240))
+
+
+def claim_due_messages(session: Session, now: datetime, limit: int) -> Sequence[OutgoingMessage]:
+    """Rows due for sending, locked so that parallel workers take different ones (SKIP LOCKED)."""
+    query = (
+        select(OutgoingMessage)
+        .where(
+            OutgoingMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]),
+            OutgoingMessage.next_attempt_at <= now,
+        )
+        .order_by(OutgoingMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    candidates = session.scalars(query).all()
+    claimed = []
+    for message in candidates:
+        # The conditional update is the claim: on SQLite, another worker may have won the row.
+        result = session.execute(
+            update(OutgoingMessage)
+            .where(
+                OutgoingMessage.id == message.id,
+                OutgoingMessage.status == message.status,
+                OutgoingMessage.attempts == message.attempts,
+            )
+            # The lease: a worker that dies while sending leaves the row claimable again later.
+            .values(
+                status=MessageStatus.SENDING,
+                attempts=OutgoingMessage.attempts + 1,
+                next_attempt_at=now + CLAIM_LEASE,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(message)
+    session.commit()
+    for message in claimed:
+        session.refresh(message)
+    return claimed
+
+
+def deliver_pending(session: Session, transport, sender: str, now: datetime, limit: int = 50) -> tuple[int, int]:
+    """Sends due messages; returns (sent, failed this round)."""
+    sent = failed = 0
+    for message in claim_due_messages(session, now, limit):
+        try:
+            transport.send(build_mime(message, sender))
+        except (OSError, smtplib.SMTPException) as error:
+            failed += 1
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if message.attempts >= MAX_ATTEMPTS:
+                message.status = MessageStatus.FAILED
+            else:
+                message.status = MessageStatus.PENDING
+                message.next_attempt_at = now + _backoff(message.attempts)
+            log.warning("Delivery of message %s failed: %s", message.id, message.last_error)
+        else:
+            sent += 1
+            message.status = MessageStatus.SENT
+            message.sent_at = now
+            message.last_error = None
+        session.commit()
+    return sent, failed
+
+
+def retry_message(session: Session, message_id: int, now: datetime) -> bool:
+    """An admin puts a failed message back in the queue."""
+    result = session.execute(
+        update(OutgoingMessage)
+        .where(OutgoingMessage.id == message_id, OutgoingMessage.status == MessageStatus.FAILED)
+        .values(status=MessageStatus.PENDING, next_attempt_at=now, attempts=0)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,37 @@
+"""All models, imported here so that Alembic and the app see the whole schema."""
+
+from app.models.accounts import CoordinatorScope, User
+from app.models.enums import Force, Role
+from app.models.establishments import Establishment, EstablishmentKind
+from app.models.outbox import MessageStatus, OutgoingMessage
+from app.models.reference import Audience, Topic
+from app.models.territory import CommuneCompetence, Departement
+from app.models.trainers import (
+    AvailabilityException,
+    AvailabilityPattern,
+    ExceptionKind,
+    Trainer,
+    Unit,
+    UnitKind,
+)
+
+__all__ = [
+    "Audience",
+    "AvailabilityException",
+    "AvailabilityPattern",
+    "CommuneCompetence",
+    "CoordinatorScope",
+    "Departement",
+    "Establishment",
+    "EstablishmentKind",
+    "ExceptionKind",
+    "Force",
+    "MessageStatus",
+    "OutgoingMessage",
+    "Role",
+    "Topic",
+    "Trainer",
+    "Unit",
+    "UnitKind",
+    "User",
+]

@@ -1,0 +1,81 @@
+"""People who log in, their role, and the territorial scope of coordinators."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.clock import utcnow
+from app.models.base import db
+from app.models.enums import Force, Role, enum_column
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    # None until the person sets a password (invitation or e-mail confirmation pending).
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    establishment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("establishment.id"), index=True
+    )
+
+    scopes: Mapped[list[CoordinatorScope]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="CoordinatorScope.departement_code"
+    )
+    establishment: Mapped[Establishment | None] = relationship(  # noqa: F821
+        back_populates="members", foreign_keys=[establishment_id]
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active and self.is_activated
+
+    @property
+    def is_activated(self) -> bool:
+        """Password chosen and address confirmed (through the activation link)."""
+        return self.password_hash is not None and self.activated_at is not None
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return self.role in {Role(role) for role in roles}
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == normalize_email(email)))
+
+
+class CoordinatorScope(db.Model):
+    """A coordinator plans one force (or both, when force is NULL) in one département."""
+
+    __tablename__ = "coordinator_scope"
+    __table_args__ = (UniqueConstraint("user_id", "departement_code", "force"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    departement_code: Mapped[str] = mapped_column(ForeignKey("departement.code"))
+    force: Mapped[Force | None] = mapped_column(enum_column(Force, "force"))
+
+    user: Mapped[User] = relationship(back_populates="scopes")
+    departement = relationship("Departement")
+
+    def covers(self, departement_code: str, force: Force | str | None) -> bool:
+        if self.departement_code != departement_code:
+            return False
+        return self.force is None or force is None or self.force == Force(force)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()

@@ -1,0 +1,63 @@
+"""Jinja filters and globals: French dates, local times, navigation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime, format_time
+from flask import Flask, current_app, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.domain.timezones import to_local
+
+
+def _locale() -> str:
+    return str(get_locale() or "fr")
+
+
+def date_filter(value: date | datetime | None, style: str = "long") -> str:
+    """« 12 janvier 2027 » in French, "January 12, 2027" in English."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    pattern = {"long": "long", "short": "short", "full": "full"}.get(style, style)
+    return format_date(value, format=pattern, locale=_locale())
+
+
+def local_datetime_filter(value: datetime | None, timezone_name: str | None = None, style: str = "medium") -> str:
+    """An instant in the place's zone, with the zone named when it is not the default one."""
+    if value is None:
+        return ""
+    tz = timezone_name or current_app.config["RELAIS_DEFAULT_TIMEZONE"]
+    local = to_local(value, tz)
+    pattern = {"medium": "d MMM y HH:mm", "long": "EEEE d MMMM y 'à' HH:mm"}.get(style, style)
+    if _locale() != "fr" and style == "long":
+        pattern = "EEEE d MMMM y 'at' HH:mm"
+    text = format_datetime(local, format=pattern, locale=_locale())
+    if tz != current_app.config["RELAIS_DEFAULT_TIMEZONE"]:
+        text += f" ({tz.split('/')[-1].replace('_', ' ')})"
+    return text
+
+
+def local_time_filter(value: datetime | None, timezone_name: str | None = None) -> str:
+    if value is None:
+        return ""
+    tz = timezone_name or current_app.config["RELAIS_DEFAULT_TIMEZONE"]
+    return format_time(to_local(value, tz), format="HH:mm", locale=_locale())
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(date_filter, "date_fr")
+    app.add_template_filter(local_datetime_filter, "local_datetime")
+    app.add_template_filter(local_time_filter, "local_time")
+
+    @app.context_processor
+    def inject_globals() -> dict:
+        return {
+            "current_language": _locale(),
+            "languages": app.config["RELAIS_LANGUAGES"],
+            "current_path": request.full_path.rstrip("?") if request else "/",
+            "current_user": current_user,
+        }

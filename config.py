@@ -1,0 +1,89 @@
+"""Configuration classes, one per environment; every setting can be overridden by the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'relais.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    RELAIS_BASE_URL = os.environ.get("RELAIS_BASE_URL", "http://127.0.0.1:5000")
+    RELAIS_DEFAULT_TIMEZONE = os.environ.get("RELAIS_DEFAULT_TIMEZONE", "Europe/Paris")
+    # Minimum notice between submitting a request and the first possible session.
+    RELAIS_MIN_NOTICE_DAYS = env_int("RELAIS_MIN_NOTICE_DAYS", 15)
+    RELAIS_PASSWORD_MIN_LENGTH = env_int("RELAIS_PASSWORD_MIN_LENGTH", 10)
+    RELAIS_RESET_TOKEN_HOURS = env_int("RELAIS_RESET_TOKEN_HOURS", 2)
+    RELAIS_ACTIVATION_TOKEN_DAYS = env_int("RELAIS_ACTIVATION_TOKEN_DAYS", 7)
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Relais <no-reply@relais.localhost>")
+    # "console" writes messages to the log instead of sending them (development default).
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+    RELAIS_LANGUAGES = ("fr", "en")
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RELAIS_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    RELAIS_LOGIN_LIMIT_PER_ADDRESS = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not to a clock
+
+    BOOTSTRAP_SERVE_LOCAL = True  # no CDN: the app must work on a closed network
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    MAIL_BACKEND = "outbox-only"
+    RATELIMIT_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
