@@ -3,6 +3,16 @@
 from app.models.accounts import CoordinatorScope, User
 from app.models.enums import Force, Role
 from app.models.establishments import Establishment, EstablishmentKind
+from app.models.interventions import (
+    Assignment,
+    AssignmentStatus,
+    Intervention,
+    InterventionRequest,
+    InterventionStatus,
+    RequestEvent,
+    RequestStatus,
+    RequestWindow,
+)
 from app.models.outbox import MessageStatus, OutgoingMessage
 from app.models.reference import Audience, Topic
 from app.models.territory import CommuneCompetence, Departement
@@ -16,6 +26,14 @@ from app.models.trainers import (
 )
 
 __all__ = [
+    "Assignment",
+    "AssignmentStatus",
+    "Intervention",
+    "InterventionRequest",
+    "InterventionStatus",
+    "RequestEvent",
+    "RequestStatus",
+    "RequestWindow",
     "Audience",
     "AvailabilityException",
     "AvailabilityPattern",

@@ -1,0 +1,200 @@
+"""Requests for prevention sessions, the sessions themselves, and the trainers assigned to them.
+
+A request (`InterventionRequest`) is what an establishment asks for; it becomes one `Intervention`
+per group. An `Assignment` links a trainer to an intervention: first as an offer, then accepted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.clock import utcnow
+from app.models.base import db
+from app.models.enums import Force, enum_column
+
+
+class RequestStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_PLANNING = "in_planning"
+    REFUSED = "refused"
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class InterventionStatus(StrEnum):
+    TO_SCHEDULE = "to_schedule"  # waiting for a trainer and a time
+    OFFERED = "offered"  # offers sent, waiting for answers
+    CONFIRMED = "confirmed"  # every trainer needed has accepted
+    DONE = "done"  # report filed
+    NOT_HELD = "not_held"  # report says it did not take place
+    CANCELLED = "cancelled"
+
+
+class AssignmentStatus(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+request_topic = Table(
+    "request_topic",
+    db.metadata,
+    Column("request_id", ForeignKey("intervention_request.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_code", ForeignKey("topic.code"), primary_key=True),
+)
+request_audience = Table(
+    "request_audience",
+    db.metadata,
+    Column("request_id", ForeignKey("intervention_request.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_code", ForeignKey("audience.code"), primary_key=True),
+)
+
+
+class InterventionRequest(db.Model):
+    __tablename__ = "intervention_request"
+    __table_args__ = (Index("ix_intervention_request_scope", "departement_code", "force", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[RequestStatus] = mapped_column(
+        enum_column(RequestStatus, "request_status"), default=RequestStatus.DRAFT
+    )
+    # Copied from the establishment when submitted (and overridable by a coordinator), so that
+    # queues filter on the request's own columns.
+    departement_code: Mapped[str] = mapped_column(ForeignKey("departement.code"))
+    force: Mapped[Force | None] = mapped_column(enum_column(Force, "force"))
+    force_overridden: Mapped[bool] = mapped_column(default=False)
+    group_count: Mapped[int] = mapped_column(default=1)
+    people_per_group: Mapped[int] = mapped_column(default=25)
+    duration_minutes: Mapped[int] = mapped_column(default=60)
+    place: Mapped[str | None] = mapped_column(String(250))  # address when not the establishment's
+    room: Mapped[str | None] = mapped_column(String(120))
+    equipment: Mapped[str | None] = mapped_column(String(250))
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_phone: Mapped[str] = mapped_column(String(30))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    notes: Mapped[str | None] = mapped_column(Text)
+    wants_two_trainers: Mapped[bool] = mapped_column(default=False)
+    refusal_reason: Mapped[str | None] = mapped_column(String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("intervention_request.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    establishment = relationship("Establishment")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    topics = relationship("Topic", secondary=request_topic, order_by="Topic.position")
+    audiences = relationship("Audience", secondary=request_audience, order_by="Audience.position")
+    windows: Mapped[list[RequestWindow]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestWindow.start_date"
+    )
+    interventions: Mapped[list[Intervention]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Intervention.id"
+    )
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestEvent.id"
+    )
+
+
+class RequestWindow(db.Model):
+    """When the establishment can host the sessions: dates and times of day, local to the place."""
+
+    __tablename__ = "request_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("intervention_request.id", ondelete="CASCADE"), index=True)
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+
+    request: Mapped[InterventionRequest] = relationship(back_populates="windows")
+
+
+class RequestEvent(db.Model):
+    """The visible history of a request: who did what, when, and why."""
+
+    __tablename__ = "request_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("intervention_request.id", ondelete="CASCADE"), index=True)
+    intervention_id: Mapped[int | None] = mapped_column(ForeignKey("intervention.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    request: Mapped[InterventionRequest] = relationship(back_populates="events")
+    actor = relationship("User")
+
+
+class Intervention(db.Model):
+    """One session for one group; times are stored in UTC and shown in the place's zone."""
+
+    __tablename__ = "intervention"
+    __table_args__ = (
+        Index("ix_intervention_scope", "departement_code", "force", "status"),
+        Index("ix_intervention_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("intervention_request.id", ondelete="CASCADE"), index=True)
+    group_label: Mapped[str] = mapped_column(String(120))
+    status: Mapped[InterventionStatus] = mapped_column(
+        enum_column(InterventionStatus, "intervention_status"), default=InterventionStatus.TO_SCHEDULE
+    )
+    departement_code: Mapped[str] = mapped_column(ForeignKey("departement.code"))
+    force: Mapped[Force | None] = mapped_column(enum_column(Force, "force"))
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    trainers_needed: Mapped[int] = mapped_column(default=1)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # iCalendar identity: a stable UID and a SEQUENCE raised on every change (RFC 5545).
+    ical_uid: Mapped[str] = mapped_column(String(80), unique=True, default=lambda: f"{uuid.uuid4()}@relais")
+    ical_sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    request: Mapped[InterventionRequest] = relationship(back_populates="interventions")
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="intervention", cascade="all, delete-orphan", order_by="Assignment.id"
+    )
+
+
+class Assignment(db.Model):
+    """A trainer on an intervention: an offer until answered, then accepted (or not)."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        Index("ix_assignment_trainer_status", "trainer_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(ForeignKey("intervention.id", ondelete="CASCADE"), index=True)
+    trainer_id: Mapped[int] = mapped_column(ForeignKey("trainer.id"))
+    status: Mapped[AssignmentStatus] = mapped_column(
+        enum_column(AssignmentStatus, "assignment_status"), default=AssignmentStatus.OFFERED
+    )
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(String(500))
+    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Travel estimate at offer time, shown to the trainer.
+    distance_km: Mapped[float | None]
+
+    intervention: Mapped[Intervention] = relationship(back_populates="assignments")
+    trainer = relationship("Trainer")
