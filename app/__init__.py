@@ -34,7 +34,23 @@ def create_app(config_name: str | None = None, test_config: dict | None = None) 
 
     templating.init_app(app)
     cli.init_app(app)
+    if app.config["MAIL_BACKEND"] == "console":
+        _deliver_to_console_after_each_request(app)
     return app
+
+
+def _deliver_to_console_after_each_request(app: Flask) -> None:
+    """Development: e-mails (reset links, invitations) show in the terminal as soon as they are written."""
+    from app.cli import mail_transport
+    from app.domain.clock import utcnow
+    from app.domain.mail import deliver_pending
+    from app.extensions import db
+
+    @app.teardown_request
+    def deliver(_error) -> None:
+        if _error is None:
+            db.session.remove()
+            deliver_pending(db.session, mail_transport(), app.config["MAIL_DEFAULT_SENDER"], utcnow())
 
 
 def _instance_path() -> Path:

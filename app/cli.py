@@ -59,6 +59,15 @@ def init_app(app: Flask) -> None:
         """Print the demo accounts and their password."""
         _print_demo_logins()
 
+    @app.cli.command("tick")
+    def tick_command() -> None:
+        """Run the periodic jobs once (reminders, expiries, warnings); safe to run every minute."""
+        from app.domain import jobs  # noqa: F401  (registers the jobs)
+        from app.domain.periodic import run_periodic_jobs
+
+        report = run_periodic_jobs(db.session, utcnow())
+        click.echo(", ".join(f"{name}: {count}" for name, count in report.items()) or "aucune tâche")
+
     @app.cli.command("deliver")
     @click.option("--once", is_flag=True, help="Send what is due, then stop (for cron).")
     @click.option("--interval", default=5.0, show_default=True, help="Seconds between two passes.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
 from app.models import Role, Trainer, User
 from app.models.trainers import trainer_departement
@@ -10,15 +10,19 @@ from app.models.trainers import trainer_departement
 
 def trainers_in_scope(user: User) -> Select:
     """Trainers serving a département of the coordinator's scope, in a force of that scope."""
-    query = select(Trainer)
+    return select(Trainer).where(trainer_scope_condition(user))
+
+
+def trainer_scope_condition(user: User) -> ColumnElement[bool]:
+    """The same rule as a WHERE condition (an EXISTS, so a trainer serving two départements appears once)."""
     if user.role is Role.ADMIN:
-        return query
+        return true()
     if user.role is not Role.COORDINATOR or not user.scopes:
-        return query.where(false())
+        return false()
     conditions = []
     for scope in user.scopes:
         condition = trainer_departement.c.departement_code == scope.departement_code
         if scope.force is not None:
             condition = and_(condition, Trainer.force == scope.force)
         conditions.append(condition)
-    return query.join(trainer_departement, trainer_departement.c.trainer_id == Trainer.id).where(or_(*conditions))
+    return exists().where(trainer_departement.c.trainer_id == Trainer.id, or_(*conditions))

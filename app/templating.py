@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_login import current_user
 
 from app.domain.timezones import to_local
@@ -49,6 +49,11 @@ def local_time_filter(value: datetime | None, timezone_name: str | None = None) 
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def forget_cached_locale() -> None:
+        # Flask-Babel caches the locale on the app context, which a test client reuses across requests.
+        refresh()
+
     app.add_template_filter(date_filter, "date_fr")
     app.add_template_filter(local_datetime_filter, "local_datetime")
     app.add_template_filter(local_time_filter, "local_time")

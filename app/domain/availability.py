@@ -1,0 +1,325 @@
+"""Is this trainer free from T1 to T2, travel included? The single answer the matching relies on.
+
+Two layers, so that the matching can ask for hundreds of candidates cheaply:
+
+- `load_availability(session, trainer_ids, start, end)` fetches, in three queries whatever the number
+  of trainers, everything the answer depends on (weekly patterns, exceptions, sessions already
+  assigned) as plain immutable data;
+- `is_free(availability, start, end, ...)` is a pure function on that data. It works in the time zone
+  of the place where the session happens, so weekly patterns (local wall-clock times) stay right
+  across daylight-saving changes and overseas.
+
+A trainer who never entered a weekly pattern is available on weekdays during school hours
+(`DEFAULT_SLOTS`), so that nobody is invisible for want of filling a form.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.holidays import is_public_holiday
+from app.domain.timezones import to_local, to_utc
+
+__all__ = [
+    "DEFAULT_SLOTS",
+    "SCHOOL_DAY_END",
+    "SCHOOL_DAY_START",
+    "Answer",
+    "BusyPeriod",
+    "Period",
+    "TrainerAvailability",
+    "WeeklySlot",
+    "busy_statuses",
+    "is_free",
+    "load_availability",
+    "travel_minutes_for",
+]
+
+SCHOOL_DAY_START = time(8, 0)
+SCHOOL_DAY_END = time(17, 30)
+# Average door-to-door speed used to turn kilometres into travel minutes, and the least buffer kept
+# around a session whose distance is unknown (parking, setting up, the walk to the classroom).
+AVERAGE_SPEED_KMH = 60
+MINIMUM_BUFFER_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class WeeklySlot:
+    """A recurring local wall-clock slot on a weekday (Monday = 0), optionally bounded in dates."""
+
+    weekday: int
+    start: time
+    end: time
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def applies_on(self, day: date) -> bool:
+        return (day.weekday() == self.weekday
+                and (self.valid_from is None or day >= self.valid_from)
+                and (self.valid_until is None or day <= self.valid_until))
+
+
+DEFAULT_SLOTS: tuple[WeeklySlot, ...] = tuple(WeeklySlot(weekday, SCHOOL_DAY_START, SCHOOL_DAY_END)
+                                              for weekday in range(5))
+
+
+@dataclass(frozen=True)
+class Period:
+    """An exception: an aware UTC interval, with the reason the trainer gave."""
+
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BusyPeriod:
+    """A session the trainer already has (accepted) or has been offered (pending answer)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    intervention_id: int
+    accepted: bool
+    # Where it happens (the establishment), so that back-to-back sessions at one place need no travel.
+    place_key: int | None = None
+    travel_minutes: int = MINIMUM_BUFFER_MINUTES
+
+
+@dataclass(frozen=True)
+class TrainerAvailability:
+    """Everything `is_free` needs about one trainer, as plain data."""
+
+    trainer_id: int
+    slots: tuple[WeeklySlot, ...] = ()
+    unavailable: tuple[Period, ...] = ()
+    extra: tuple[Period, ...] = ()
+    busy: tuple[BusyPeriod, ...] = ()
+
+    @property
+    def uses_default_pattern(self) -> bool:
+        return not self.slots
+
+    @property
+    def weekly_slots(self) -> tuple[WeeklySlot, ...]:
+        return self.slots or DEFAULT_SLOTS
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Free or not, and why not (French, for coordinators and trainers)."""
+
+    free: bool
+    reasons: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return self.free
+
+    @property
+    def reason(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+
+def travel_minutes_for(distance_km: float | None) -> int:
+    """One-way travel time for a road distance, never below the minimum buffer."""
+    if distance_km is None:
+        return MINIMUM_BUFFER_MINUTES
+    return max(MINIMUM_BUFFER_MINUTES, round(distance_km / AVERAGE_SPEED_KMH * 60))
+
+
+def is_free(availability: TrainerAvailability, start: datetime, end: datetime, *, timezone_name: str,
+            departement_code: str, travel_minutes: int = 0, place_key: int | None = None,
+            ignore_intervention_ids: Iterable[int] = ()) -> Answer:
+    """Whether the trainer can give a session at a place from `start` to `end` (aware UTC).
+
+    The trainer must be available from `start - travel` to `end + travel`: inside the weekly pattern
+    (which does not apply on the place's public holidays) or an extra availability, outside any
+    unavailable period, and clear of their other sessions with the travel buffers around them.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("is_free takes aware UTC datetimes")
+    if end <= start:
+        raise ValueError("a session ends after it starts")
+    travel = timedelta(minutes=max(travel_minutes, 0))
+    leave, back = start - travel, end + travel
+    reasons: list[str] = []
+    ignored = set(ignore_intervention_ids)
+
+    for period in availability.unavailable:
+        if period.starts_at < back and leave < period.ends_at:
+            reasons.append(_reason_unavailable(period, timezone_name))
+
+    for busy in availability.busy:
+        if busy.intervention_id in ignored:
+            continue
+        if place_key is not None and busy.place_key == place_key:
+            # Several classes of one school in a row: the trainer stays on site.
+            conflict = busy.starts_at < end and start < busy.ends_at
+        else:
+            conflict = (busy.starts_at - timedelta(minutes=busy.travel_minutes) < back
+                        and leave < busy.ends_at + timedelta(minutes=busy.travel_minutes))
+        if conflict:
+            reasons.append(_reason_busy(busy, timezone_name))
+
+    covering, holidays = _available_intervals(availability, leave, back, timezone_name, departement_code)
+    if not _covers(covering, leave, back):
+        if holidays:
+            reasons.extend(_("Jour férié : %(name)s (%(day)s) ; les disponibilités habituelles ne "
+                             "s'appliquent pas.", name=name, day=_day(day))
+                           for day, name in holidays)
+        else:
+            reasons.append(_reason_outside_pattern(availability, leave, back, timezone_name, travel_minutes))
+    return Answer(not reasons, tuple(reasons))
+
+
+def _available_intervals(availability: TrainerAvailability, leave: datetime, back: datetime, timezone_name: str,
+                         departement_code: str) -> tuple[list[tuple[datetime, datetime]], list[tuple[date, str]]]:
+    """UTC intervals when the trainer is available around the window, and the holidays that removed some."""
+    intervals: list[tuple[datetime, datetime]] = []
+    holidays: list[tuple[date, str]] = []
+    first = to_local(leave, timezone_name).date() - timedelta(days=1)
+    last = to_local(back, timezone_name).date()
+    day = first
+    while day <= last:
+        slots = [slot for slot in availability.weekly_slots if slot.applies_on(day)]
+        if slots:
+            holiday = is_public_holiday(departement_code, day)
+            if holiday:
+                if to_local(leave, timezone_name).date() <= day <= last:
+                    holidays.append((day, holiday))
+            else:
+                for slot in slots:
+                    slot_end_day = day if slot.end > slot.start else day + timedelta(days=1)
+                    intervals.append((to_utc(day, slot.start, timezone_name),
+                                      to_utc(slot_end_day, slot.end, timezone_name)))
+        day += timedelta(days=1)
+    intervals.extend((period.starts_at, period.ends_at) for period in availability.extra)
+    return intervals, holidays
+
+
+def _covers(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    """Whether the union of the intervals contains [start, end] (touching intervals join up)."""
+    reached = start
+    for interval_start, interval_end in sorted(intervals):
+        if interval_start > reached:
+            break
+        reached = max(reached, interval_end)
+        if reached >= end:
+            return True
+    return reached >= end
+
+
+def _day(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def _clock(moment: datetime, timezone_name: str) -> str:
+    local = to_local(moment, timezone_name)
+    return f"{local.hour:02d}h{local.minute:02d}"
+
+
+def _moment(moment: datetime, timezone_name: str) -> str:
+    return f"{_day(to_local(moment, timezone_name).date())} {_clock(moment, timezone_name)}"
+
+
+def _reason_unavailable(period: Period, timezone_name: str) -> str:
+    if period.reason:
+        return _("Indisponible du %(start)s au %(end)s (%(reason)s).", start=_moment(period.starts_at, timezone_name),
+                 end=_moment(period.ends_at, timezone_name), reason=period.reason)
+    return _("Indisponible du %(start)s au %(end)s.", start=_moment(period.starts_at, timezone_name),
+             end=_moment(period.ends_at, timezone_name))
+
+
+def _reason_busy(busy: BusyPeriod, timezone_name: str) -> str:
+    values = dict(day=_day(to_local(busy.starts_at, timezone_name).date()), start=_clock(busy.starts_at, timezone_name),
+                  end=_clock(busy.ends_at, timezone_name), minutes=busy.travel_minutes)
+    if busy.accepted:
+        return _("Déjà affecté(e) à une intervention le %(day)s de %(start)s à %(end)s "
+                 "(plus %(minutes)s min de trajet).", **values)
+    return _("Une proposition est en attente pour une intervention le %(day)s de %(start)s à %(end)s "
+             "(plus %(minutes)s min de trajet).", **values)
+
+
+def _reason_outside_pattern(availability: TrainerAvailability, leave: datetime, back: datetime, timezone_name: str,
+                            travel_minutes: int) -> str:
+    values = dict(day=_day(to_local(leave, timezone_name).date()), start=_clock(leave, timezone_name),
+                  end=_clock(back, timezone_name))
+    if availability.uses_default_pattern:
+        message = _("En dehors des disponibilités par défaut (jours de semaine, 8h00–17h30) : le %(day)s "
+                    "de %(start)s à %(end)s", **values)
+    else:
+        message = _("En dehors des disponibilités du formateur : le %(day)s de %(start)s à %(end)s", **values)
+    if travel_minutes:
+        return message + _(", trajet de %(minutes)s min compris.", minutes=travel_minutes)
+    return message + "."
+
+
+# -- loading -----------------------------------------------------------------------------------------
+
+
+def busy_statuses() -> tuple:
+    from app.models import AssignmentStatus
+
+    return (AssignmentStatus.ACCEPTED, AssignmentStatus.OFFERED)
+
+
+def load_availability(session: Session, trainer_ids: Sequence[int], start: datetime, end: datetime
+                      ) -> dict[int, TrainerAvailability]:
+    """Availability of many trainers around [start, end] (aware UTC), in three queries.
+
+    Exceptions and sessions are loaded with a day of margin on each side, enough for any travel buffer.
+    """
+    from app.models import (
+        Assignment,
+        AssignmentStatus,
+        AvailabilityException,
+        AvailabilityPattern,
+        ExceptionKind,
+        Intervention,
+        InterventionRequest,
+        InterventionStatus,
+    )
+
+    ids = sorted(set(trainer_ids))
+    if not ids:
+        return {}
+    margin = timedelta(days=1)
+    low, high = start - margin, end + margin
+    slots: dict[int, list[WeeklySlot]] = defaultdict(list)
+    unavailable: dict[int, list[Period]] = defaultdict(list)
+    extra: dict[int, list[Period]] = defaultdict(list)
+    busy: dict[int, list[BusyPeriod]] = defaultdict(list)
+
+    for pattern in session.scalars(select(AvailabilityPattern).where(AvailabilityPattern.trainer_id.in_(ids))
+                                   .order_by(AvailabilityPattern.weekday, AvailabilityPattern.start_time)):
+        slots[pattern.trainer_id].append(WeeklySlot(pattern.weekday, pattern.start_time, pattern.end_time,
+                                                    pattern.valid_from, pattern.valid_until))
+    exceptions = session.scalars(
+        select(AvailabilityException)
+        .where(AvailabilityException.trainer_id.in_(ids), AvailabilityException.starts_at < high,
+               AvailabilityException.ends_at > low)
+        .order_by(AvailabilityException.starts_at))
+    for exception in exceptions:
+        target = extra if exception.kind is ExceptionKind.EXTRA else unavailable
+        target[exception.trainer_id].append(Period(exception.starts_at, exception.ends_at, exception.reason))
+    rows = session.execute(
+        select(Assignment.trainer_id, Assignment.status, Assignment.distance_km, Intervention.id,
+               Intervention.starts_at, Intervention.ends_at, InterventionRequest.establishment_id)
+        .join(Intervention, Intervention.id == Assignment.intervention_id)
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .where(Assignment.trainer_id.in_(ids), Assignment.status.in_(busy_statuses()),
+               Intervention.status != InterventionStatus.CANCELLED,
+               Intervention.starts_at.is_not(None), Intervention.starts_at < high, Intervention.ends_at > low)
+        .order_by(Intervention.starts_at))
+    for trainer_id, status, distance_km, intervention_id, starts_at, ends_at, establishment_id in rows:
+        busy[trainer_id].append(BusyPeriod(starts_at, ends_at, intervention_id, status is AssignmentStatus.ACCEPTED,
+                                           establishment_id, travel_minutes_for(distance_km)))
+    return {trainer_id: TrainerAvailability(trainer_id, tuple(slots[trainer_id]), tuple(unavailable[trainer_id]),
+                                            tuple(extra[trainer_id]), tuple(busy[trainer_id]))
+            for trainer_id in ids}

@@ -1,0 +1,228 @@
+"""The roster of trainers: scope, filters, counts, and the changes trainers and coordinators make.
+
+Plain Python on a SQLAlchemy session; views, the CLI and jobs call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain.certification import VALIDITY, WARNING_WINDOW, CertificationState
+from app.domain.timezones import to_utc
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    AvailabilityException,
+    AvailabilityPattern,
+    Departement,
+    ExceptionKind,
+    Force,
+    Intervention,
+    InterventionStatus,
+    Role,
+    Trainer,
+    User,
+)
+from app.models.trainers import trainer_departement, trainer_topic
+from app.scoping import trainer_scope_condition
+
+ROSTER_PAGE_SIZE = 50
+# The quick grid of the availability form: half-days of a school day.
+MORNING = (time(8, 0), time(12, 0))
+AFTERNOON = (time(13, 30), time(17, 30))
+HALF_DAYS = {"matin": MORNING, "apres-midi": AFTERNOON}
+GRID_WEEKDAYS = range(6)  # Monday to Saturday: some adult audiences are met on Saturdays
+
+
+# -- scope ------------------------------------------------------------------------------------------
+
+
+def may_manage(user: User, trainer: Trainer) -> bool:
+    """Admins manage every trainer; a coordinator those serving a département of their scope."""
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is not Role.COORDINATOR:
+        return False
+    return any(scope.covers(departement.code, trainer.force)
+               for scope in user.scopes for departement in trainer.departements)
+
+
+def trainer_timezone(session: Session, trainer: Trainer) -> str:
+    """The zone of the trainer's unit: their weekly pattern is in its wall-clock time."""
+    return session.scalar(select(Departement.timezone).where(Departement.code == trainer.unit.departement_code))
+
+
+# -- certification in SQL -----------------------------------------------------------------------------
+
+
+def certified_since_column():
+    return func.coalesce(Trainer.last_refresher_on, Trainer.initial_training_on)
+
+
+def certification_condition(state: CertificationState, today: date) -> ColumnElement[bool]:
+    """The state of `certification_status` as a portable condition (no date arithmetic in SQL)."""
+    since = certified_since_column()
+    lapsed_before = today - VALIDITY  # valid_until = since + VALIDITY < today
+    expiring_until = today - VALIDITY + WARNING_WINDOW
+    if state is CertificationState.LAPSED:
+        return since < lapsed_before
+    if state is CertificationState.EXPIRING:
+        return and_(since >= lapsed_before, since <= expiring_until)
+    return since > expiring_until
+
+
+# -- the roster page ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterFilters:
+    force: Force | None = None
+    departement_code: str | None = None
+    topic_code: str | None = None
+    certification: CertificationState | None = None
+    active: bool | None = True
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    trainer: Trainer
+    sessions_this_month: int
+
+
+def month_bounds(today: date, timezone_name: str) -> tuple[datetime, datetime]:
+    """The current calendar month as UTC instants, in the given zone."""
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return to_utc(first, time(0), timezone_name), to_utc(following, time(0), timezone_name)
+
+
+def accepted_sessions_subquery(start: datetime, end: datetime):
+    """trainer_id -> accepted sessions starting in [start, end), not cancelled."""
+    return (select(Assignment.trainer_id, func.count(Assignment.id).label("sessions"))
+            .join(Intervention, Intervention.id == Assignment.intervention_id)
+            .where(Assignment.status == AssignmentStatus.ACCEPTED,
+                   Intervention.status != InterventionStatus.CANCELLED,
+                   Intervention.starts_at >= start, Intervention.starts_at < end)
+            .group_by(Assignment.trainer_id).subquery())
+
+
+def roster_query(user: User, filters: RosterFilters, today: date) -> Select:
+    """Trainers of the user's scope matching the filters (no ordering, no counts)."""
+    query = select(Trainer).join(User, User.id == Trainer.user_id).where(trainer_scope_condition(user))
+    if filters.force:
+        query = query.where(Trainer.force == filters.force)
+    if filters.departement_code:
+        query = query.where(Trainer.id.in_(select(trainer_departement.c.trainer_id).where(
+            trainer_departement.c.departement_code == filters.departement_code)))
+    if filters.topic_code:
+        query = query.where(Trainer.id.in_(select(trainer_topic.c.trainer_id).where(
+            trainer_topic.c.topic_code == filters.topic_code)))
+    if filters.certification:
+        query = query.where(certification_condition(filters.certification, today))
+    if filters.active is not None:
+        query = query.where(Trainer.active.is_(filters.active))
+    if filters.search:
+        pattern = f"%{filters.search.lower()}%"
+        query = query.where(or_(func.lower(User.full_name).like(pattern), Trainer.matricule.like(pattern),
+                                func.lower(User.email).like(pattern)))
+    return query
+
+
+def roster_page(session: Session, user: User, filters: RosterFilters, today: date, timezone_name: str,
+                after: int | None = None, limit: int = ROSTER_PAGE_SIZE) -> tuple[list[RosterRow], int | None]:
+    """One page of the roster sorted by name, with this month's sessions; and the key of the next page.
+
+    Keyset pagination on (name, id), and a fixed number of queries whatever the page size.
+    """
+    start, end = month_bounds(today, timezone_name)
+    counts = accepted_sessions_subquery(start, end)
+    query = (roster_query(user, filters, today)
+             .add_columns(func.coalesce(counts.c.sessions, 0))
+             .outerjoin(counts, counts.c.trainer_id == Trainer.id)
+             .options(selectinload(Trainer.departements), selectinload(Trainer.topics))
+             .order_by(User.full_name, Trainer.id))
+    if after:
+        last_name = session.scalar(select(User.full_name).join(Trainer, Trainer.user_id == User.id)
+                                   .where(Trainer.id == after))
+        if last_name is not None:
+            query = query.where(or_(User.full_name > last_name,
+                                    and_(User.full_name == last_name, Trainer.id > after)))
+    rows = session.execute(query.limit(limit + 1)).all()
+    page = [RosterRow(trainer, sessions) for trainer, sessions in rows[:limit]]
+    next_after = page[-1].trainer.id if len(rows) > limit else None
+    return page, next_after
+
+
+def roster_total(session: Session, user: User, filters: RosterFilters, today: date) -> int:
+    return session.scalar(select(func.count()).select_from(roster_query(user, filters, today).subquery()))
+
+
+def accepted_sessions_between(session: Session, trainer_id: int, start: datetime, end: datetime) -> int:
+    subquery = accepted_sessions_subquery(start, end)
+    return session.scalar(select(func.coalesce(func.sum(subquery.c.sessions), 0))
+                          .where(subquery.c.trainer_id == trainer_id))
+
+
+# -- availability edits ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotInput:
+    weekday: int
+    start: time
+    end: time
+
+
+def grid_and_custom(patterns: Sequence[AvailabilityPattern]) -> tuple[set[tuple[int, str]], list[SlotInput]]:
+    """Splits saved patterns into the quick grid's ticked half-days and the other (custom) slots."""
+    ticked: set[tuple[int, str]] = set()
+    custom: list[SlotInput] = []
+    for pattern in patterns:
+        half_day = next((name for name, (start, end) in HALF_DAYS.items()
+                         if (pattern.start_time, pattern.end_time) == (start, end)), None)
+        if half_day and pattern.weekday in GRID_WEEKDAYS:
+            ticked.add((pattern.weekday, half_day))
+        else:
+            custom.append(SlotInput(pattern.weekday, pattern.start_time, pattern.end_time))
+    return ticked, custom
+
+
+def replace_weekly_pattern(trainer: Trainer, ticked: set[tuple[int, str]], custom: Sequence[SlotInput],
+                           valid_from: date | None, valid_until: date | None) -> None:
+    """The weekly pattern becomes exactly the ticked half-days plus the custom slots."""
+    slots = {(weekday, *HALF_DAYS[half_day]) for weekday, half_day in ticked}
+    slots |= {(slot.weekday, slot.start, slot.end) for slot in custom}
+    trainer.patterns = [AvailabilityPattern(weekday=weekday, start_time=start, end_time=end,
+                                            valid_from=valid_from, valid_until=valid_until)
+                        for weekday, start, end in sorted(slots)]
+
+
+def add_exception(trainer: Trainer, kind: ExceptionKind, start_day: date, start_time: time | None,
+                  end_day: date, end_time: time | None, reason: str | None, timezone_name: str
+                  ) -> AvailabilityException:
+    """A period given in local dates and times; without times it covers whole days."""
+    starts_at = to_utc(start_day, start_time or time(0), timezone_name)
+    ends_at = (to_utc(end_day, end_time, timezone_name) if end_time
+               else to_utc(end_day + timedelta(days=1), time(0), timezone_name))
+    if ends_at <= starts_at:
+        raise ValueError("the period ends before it starts")
+    exception = AvailabilityException(kind=kind, starts_at=starts_at, ends_at=ends_at, reason=reason or None)
+    trainer.exceptions.append(exception)
+    return exception
+
+
+def upcoming_busy(session: Session, trainer_id: int, now: datetime, limit: int = 10) -> list[tuple]:
+    """The trainer's next sessions, accepted or offered: (intervention, assignment status)."""
+    return session.execute(
+        select(Intervention, Assignment.status)
+        .join(Assignment, Assignment.intervention_id == Intervention.id)
+        .where(Assignment.trainer_id == trainer_id,
+               Assignment.status.in_((AssignmentStatus.ACCEPTED, AssignmentStatus.OFFERED)),
+               Intervention.status != InterventionStatus.CANCELLED, Intervention.ends_at > now)
+        .order_by(Intervention.starts_at).limit(limit)).all()

@@ -1,0 +1,84 @@
+"""The outbox: messages written with the change, delivered over real SMTP, never lost or doubled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.domain.mail import MAX_ATTEMPTS, SmtpTransport, deliver_pending, queue_email, retry_message
+from app.extensions import db
+from app.models import MessageStatus, OutgoingMessage
+
+SENDER = "Relais <no-reply@relais.test>"
+
+
+def _queue(clock, **extra):
+    message = queue_email(db.session, recipient="chef@college.fr", subject="Objet é", body_text="Corps accentué",
+                          body_html="<p>Corps</p>", now=clock.now(), **extra)
+    db.session.commit()
+    return message
+
+
+def test_pending_message_is_delivered_once_over_smtp(app, clock, smtp_server):
+    _queue(clock)
+    transport = SmtpTransport("127.0.0.1", smtp_server.port)
+    assert deliver_pending(db.session, transport, SENDER, clock.now()) == (1, 0)
+    assert deliver_pending(db.session, transport, SENDER, clock.now()) == (0, 0)
+    assert len(smtp_server.handler.messages) == 1
+    received = smtp_server.handler.messages[0]
+    assert received["Subject"] == "Objet é"
+    assert received.get_body(preferencelist=("plain",)).get_content().strip() == "Corps accentué"
+    assert db.session.scalar(select(OutgoingMessage.status)) is MessageStatus.SENT
+
+
+def test_calendar_part_and_attachment(app, clock, smtp_server):
+    calendar = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
+    _queue(clock, calendar=calendar, calendar_method="REQUEST")
+    deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now())
+    received = smtp_server.handler.messages[0]
+    parts = {part.get_content_type(): part for part in received.walk()}
+    assert parts["text/calendar"].get_param("method") == "REQUEST"
+    assert "application/ics" in parts
+
+
+def test_smtp_outage_keeps_the_message_and_retries_with_backoff(app, clock, smtp_server):
+    _queue(clock)
+    closed = SmtpTransport("127.0.0.1", 9, timeout=2)  # nothing listens on the discard port
+    assert deliver_pending(db.session, closed, SENDER, clock.now()) == (0, 1)
+    message = db.session.scalar(select(OutgoingMessage))
+    assert message.status is MessageStatus.PENDING and message.attempts == 1 and message.last_error
+    working = SmtpTransport("127.0.0.1", smtp_server.port)
+    assert deliver_pending(db.session, working, SENDER, clock.now()) == (0, 0)  # backing off
+    clock.advance(timedelta(minutes=5))
+    assert deliver_pending(db.session, working, SENDER, clock.now()) == (1, 0)
+    assert len(smtp_server.handler.messages) == 1
+
+
+def test_message_fails_after_max_attempts_and_admin_can_retry(app, clock, smtp_server):
+    _queue(clock)
+    closed = SmtpTransport("127.0.0.1", 9, timeout=2)
+    for _ in range(MAX_ATTEMPTS):
+        deliver_pending(db.session, closed, SENDER, clock.now())
+        clock.advance(timedelta(hours=5))
+    message = db.session.scalar(select(OutgoingMessage))
+    assert message.status is MessageStatus.FAILED
+    assert retry_message(db.session, message.id, clock.now())
+    db.session.commit()
+    assert deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now()) == (1, 0)
+
+
+def test_a_worker_that_died_mid_send_leaves_the_message_claimable_later(app, clock, smtp_server):
+    from app.domain.mail import claim_due_messages
+
+    _queue(clock)
+    assert len(claim_due_messages(db.session, clock.now(), 10)) == 1  # claimed, then the worker "dies"
+    assert claim_due_messages(db.session, clock.now(), 10) == []
+    clock.advance(timedelta(minutes=11))
+    assert deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now()) == (1, 0)
+
+
+def test_dedup_key_writes_a_message_once(app, clock):
+    assert _queue(clock, dedup_key="rappel:42") is not None
+    assert queue_email(db.session, recipient="x@y.fr", subject="s", body_text="b", dedup_key="rappel:42",
+                       now=clock.now()) is None
