@@ -1,0 +1,341 @@
+"""Planning a period: assign trainers and start times to as many sessions as possible.
+
+The problem is a min-cost maximum flow (OR-Tools `SimpleMinCostFlow`):
+
+    source → session (capacity: trainers needed)
+           → (session, trainer) (capacity 1: a trainer counts once per session)
+           → (trainer, half-day) (capacity 1: one session per trainer and half-day)
+           → (trainer, week ∩ month) (capacity: what the weekly limit still allows)
+           → (trainer, month) (capacity: what the monthly limit still allows)
+           → trainer → sink, through parallel arcs of rising cost (workload balance).
+
+Maximising the flow serves as many sessions as possible; among maximal flows, the cost puts total
+travel first and workload balance second (the travel cost is scaled above any balance difference).
+The flow is totally unimodular, so the LP relaxation over the same arcs has the same optimum; the
+benchmark checks that with scipy's HiGHS.
+
+Sessions that need two trainers must have both at the same time, which a flow cannot say. They are
+placed first, fewest options first, each on the slot where a pair costs the least travel; the
+flow then plans every single-trainer session on the capacity left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+# Travel is counted in hectometres and weighs more than any workload difference can.
+TRAVEL_UNIT_PER_KM = 10
+TRAVEL_WEIGHT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way to staff a session: this trainer, starting then (in that half-day), so far away."""
+
+    trainer_id: int
+    day: date
+    half_day: str  # "am" or "pm", in the place's local time
+    starts_at: datetime
+    km: float
+
+    @property
+    def slot(self) -> tuple[int, date, str]:
+        return (self.trainer_id, self.day, self.half_day)
+
+
+@dataclass
+class SessionToPlan:
+    intervention_id: int
+    trainers_needed: int
+    options: list[Option]
+    # First come, first served: the order used by the greedy baseline.
+    arrival_rank: int = 0
+
+
+@dataclass
+class TrainerLimits:
+    trainer_id: int
+    # Sessions still allowed in each ISO week (year, week) and month (year, month), after those
+    # already accepted; missing keys mean the full limit.
+    weekly_limit: int
+    monthly_limit: int
+    week_used: dict[tuple[int, int], int] = field(default_factory=dict)
+    month_used: dict[tuple[int, int], int] = field(default_factory=dict)
+    load: int = 0  # sessions already accepted in the period, for balance
+
+    def week_remaining(self, week: tuple[int, int]) -> int:
+        return max(self.weekly_limit - self.week_used.get(week, 0), 0)
+
+    def month_remaining(self, month: tuple[int, int]) -> int:
+        return max(self.monthly_limit - self.month_used.get(month, 0), 0)
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    intervention_id: int
+    trainer_id: int
+    starts_at: datetime
+    km: float
+
+
+@dataclass
+class Plan:
+    assignments: list[PlannedAssignment]
+    unserved: dict[int, str]
+    total_km: float
+    load: dict[int, int]
+    flow_arcs: int = 0
+
+    @property
+    def served_sessions(self) -> int:
+        return len({a.intervention_id for a in self.assignments})
+
+
+def week_of(day: date) -> tuple[int, int]:
+    iso = day.isocalendar()
+    return (iso.year, iso.week)
+
+
+def month_of(day: date) -> tuple[int, int]:
+    return (day.year, day.month)
+
+
+NO_OPTION = "Aucun formateur ne remplit toutes les règles pour cette intervention."
+NO_CAPACITY = "Les formateurs possibles sont déjà pris sur ces créneaux ou ont atteint leurs limites."
+NO_PAIR = "Pas deux formateurs disponibles au même créneau pour une intervention en binôme."
+
+
+class _Capacity:
+    """What each trainer can still take: per half-day, per week-in-month fragment, per month."""
+
+    def __init__(self, limits: dict[int, TrainerLimits], days_by_trainer: dict[int, set[date]]):
+        self.limits = limits
+        self.half_day_used: set[tuple[int, date, str]] = set()
+        self.fragment_cap: dict[tuple[int, tuple[int, int], tuple[int, int]], int] = {}
+        self.month_cap: dict[tuple[int, tuple[int, int]], int] = {}
+        for trainer_id, days in days_by_trainer.items():
+            trainer = limits[trainer_id]
+            by_week: dict[tuple[int, int], set[tuple[int, int]]] = defaultdict(set)
+            for day in days:
+                by_week[week_of(day)].add(month_of(day))
+                self.month_cap[(trainer_id, month_of(day))] = trainer.month_remaining(month_of(day))
+            for week, months in by_week.items():
+                remaining = trainer.week_remaining(week)
+                # A week across two months is split between them so the two never exceed the limit.
+                ordered = sorted(months)
+                share = remaining // len(ordered)
+                for index, month in enumerate(ordered):
+                    extra = 1 if index < remaining - share * len(ordered) else 0
+                    self.fragment_cap[(trainer_id, week, month)] = share + extra
+
+    def fragment(self, option: Option) -> tuple[int, tuple[int, int], tuple[int, int]]:
+        return (option.trainer_id, week_of(option.day), month_of(option.day))
+
+    def can_take(self, option: Option) -> bool:
+        return (option.slot not in self.half_day_used
+                and self.fragment_cap[self.fragment(option)] > 0
+                and self.month_cap[(option.trainer_id, month_of(option.day))] > 0)
+
+    def take(self, option: Option) -> None:
+        self.half_day_used.add(option.slot)
+        self.fragment_cap[self.fragment(option)] -= 1
+        self.month_cap[(option.trainer_id, month_of(option.day))] -= 1
+
+
+def _capacity_for(sessions: Iterable[SessionToPlan], limits: dict[int, TrainerLimits]) -> _Capacity:
+    days: dict[int, set[date]] = defaultdict(set)
+    for session in sessions:
+        for option in session.options:
+            days[option.trainer_id].add(option.day)
+    return _Capacity(limits, days)
+
+
+def _place_pairs(pairs: list[SessionToPlan], capacity: _Capacity) -> tuple[list[PlannedAssignment], dict[int, str]]:
+    assignments: list[PlannedAssignment] = []
+    unserved: dict[int, str] = {}
+    for session in sorted(pairs, key=lambda s: (len(s.options), s.arrival_rank)):
+        by_slot: dict[tuple[date, str, datetime], list[Option]] = defaultdict(list)
+        for option in session.options:
+            if capacity.can_take(option):
+                by_slot[(option.day, option.half_day, option.starts_at)].append(option)
+        best: list[Option] | None = None
+        for options in by_slot.values():
+            distinct = {}
+            for option in sorted(options, key=lambda o: o.km):
+                distinct.setdefault(option.trainer_id, option)
+            chosen = list(distinct.values())[: session.trainers_needed]
+            if len(chosen) == session.trainers_needed and (
+                best is None or sum(o.km for o in chosen) < sum(o.km for o in best)
+            ):
+                best = chosen
+        if best is None:
+            unserved[session.intervention_id] = NO_OPTION if not session.options else NO_PAIR
+            continue
+        for option in best:
+            capacity.take(option)
+            assignments.append(PlannedAssignment(session.intervention_id, option.trainer_id, option.starts_at,
+                                                 option.km))
+    return assignments, unserved
+
+
+def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:
+    """The optimal plan: most sessions served, then least travel, then balanced workload."""
+    capacity = _capacity_for(sessions, limits)
+    pairs = [s for s in sessions if s.trainers_needed > 1]
+    singles = [s for s in sessions if s.trainers_needed == 1]
+    assignments, unserved = _place_pairs(pairs, capacity)
+    load = {trainer_id: trainer.load for trainer_id, trainer in limits.items()}
+    for assignment in assignments:
+        load[assignment.trainer_id] += 1
+
+    network = build_flow_network(singles, capacity, load)
+    flows = network.solve()
+    for session in singles:
+        if not session.options:
+            unserved[session.intervention_id] = NO_OPTION
+    chosen_ids = set()
+    for arc_index, option, session_id in network.option_arcs:
+        if flows[arc_index] > 0:
+            assignments.append(PlannedAssignment(session_id, option.trainer_id, option.starts_at, option.km))
+            load[option.trainer_id] += 1
+            chosen_ids.add(session_id)
+    for session in singles:
+        if session.options and session.intervention_id not in chosen_ids:
+            unserved[session.intervention_id] = NO_CAPACITY
+    total_km = round(sum(a.km for a in assignments), 1)
+    return Plan(assignments, unserved, total_km, load, flow_arcs=network.arc_count)
+
+
+class FlowNetwork:
+    """The arcs of the flow problem, kept so an independent LP can be solved on the very same edges."""
+
+    def __init__(self) -> None:
+        self.tails: list[int] = []
+        self.heads: list[int] = []
+        self.capacities: list[int] = []
+        self.costs: list[int] = []
+        self.node_count = 2  # 0 = source, 1 = sink
+        self.option_arcs: list[tuple[int, Option, int]] = []
+        self._nodes: dict[tuple, int] = {}
+
+    SOURCE, SINK = 0, 1
+
+    def node(self, key: tuple) -> int:
+        index = self._nodes.get(key)
+        if index is None:
+            index = self._nodes[key] = self.node_count
+            self.node_count += 1
+        return index
+
+    def arc(self, tail: int, head: int, capacity: int, cost: int = 0) -> int:
+        self.tails.append(tail)
+        self.heads.append(head)
+        self.capacities.append(capacity)
+        self.costs.append(cost)
+        return len(self.tails) - 1
+
+    @property
+    def arc_count(self) -> int:
+        return len(self.tails)
+
+    def solve(self) -> np.ndarray:
+        if not self.tails:
+            return np.zeros(0, dtype=np.int64)
+        solver = min_cost_flow.SimpleMinCostFlow()
+        solver.add_arcs_with_capacity_and_unit_cost(
+            np.array(self.tails, dtype=np.int32), np.array(self.heads, dtype=np.int32),
+            np.array(self.capacities, dtype=np.int64), np.array(self.costs, dtype=np.int64))
+        demand = sum(c for t, c in zip(self.tails, self.capacities, strict=True) if t == self.SOURCE)
+        solver.set_node_supply(self.SOURCE, demand)
+        solver.set_node_supply(self.SINK, -demand)
+        status = solver.solve_max_flow_with_min_cost()
+        if status != solver.OPTIMAL:
+            raise RuntimeError(f"min-cost flow failed with status {status}")
+        self.maximum_flow = solver.maximum_flow()
+        self.optimal_cost = solver.optimal_cost()
+        return solver.flows(np.arange(self.arc_count, dtype=np.int32))
+
+
+def build_flow_network(sessions: list[SessionToPlan], capacity: _Capacity, load: dict[int, int]) -> FlowNetwork:
+    network = FlowNetwork()
+    trainer_demand: dict[int, int] = defaultdict(int)
+    for session in sessions:
+        usable = [o for o in session.options if capacity.can_take(o)]
+        if not usable:
+            continue
+        session_node = network.node(("session", session.intervention_id))
+        network.arc(network.SOURCE, session_node, session.trainers_needed)
+        pair_nodes: dict[int, int] = {}
+        for option in usable:
+            pair_node = pair_nodes.get(option.trainer_id)
+            if pair_node is None:
+                pair_node = pair_nodes[option.trainer_id] = network.node(
+                    ("session-trainer", session.intervention_id, option.trainer_id))
+                network.arc(session_node, pair_node, 1)
+            slot_node = network.node(("slot", *option.slot))
+            cost = round(option.km * TRAVEL_UNIT_PER_KM) * TRAVEL_WEIGHT
+            arc_index = network.arc(pair_node, slot_node, 1, cost)
+            network.option_arcs.append((arc_index, option, session.intervention_id))
+        for trainer_id in pair_nodes:
+            trainer_demand[trainer_id] += 1
+    # Capacity arcs, once per node.
+    slot_done: set[tuple] = set()
+    fragment_done: set[tuple] = set()
+    month_done: set[tuple] = set()
+    for _, option, _ in network.option_arcs:
+        fragment_key = capacity.fragment(option)
+        month_key = (option.trainer_id, month_of(option.day))
+        if option.slot not in slot_done:
+            slot_done.add(option.slot)
+            network.arc(network.node(("slot", *option.slot)), network.node(("fragment", *fragment_key)), 1)
+        if fragment_key not in fragment_done:
+            fragment_done.add(fragment_key)
+            network.arc(network.node(("fragment", *fragment_key)), network.node(("month", *month_key)),
+                        capacity.fragment_cap[fragment_key])
+        if month_key not in month_done:
+            month_done.add(month_key)
+            network.arc(network.node(("month", *month_key)), network.node(("trainer", option.trainer_id)),
+                        capacity.month_cap[month_key])
+    # Workload balance: the k-th extra session of a trainer costs their load so far plus k.
+    for trainer_id, demand in trainer_demand.items():
+        trainer_node = network.node(("trainer", trainer_id))
+        for k in range(1, demand + 1):
+            network.arc(trainer_node, network.SINK, 1, load.get(trainer_id, 0) + k)
+    return network
+
+
+def plan_greedy(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:
+    """First come, first served, nearest free trainer: the baseline the planner must beat."""
+    capacity = _capacity_for(sessions, limits)
+    assignments: list[PlannedAssignment] = []
+    unserved: dict[int, str] = {}
+    load = {trainer_id: trainer.load for trainer_id, trainer in limits.items()}
+    for session in sorted(sessions, key=lambda s: s.arrival_rank):
+        # The earliest start at which enough distinct trainers are free, nearest ones first.
+        by_start: dict[datetime, list[Option]] = defaultdict(list)
+        for option in session.options:
+            if capacity.can_take(option):
+                by_start[option.starts_at].append(option)
+        taken: list[Option] = []
+        for starts_at in sorted(by_start):
+            nearest: dict[int, Option] = {}
+            for option in sorted(by_start[starts_at], key=lambda o: o.km):
+                nearest.setdefault(option.trainer_id, option)
+            if len(nearest) >= session.trainers_needed:
+                taken = list(nearest.values())[: session.trainers_needed]
+                break
+        if not taken:
+            unserved[session.intervention_id] = NO_CAPACITY if session.options else NO_OPTION
+            continue
+        for option in taken:
+            capacity.take(option)
+            load[option.trainer_id] += 1
+            assignments.append(PlannedAssignment(session.intervention_id, option.trainer_id, option.starts_at,
+                                                 option.km))
+    return Plan(assignments, unserved, round(sum(a.km for a in assignments), 1), load)
