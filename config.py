@@ -71,10 +71,10 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
-    SECRET_KEY = "testing-secret-key-not-for-production"
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 (tests only)
     MAIL_BACKEND = "outbox-only"
     RATELIMIT_ENABLED = False
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing keeps the suite quick
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  # fast hashing keeps the suite quick
 
 
 class ProductionConfig(Config):

@@ -107,10 +107,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.coordination import bp as coordination_bp
     from app.errors import bp as errors_bp
+    from app.establishments import bp as establishments_bp
+    from app.interventions import bp as interventions_bp
     from app.main import bp as main_bp
+    from app.trainers import bp as trainers_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/compte")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(errors_bp)
+    app.register_blueprint(trainers_bp, url_prefix="/formateurs")
+    app.register_blueprint(establishments_bp, url_prefix="/etablissement")
+    app.register_blueprint(interventions_bp, url_prefix="/demandes")
+    app.register_blueprint(coordination_bp, url_prefix="/coordination")

@@ -50,7 +50,8 @@ def init_app(app: Flask) -> None:
         result = build_demo_data(db.session, seed=seed, scale=scale, today=utcnow().date(),
                                  password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"))
         db.session.commit()
-        click.echo(f"Données de démonstration ({scale}, graine {seed}) chargées en {time.perf_counter() - started:.1f} s : "
+        elapsed = time.perf_counter() - started
+        click.echo(f"Données de démonstration ({scale}, graine {seed}) chargées en {elapsed:.1f} s : "
                    + ", ".join(f"{count} {name}" for name, count in result.counts.items()))
         _print_demo_logins()
 
@@ -88,14 +89,92 @@ def init_app(app: Flask) -> None:
                 time.sleep(interval)
 
 
+    @app.cli.command("import-trainers")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="Validate and show what would change, write nothing.")
+    def import_trainers_command(file: str, dry_run: bool) -> None:
+        """Create or update trainers from a CSV or XLSX roster, by (force, matricule)."""
+        from pathlib import Path
+
+        from app.domain.imports.trainers import ImportFileError, import_trainers, read_table
+        from app.emails import queue_activation, url_context
+
+        try:
+            rows = read_table(file, Path(file).read_bytes())
+        except ImportFileError as error:
+            raise click.ClickException(str(error)) from None
+        with click.progressbar(length=max(len(rows) * 2, 1), label="Import des formateurs", file=None) as bar, \
+                url_context():
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.pos)
+
+            report = import_trainers(db.session, rows, actor=None, today=utcnow().date(), dry_run=dry_run,
+                                     progress=progress, on_created=queue_activation)
+        for error in report.errors:
+            click.echo(f"Ligne {error.line} : " + " ; ".join(error.messages), err=True)
+        if not report.ok:
+            db.session.rollback()
+            raise click.ClickException(f"{len(report.errors)} ligne(s) en erreur : rien n'a été enregistré.")
+        for change in report.updated:
+            columns = ", ".join(change.changed_columns)
+            click.echo(f"Ligne {change.line} : {change.force} {change.matricule} modifié ({columns})")
+        summary = (f"{len(report.created)} créé(s), {len(report.updated)} modifié(s), "
+                   f"{len(report.unchanged)} inchangé(s)")
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"Simulation : {summary}. Rien n'a été enregistré.")
+        else:
+            db.session.commit()
+            click.echo(f"Import terminé : {summary}.")
+
+    @app.cli.command("export-trainers")
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True))
+    def export_trainers_command(file: str) -> None:
+        """Write the whole roster as CSV, with the columns import-trainers reads."""
+        from pathlib import Path
+
+        from sqlalchemy import select
+
+        from app.domain.imports.trainers import export_trainers
+        from app.models import Trainer
+
+        text = export_trainers(db.session, select(Trainer))
+        Path(file).write_text(text, encoding="utf-8", newline="")
+        click.echo(f"{text.count(chr(10)) - 1} formateur(s) exporté(s) dans {file}.")
+
+    @app.cli.command("import-competence")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    def import_competence_command(file: str) -> None:
+        """Load the ministry's territorial-competence table (police or gendarmerie per commune)."""
+        from app.domain.imports.competence import count_data_lines, import_competence, read_competence_file
+
+        try:
+            text = read_competence_file(file)
+        except UnicodeDecodeError:
+            raise click.ClickException("Le fichier n'est pas en UTF-8 : enregistrez-le en UTF-8 et recommencez.") \
+                from None
+        with click.progressbar(length=max(count_data_lines(text), 1), label="Compétence territoriale") as bar:
+            report = import_competence(db.session, text, progress=bar.update)
+        for error in report.errors:
+            click.echo(str(error), err=True)
+        if not report.ok:
+            db.session.rollback()
+            raise click.ClickException(f"{len(report.errors)} ligne(s) en erreur : rien n'a été enregistré.")
+        db.session.commit()
+        click.echo(f"Import terminé : {report.created} commune(s) ajoutée(s), {report.updated} modifiée(s), "
+                   f"{report.unchanged} inchangée(s).")
+
 def _print_demo_logins() -> None:
-    from app.domain.demo import DEMO_PASSWORD
     from sqlalchemy import select
 
+    from app.domain.demo import DEMO_PASSWORD
     from app.models import User
 
-    emails = db.session.scalars(select(User.email).where(User.email.like("%@relais.demo"),
-                                                         User.activated_at.is_not(None)).order_by(User.role, User.email))
-    click.echo("\nComptes de démonstration (mot de passe : %s)" % DEMO_PASSWORD)
+    emails = db.session.scalars(
+        select(User.email)
+        .where(User.email.like("%@relais.demo"), User.activated_at.is_not(None))
+        .order_by(User.role, User.email)
+    )
+    click.echo(f"\nComptes de démonstration (mot de passe : {DEMO_PASSWORD})")
     for email in emails:
         click.echo(f"  {email}")

@@ -10,7 +10,7 @@ from app.domain import tokens
 from app.domain.clock import utcnow
 from app.domain.mail import queue_email
 from app.extensions import db
-from app.models import User
+from app.models import Role, User
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -46,3 +46,54 @@ def queue_activation(user: User, inviter: User | None = None) -> None:
                else _l("Confirmez votre adresse e-mail"))
     queue_templated_email(user, template, subject, link=absolute_url("auth.activate", token=token),
                           inviter=inviter, days=current_app.config["RELAIS_ACTIVATION_TOKEN_DAYS"])
+
+
+def url_context():
+    """A request context for building links outside a request (CLI, periodic jobs); none needed inside one."""
+    from contextlib import nullcontext
+
+    from flask import has_request_context
+
+    if has_request_context():
+        return nullcontext()
+    return current_app.test_request_context(base_url=current_app.config["RELAIS_BASE_URL"])
+
+
+_NOTICE_SUBJECTS = {
+    "submitted": _l("Nouvelle demande d'intervention à examiner"),
+    "accepted": _l("Votre demande d'intervention est acceptée"),
+    "refused": _l("Votre demande d'intervention n'a pas pu être retenue"),
+    "request_cancelled": _l("Demande d'intervention annulée"),
+    "session_cancelled": _l("Intervention annulée"),
+}
+
+
+def queue_notices(notices) -> None:
+    """E-mails telling the people concerned of a change in a request's life (see domain.lifecycle)."""
+    for notice in notices:
+        if notice.recipient.role is Role.REQUESTER:
+            link = absolute_url("interventions.show", request_id=notice.request.id)
+        elif notice.recipient.role is Role.TRAINER:
+            link = absolute_url("main.home")
+        else:
+            link = absolute_url("coordination.show", request_id=notice.request.id)
+        queue_templated_email(notice.recipient, "request_notice", _NOTICE_SUBJECTS[notice.kind], kind=notice.kind,
+                              request=notice.request, intervention=notice.intervention, reason=notice.reason,
+                              link=link)
+
+
+def queue_join_request(member: User, join_request) -> None:
+    queue_templated_email(member, "join_request", _l("Demande pour rejoindre votre établissement"),
+                          join_request=join_request, link=absolute_url("establishments.members"))
+
+
+def queue_join_decision(join_request) -> None:
+    queue_templated_email(join_request.user, "join_decision", _l("Votre demande de rattachement"),
+                          join_request=join_request, link=absolute_url("main.home"))
+
+
+def queue_colleague_invitation_for_existing_account(user: User, inviter: User) -> None:
+    """The address already has an account: we never attach it without its owner's consent."""
+    queue_templated_email(user, "colleague_invitation", _l("Invitation à rejoindre un établissement sur Relais"),
+                          inviter=inviter, establishment=inviter.establishment,
+                          link=absolute_url("establishments.join"))

@@ -22,7 +22,6 @@ limiter = Limiter(key_func=get_remote_address)
 def select_locale() -> str:
     """The language chosen with the switch, else French (the service's language)."""
     from flask import current_app
-
     from flask_login import current_user
 
     languages = current_app.config["RELAIS_LANGUAGES"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from app.models import Role, Trainer, User
+from app.models import InterventionRequest, RequestStatus, Role, Trainer, User
 from app.models.trainers import trainer_departement
 
 
@@ -26,3 +26,21 @@ def trainer_scope_condition(user: User) -> ColumnElement[bool]:
             condition = and_(condition, Trainer.force == scope.force)
         conditions.append(condition)
     return exists().where(trainer_departement.c.trainer_id == Trainer.id, or_(*conditions))
+
+
+def requests_in_scope(user: User) -> Select:
+    """Submitted (not draft) requests of the coordinator's territory; force-less ones go to every
+    coordinator of the département, who decides the force."""
+    query = select(InterventionRequest).where(InterventionRequest.status != RequestStatus.DRAFT)
+    if user.role is Role.ADMIN:
+        return query
+    if user.role is not Role.COORDINATOR or not user.scopes:
+        return query.where(false())
+    conditions = []
+    for scope in user.scopes:
+        condition = InterventionRequest.departement_code == scope.departement_code
+        if scope.force is not None:
+            condition = and_(condition, or_(InterventionRequest.force == scope.force,
+                                            InterventionRequest.force.is_(None)))
+        conditions.append(condition)
+    return query.where(or_(*conditions))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
 from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_user, logout_user
 
 from app.access import public
 from app.auth import bp

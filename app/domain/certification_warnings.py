@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from datetime import datetime
 
-from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -24,7 +22,7 @@ def warning_dedup_key(trainer: Trainer, recipient: User, valid_until) -> str:
 @periodic_job("avertissements-habilitation")
 def warn_expiring_certifications(session: Session, now: datetime) -> int:
     """Queues the warnings not sent yet; returns how many e-mails it queued."""
-    from app.emails import queue_templated_email
+    from app.emails import queue_templated_email, url_context
 
     today = now.date()
     trainers = session.scalars(
@@ -50,10 +48,7 @@ def warn_expiring_certifications(session: Session, now: datetime) -> int:
     keys = [warning_dedup_key(trainer, recipient, valid_until) for trainer, recipient, valid_until, _ in planned]
     already = set(session.scalars(select(OutgoingMessage.dedup_key).where(OutgoingMessage.dedup_key.in_(keys))))
     queued = 0
-    # E-mails link back to the app: outside a request (`flask tick`), build URLs from the public address.
-    context = (nullcontext() if has_request_context()
-               else current_app.test_request_context(base_url=current_app.config["RELAIS_BASE_URL"]))
-    with context:
+    with url_context():  # `flask tick` runs outside any request
         for (trainer, recipient, valid_until, for_coordinator), key in zip(planned, keys, strict=True):
             if key in already:
                 continue

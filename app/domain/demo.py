@@ -133,38 +133,205 @@ class DemoBuilder:
         self.build_staff_accounts()
         self.build_establishments()
         self.build_trainers()
+        self.build_availability()
+        self.build_requests()
         self.session.flush()
         self.result.counts.update({
             "départements": len(self.scale.departements),
             "communes": sum(len(c) for c in self.communes.values()),
             "établissements": len(self.establishments),
             "formateurs": len(self.trainers),
+            "demandes d'intervention": self.request_count,
         })
         return self.result
 
     def build_communes(self) -> None:
-        """Communes with their competent force: the préfecture is police, most others gendarmerie."""
+        """A competence table in the ministry's format, loaded through the real importer.
+
+        The préfecture is police, most other communes gendarmerie; one commune per département is left
+        out of the table, so that its establishments show the "force à déterminer" case.
+        """
+        import tempfile
+        from pathlib import Path
+
+        from app.domain.imports.competence import import_competence, read_competence_file, write_competence_csv
+
+        rows, missing = [], {}
         for code in self.scale.departements:
             departement = self.departements[code]
-            communes = []
             for index in range(self.scale.communes_per_departement):
-                number = 1 + index * 7
+                number = 1 + index * 7 if len(code) == 2 else 1 + index * 2  # overseas codes have 2 digits left
                 insee = f"{code}{number:03d}" if len(code) == 2 else f"{code}{number:02d}"
                 force = Force.POLICE if index == 0 or self.random.random() < 0.25 else Force.GENDARMERIE
                 name = self.fake.unique.city() if index else f"{departement.name} (préfecture)"
                 postcode = f"{code.replace('2A', '20').replace('2B', '20')}{self.random.randint(0, 999):03d}"[:5]
-                commune = CommuneCompetence(
-                    insee_code=insee, name=name, departement_code=code, force=force,
-                    service_id=f"{'PN' if force is Force.POLICE else 'GN'}-{code}-{index:03d}",
-                    service_name=(f"Commissariat de {name}" if force is Force.POLICE else f"Brigade de {name}"),
-                    postcode=postcode, postcodes=postcode)
                 # The ministry's table has no coordinates; the demo places communes around the préfecture.
                 self.commune_positions[insee] = (
                     (departement.latitude, departement.longitude) if index == 0
                     else self._near(departement.latitude, departement.longitude, 45))
-                communes.append(commune)
-                self.session.add(commune)
-            self.communes[code] = communes
+                if index == 5:
+                    missing[insee] = CommuneCompetence(insee_code=insee, name=name, departement_code=code,
+                                                       force=None, postcode=postcode, postcodes=postcode)
+                    continue
+                rows.append({"code_commune": insee, "libelle_commune": name,
+                             "institution": "PN" if force is Force.POLICE else "GN",
+                             "id_service": f"{'PN' if force is Force.POLICE else 'GN'}-{code}-{index:03d}",
+                             "service": f"Commissariat de {name}" if force is Force.POLICE else f"Brigade de {name}",
+                             "code_postal": postcode, "codes_postaux": postcode})
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "competence-territoriale-demo.csv"
+            path.write_text(write_competence_csv(rows), encoding="utf-8")
+            report = import_competence(self.session, read_competence_file(path))
+        if not report.ok:
+            raise RuntimeError("demo competence table rejected: " + "; ".join(map(str, report.errors)))
+        loaded = {c.insee_code: c for c in self.session.scalars(select(CommuneCompetence))}
+        for insee, commune in loaded.items():
+            commune.latitude, commune.longitude = self.commune_positions[insee]
+        for code in self.scale.departements:
+            self.communes[code] = sorted(
+                [c for c in (*loaded.values(), *missing.values()) if c.departement_code == code],
+                key=lambda c: c.insee_code)
+
+    # Scenarios of the demo requests, cycled over establishments: every state of the life cycle.
+    REQUEST_SCENARIOS = ("done_last_year", "submitted", "draft", "in_planning", "refused", "confirmed",
+                         "cancelled", "done_recently", "submitted")
+    REQUEST_NOTES = ("Deux classes de 4e ont été concernées par des faits de consommation cette année.",
+                     "Séances prévues dans le cadre du CESCE ; l'infirmière scolaire sera présente.",
+                     "Merci de prévoir un temps de questions-réponses avec les élèves.",
+                     "Intervention souhaitée avant le forum santé de l'établissement.", "")
+    REFUSALS = ("Aucun formateur disponible sur ces dates : merci de proposer d'autres périodes.",
+                "Public hors du champ des interventions de prévention de la gendarmerie.")
+    CANCELLATIONS = ("Sortie scolaire programmée sur la même période.", "Fermeture exceptionnelle de l'établissement.")
+
+    def _audiences_for(self, kind: EstablishmentKind) -> list[str]:
+        choices = {
+            EstablishmentKind.COLLEGE: [["6e"], ["5e"], ["4e"], ["3e"], ["4e", "3e"]],
+            EstablishmentKind.LYCEE: [["seconde"], ["premiere"], ["terminale"]],
+            EstablishmentKind.LYCEE_PRO: [["cap-bac-pro"]],
+            EstablishmentKind.HIGHER_EDUCATION: [["etudiants"]],
+            EstablishmentKind.COMPANY: [["salaries"]],
+            EstablishmentKind.ADMINISTRATION: [["personnels"]],
+            EstablishmentKind.ASSOCIATION: [["parents"], ["apprentis"]],
+            EstablishmentKind.OTHER: [["parents"]],
+        }[kind]
+        return self.random.choice(choices)
+
+    def _window_start(self, establishment: Establishment, days_from_today: int) -> date:
+        """A Monday from which a school week is open (no public or school holiday on Monday)."""
+        from app.domain.holidays import check_day
+
+        day = self.today + timedelta(days=days_from_today)
+        day += timedelta(days=(7 - day.weekday()) % 7)
+        for _ in range(12):
+            if not check_day(establishment.departement_code, establishment.holiday_zone, day,
+                             establishment.kind.is_school).is_blocked:
+                break
+            day += timedelta(days=7)
+        return day
+
+    def build_requests(self) -> None:
+        """Requests from establishments in every state, with history, sessions and some feedback."""
+        from datetime import UTC, datetime, time
+
+        from app.domain import lifecycle
+        from app.domain.timezones import to_utc
+        from app.models import (
+            Assignment,
+            AssignmentStatus,
+            Feedback,
+            InterventionRequest,
+            InterventionStatus,
+            RequestWindow,
+        )
+
+        topics = {topic.code: topic for topic in self.topics}
+        audiences = {audience.code: audience for audience in self.audiences}
+        coordinators = {}
+        self.request_count = 0
+        scenario_index = 0
+        for establishment in self.establishments:
+            members = [user for user in establishment.members if user.password_hash]
+            if not members:
+                continue
+            requester = members[0]
+            count = 7 if establishment is self.establishments[0] else self.random.randint(1, 2)
+            for _ in range(count):
+                scenario = self.REQUEST_SCENARIOS[scenario_index % len(self.REQUEST_SCENARIOS)]
+                scenario_index += 1
+                past = scenario in ("done_last_year", "done_recently")
+                offset = {"done_last_year": -360, "done_recently": -30}.get(scenario, self.random.randint(25, 90))
+                created = datetime.combine(self.today + timedelta(days=min(offset, 0) - 20), time(8, 30), tzinfo=UTC)
+                start = self._window_start(establishment, offset)
+                morning = self.random.random() < 0.6
+                request = InterventionRequest(
+                    establishment_id=establishment.id, created_by_id=requester.id,
+                    departement_code=establishment.departement_code, force=establishment.force,
+                    group_count=self.random.choice([1, 2, 2, 3, 4]),
+                    people_per_group=self.random.choice([24, 26, 28, 30]) if establishment.kind.is_school
+                    else self.random.choice([15, 40, 80]),
+                    duration_minutes=60 if establishment.kind.is_school else self.random.choice([90, 120]),
+                    room=self.random.choice(["Salle polyvalente", "CDI", "Amphithéâtre", "Salle de réunion"]),
+                    equipment=self.random.choice(["Vidéoprojecteur et écran", "Tableau numérique", None]),
+                    contact_name=requester.full_name, contact_phone=establishment.phone or "01 23 45 67 89",
+                    contact_email=requester.email, notes=self.random.choice(self.REQUEST_NOTES) or None,
+                    wants_two_trainers=self.random.random() < 0.2, created_at=created, updated_at=created)
+                request.audiences = [audiences[code] for code in self._audiences_for(establishment.kind)]
+                request.topics = [topics[code] for code in self.random.sample(
+                    ["cannabis", "alcool", "tabac-vapotage", "protoxyde-azote", "loi-sanctions"], 2)]
+                request.windows = [RequestWindow(
+                    start_date=start, end_date=start + timedelta(days=4),
+                    start_time=time(8, 0) if morning else time(13, 30),
+                    end_time=time(12, 0) if morning else time(17, 0))]
+                self.session.add(request)
+                lifecycle.record_creation(self.session, request, requester, created)
+                self.request_count += 1
+                if scenario == "draft":
+                    continue
+                lifecycle.submit(self.session, request, requester, created + timedelta(hours=1))
+                if scenario == "submitted":
+                    continue
+                key = (establishment.departement_code, establishment.force)
+                if key not in coordinators:
+                    found = lifecycle.coordinators_for(self.session, *key)
+                    coordinators[key] = found[0] if found else None
+                coordinator = coordinators[key]
+                decided = created + timedelta(days=3)
+                if scenario == "cancelled":
+                    lifecycle.cancel_request(self.session, request, requester, self.random.choice(self.CANCELLATIONS),
+                                             created + timedelta(days=2))
+                    continue
+                if scenario == "refused":
+                    lifecycle.refuse(self.session, request, coordinator, self.random.choice(self.REFUSALS), decided)
+                    continue
+                if request.force is None:
+                    lifecycle.override_force(self.session, request, coordinator, Force.GENDARMERIE, decided)
+                lifecycle.accept(self.session, request, coordinator, decided)
+                if scenario == "in_planning":
+                    continue
+                trainers = [t for t in self.trainers
+                            if t.unit.departement_code == request.departement_code and t.force == request.force]
+                timezone_name = establishment.timezone
+                for number, intervention in enumerate(request.interventions):
+                    day = start + timedelta(days=number % 5)
+                    begins = time(9 + number % 3, 0) if morning else time(14, 0)
+                    intervention.starts_at = to_utc(day, begins, timezone_name)
+                    intervention.ends_at = intervention.starts_at + timedelta(minutes=request.duration_minutes)
+                    intervention.status = InterventionStatus.DONE if past else InterventionStatus.CONFIRMED
+                    if trainers:
+                        trainer = trainers[number % len(trainers)]
+                        intervention.assignments.append(Assignment(
+                            trainer_id=trainer.id, status=AssignmentStatus.ACCEPTED, offered_at=decided,
+                            answered_at=decided + timedelta(days=1), offered_by_id=coordinator.id if coordinator
+                            else None))
+                    if scenario == "done_last_year" and self.random.random() < 0.8:
+                        given = intervention.ends_at + timedelta(days=2)
+                        intervention.feedback = Feedback(
+                            author_id=requester.id, satisfaction=self.random.choice([3, 4, 4, 5, 5]),
+                            comment=self.random.choice(["Intervention très appréciée des élèves.",
+                                                        "Échanges riches, formateurs à l'écoute.", None]),
+                            created_at=given, updated_at=given)
+                self.session.flush()
+                lifecycle.recompute_request_status(self.session, request, decided + timedelta(days=2))
 
     def build_units(self) -> None:
         for code in self.scale.departements:
@@ -210,8 +377,10 @@ class DemoBuilder:
             EstablishmentKind.LYCEE: ("Lycée Marie-Curie", "Lycée Jean-Jaurès", "Lycée Condorcet",
                                       "Lycée Pierre-Mendès-France"),
             EstablishmentKind.LYCEE_PRO: ("Lycée professionnel Gustave-Eiffel", "Lycée des métiers Jacques-Prévert"),
-            EstablishmentKind.HIGHER_EDUCATION: ("Université — service de santé étudiante", "IUT", "École d'ingénieurs"),
-            EstablishmentKind.ADMINISTRATION: ("Centre communal d'action sociale", "Direction départementale des territoires"),
+            EstablishmentKind.HIGHER_EDUCATION: ("Université — service de santé étudiante", "IUT",
+                                                 "École d'ingénieurs"),
+            EstablishmentKind.ADMINISTRATION: ("Centre communal d'action sociale",
+                                               "Direction départementale des territoires"),
             EstablishmentKind.ASSOCIATION: ("Maison des jeunes et de la culture", "Association sportive"),
         }
         uai_serial = 0
@@ -279,6 +448,40 @@ class DemoBuilder:
                     if email:
                         self.result.accounts.append(DemoAccount("trainer", email, f"{force.value}, {code}"))
 
+
+    def build_availability(self) -> None:
+        """Weekly patterns, leave and one-off extra availability; some trainers keep the default pattern."""
+        from datetime import time
+
+        from app.domain.timezones import to_utc
+        from app.models import AvailabilityException, AvailabilityPattern, ExceptionKind
+
+        morning, afternoon = (time(8, 0), time(12, 0)), (time(13, 30), time(17, 30))
+        long_day = (time(8, 30), time(17, 0))
+        templates = [
+            [(1, *morning), (3, *morning)],  # Tuesday and Thursday mornings
+            [(day, *afternoon) for day in range(5)],
+            [(0, *long_day), (2, *long_day), (4, *morning)],
+            [(1, time(8, 30), time(12, 0)), (3, time(8, 30), time(12, 0)), (2, *afternoon)],
+        ]
+        reasons = ("Congés", "Mission de maintien de l'ordre", "Formation continue", "Permanence")
+        for trainer in self.trainers:
+            timezone_name = self.departements[trainer.unit.departement_code].timezone
+            if self.random.random() < 0.7:  # the others keep the default: weekdays, school hours
+                trainer.patterns = [AvailabilityPattern(weekday=weekday, start_time=start, end_time=end)
+                                    for weekday, start, end in self.random.choice(templates)]
+            if self.random.random() < 0.45:
+                first = self.today + timedelta(days=self.random.randint(5, 60))
+                last = first + timedelta(days=self.random.randint(2, 14))
+                trainer.exceptions.append(AvailabilityException(
+                    kind=ExceptionKind.UNAVAILABLE, starts_at=to_utc(first, time(0), timezone_name),
+                    ends_at=to_utc(last, time(0), timezone_name), reason=self.random.choice(reasons)))
+            if self.random.random() < 0.2:
+                day = self.today + timedelta(days=self.random.randint(7, 45))
+                day += timedelta(days=(5 - day.weekday()) % 7)  # a Saturday
+                trainer.exceptions.append(AvailabilityException(
+                    kind=ExceptionKind.EXTRA, starts_at=to_utc(day, time(9, 0), timezone_name),
+                    ends_at=to_utc(day, time(12, 30), timezone_name), reason="Forum des associations"))
 
 def database_is_empty(session: Session) -> bool:
     return session.scalar(select(User.id).limit(1)) is None

@@ -1,1 +1,3 @@
 """Imports every module that registers periodic jobs, so that `tick` sees them all."""
+
+from app.domain import certification_warnings  # noqa: F401  (certification warnings, 60 days ahead)

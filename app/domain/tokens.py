@@ -6,7 +6,7 @@ import hashlib
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PASSWORD_RESET = "password-reset"
+PASSWORD_RESET = "password-reset"  # noqa: S105 (a salt name, not a secret)
 ACTIVATION = "activation"
 
 

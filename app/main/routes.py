@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.access import public
 from app.domain.certification import WARNING_WINDOW, certification_status
 from app.domain.clock import utcnow
+from app.domain.lifecycle import feedback_possible
 from app.extensions import db
+from app.interventions.forms import ConfirmForm
 from app.main import bp
 from app.models import (
     CoordinatorScope,
     Establishment,
+    Intervention,
+    InterventionRequest,
+    InterventionStatus,
+    JoinRequest,
+    JoinStatus,
     MessageStatus,
     OutgoingMessage,
+    RequestStatus,
     Role,
     Trainer,
     User,
 )
 from app.models.trainers import trainer_departement
-from app.scoping import trainers_in_scope
+from app.scoping import requests_in_scope, trainers_in_scope
 
 
 @bp.route("/")
@@ -48,13 +59,52 @@ home.allowed_roles = set(Role)
 
 
 def _requester_home():
-    return render_template("main/home_requester.html", establishment=current_user.establishment)
+    establishment = current_user.establishment
+    if establishment is None:
+        pending = db.session.scalar(select(JoinRequest).where(JoinRequest.user_id == current_user.id,
+                                                              JoinRequest.status == JoinStatus.PENDING))
+        return render_template("main/home_requester.html", establishment=None, pending_join=pending)
+    now = utcnow()
+    mine = InterventionRequest.establishment_id == establishment.id
+    requests = db.session.scalars(
+        select(InterventionRequest).where(mine)
+        .options(selectinload(InterventionRequest.windows), selectinload(InterventionRequest.audiences))
+        .order_by(InterventionRequest.id.desc()).limit(10)).all()
+    sessions = select(Intervention).join(InterventionRequest).where(mine)
+    upcoming = db.session.scalars(
+        sessions.where(Intervention.starts_at >= now, Intervention.status != InterventionStatus.CANCELLED)
+        .options(selectinload(Intervention.request)).order_by(Intervention.starts_at).limit(10)).all()
+    feedback_due = [session for session in db.session.scalars(
+        sessions.where(Intervention.status.in_((InterventionStatus.DONE, InterventionStatus.CONFIRMED)),
+                       Intervention.ends_at >= now - timedelta(days=60), ~Intervention.feedback.has())
+        .order_by(Intervention.ends_at)).all() if feedback_possible(session, now)]
+    drafts = db.session.scalars(select(InterventionRequest).where(mine, InterventionRequest.status
+                                                                  == RequestStatus.DRAFT)).all()
+    joins = db.session.scalar(select(func.count(JoinRequest.id)).where(
+        JoinRequest.establishment_id == establishment.id, JoinRequest.status == JoinStatus.PENDING))
+    # Last year's sessions not yet renewed: the law asks for at least one session a year.
+    copies = select(InterventionRequest.copied_from_id).where(InterventionRequest.copied_from_id.is_not(None))
+    renewals = db.session.scalars(select(InterventionRequest).where(
+        mine, InterventionRequest.status == RequestStatus.DONE,
+        InterventionRequest.created_at.between(now - timedelta(days=450), now - timedelta(days=270)),
+        InterventionRequest.id.not_in(copies)).order_by(InterventionRequest.id)).all()
+    return render_template("main/home_requester.html", establishment=establishment, requests=requests,
+                           upcoming=upcoming, feedback_due=feedback_due, drafts=drafts, pending_joins=joins,
+                           renewals=renewals, confirm_form=ConfirmForm())
 
 
 def _trainer_home():
+    from app.domain.roster import trainer_timezone, upcoming_busy
+
     trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == current_user.id))
     status = certification_status(trainer.certified_since, utcnow().date()) if trainer else None
-    return render_template("main/home_trainer.html", trainer=trainer, certification=status)
+    context = {}
+    if trainer:
+        now = utcnow()
+        context = {"timezone_name": trainer_timezone(db.session, trainer),
+                   "busy": upcoming_busy(db.session, trainer.id, now),
+                   "exceptions": [e for e in trainer.exceptions if e.ends_at > now]}
+    return render_template("main/home_trainer.html", trainer=trainer, certification=status, **context)
 
 
 def _coordinator_home():
@@ -66,8 +116,12 @@ def _coordinator_home():
     establishment_count = db.session.scalar(
         select(func.count(Establishment.id)).where(Establishment.departement_code.in_(departement_codes))
     )
+    waiting_requests = db.session.scalar(
+        requests_in_scope(current_user).where(InterventionRequest.status == RequestStatus.SUBMITTED)
+        .with_only_columns(func.count(InterventionRequest.id)))
     return render_template("main/home_coordinator.html", scopes=current_user.scopes, trainer_count=len(trainers),
                            attention=attention, establishment_count=establishment_count,
+                           waiting_requests=waiting_requests,
                            warning_days=WARNING_WINDOW.days)
 
 

@@ -2,10 +2,11 @@
 
 from app.models.accounts import CoordinatorScope, User
 from app.models.enums import Force, Role
-from app.models.establishments import Establishment, EstablishmentKind
+from app.models.establishments import Establishment, EstablishmentKind, JoinRequest, JoinStatus
 from app.models.interventions import (
     Assignment,
     AssignmentStatus,
+    Feedback,
     Intervention,
     InterventionRequest,
     InterventionStatus,
@@ -43,6 +44,9 @@ __all__ = [
     "Establishment",
     "EstablishmentKind",
     "ExceptionKind",
+    "Feedback",
+    "JoinRequest",
+    "JoinStatus",
     "Force",
     "MessageStatus",
     "OutgoingMessage",

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -172,6 +172,7 @@ class Intervention(db.Model):
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="intervention", cascade="all, delete-orphan", order_by="Assignment.id"
     )
+    feedback: Mapped[Feedback | None] = relationship(back_populates="intervention", cascade="all, delete-orphan")
 
 
 class Assignment(db.Model):
@@ -198,3 +199,21 @@ class Assignment(db.Model):
 
     intervention: Mapped[Intervention] = relationship(back_populates="assignments")
     trainer = relationship("Trainer")
+
+
+class Feedback(db.Model):
+    """The requester's opinion of one session: once per session, editable for a week."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(ForeignKey("intervention.id", ondelete="CASCADE"), unique=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    satisfaction: Mapped[int]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    intervention: Mapped[Intervention] = relationship(back_populates="feedback")
+    author = relationship("User")

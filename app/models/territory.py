@@ -39,3 +39,7 @@ class CommuneCompetence(db.Model):
     service_name: Mapped[str | None] = mapped_column(String(200))
     postcode: Mapped[str | None] = mapped_column(String(5), index=True)
     postcodes: Mapped[str | None] = mapped_column(String(200))
+    # The ministry's file has no position; filled from another source when known (the demo does),
+    # otherwise establishments fall back to the préfecture.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]

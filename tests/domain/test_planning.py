@@ -14,10 +14,10 @@ from app.domain.planning import (
     Option,
     SessionToPlan,
     TrainerLimits,
+    _capacity_for,
     build_flow_network,
     plan_greedy,
     plan_period,
-    _capacity_for,
 )
 
 MONDAY = date(2027, 1, 11)

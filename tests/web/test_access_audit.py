@@ -70,7 +70,7 @@ def test_roles_outside_a_view_are_refused(app, client, people, role):
 
 def test_anonymous_visitors_are_sent_to_log_in(app, client):
     app.config["WTF_CSRF_ENABLED"] = False
-    for endpoint, (rule, allowed) in _view_roles(app).items():
+    for rule, allowed in _view_roles(app).values():
         if allowed is None:
             continue
         url = _url_for_rule(rule)

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-
 from app.domain.passwords import verify_password
 from app.extensions import db, limiter
 from app.models import OutgoingMessage, Role, User

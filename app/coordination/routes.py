@@ -1,0 +1,191 @@
+"""The coordinator's queue of requests in their scope: filter, accept into planning, refuse, set the force."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
+
+from app.access import covers, require_scope, role_required
+from app.coordination import bp
+from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
+from app.domain import lifecycle
+from app.domain.clock import utcnow
+from app.emails import queue_notices
+from app.establishments.forms import KIND_LABELS
+from app.extensions import db
+from app.models import (
+    Departement,
+    Establishment,
+    EstablishmentKind,
+    Force,
+    InterventionRequest,
+    RequestStatus,
+    RequestWindow,
+    Role,
+)
+from app.scoping import requests_in_scope
+
+PAGE_SIZE = 50
+NO_FORCE = "a-determiner"
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/demandes")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def queue():
+    filters = {
+        "departement": request.args.get("departement", ""),
+        "force": request.args.get("force", ""),
+        "statut": request.args.get("statut", RequestStatus.SUBMITTED.value),
+        "type": request.args.get("type", ""),
+        "du": _date_arg("du"),
+        "au": _date_arg("au"),
+    }
+    query = requests_in_scope(current_user)
+    if filters["departement"]:
+        query = query.where(InterventionRequest.departement_code == filters["departement"])
+    if filters["force"] == NO_FORCE:
+        query = query.where(InterventionRequest.force.is_(None))
+    elif filters["force"] in {f.value for f in Force}:
+        query = query.where(InterventionRequest.force == filters["force"])
+    if filters["statut"] in {s.value for s in RequestStatus}:
+        query = query.where(InterventionRequest.status == filters["statut"])
+    if filters["type"] in {k.value for k in EstablishmentKind}:
+        query = query.where(InterventionRequest.establishment.has(Establishment.kind == filters["type"]))
+    if filters["du"] or filters["au"]:
+        # Requests with a window overlapping the chosen period.
+        overlap = select(RequestWindow.id).where(RequestWindow.request_id == InterventionRequest.id)
+        if filters["du"]:
+            overlap = overlap.where(RequestWindow.end_date >= filters["du"])
+        if filters["au"]:
+            overlap = overlap.where(RequestWindow.start_date <= filters["au"])
+        query = query.where(exists(overlap))
+    after = request.args.get("apres", type=int)
+    if after:
+        query = query.where(InterventionRequest.id > after)  # keyset pagination, oldest first
+    rows = db.session.scalars(
+        query.options(selectinload(InterventionRequest.establishment), selectinload(InterventionRequest.windows),
+                      selectinload(InterventionRequest.audiences), selectinload(InterventionRequest.topics))
+        .order_by(InterventionRequest.id).limit(PAGE_SIZE + 1)).all()
+    has_more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    if current_user.role is Role.ADMIN:
+        departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
+    else:
+        departements = sorted({scope.departement for scope in current_user.scopes}, key=lambda d: d.code)
+    args = {key: (value.isoformat() if isinstance(value, date) else value) for key, value in filters.items() if value}
+    return render_template("coordination/queue.html", requests=rows, filters=filters, departements=departements,
+                           kinds=KIND_LABELS, statuses=list(RequestStatus), NO_FORCE=NO_FORCE, args=args,
+                           next_after=rows[-1].id if has_more else None)
+
+
+def _in_scope(request_id: int) -> InterventionRequest:
+    item = db.session.get(InterventionRequest, request_id)
+    if item is None or item.status is RequestStatus.DRAFT:
+        abort(404)
+    require_scope(current_user, item.departement_code, item.force)
+    return item
+
+
+def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=200):
+    force_form = ForceForm(force=item.force.value if item.force else None)
+    return render_template("coordination/show.html", item=item, accept_form=AcceptForm(),
+                           refuse_form=refuse_form or RefuseForm(), force_form=force_form,
+                           cancel_form=cancel_form or CancelForm(), warnings=[]), status
+
+
+@bp.route("/demandes/<int:request_id>")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def show(request_id: int):
+    return _show(_in_scope(request_id))
+
+
+@bp.route("/demandes/<int:request_id>/accepter", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def accept(request_id: int):
+    item = _in_scope(request_id)
+    if not AcceptForm().validate_on_submit():
+        abort(400)
+    if item.force is None:
+        flash(_("Choisissez d'abord la force compétente pour cette demande."), "warning")
+        return redirect(url_for("coordination.show", request_id=item.id))
+    try:
+        change = lifecycle.accept(db.session, item, current_user, utcnow())
+    except lifecycle.TransitionRefusedError:
+        db.session.rollback()
+        flash(_("Cette demande n'est plus en attente d'examen."), "info")
+    else:
+        queue_notices(change.notices)
+        db.session.commit()
+        flash(_("Demande acceptée : %(count)s intervention(s) à programmer.", count=item.group_count), "success")
+    return redirect(url_for("coordination.show", request_id=item.id))
+
+
+@bp.route("/demandes/<int:request_id>/refuser", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def refuse(request_id: int):
+    item = _in_scope(request_id)
+    form = RefuseForm()
+    if not form.validate_on_submit():
+        return _show(item, refuse_form=form, status=400)
+    try:
+        change = lifecycle.refuse(db.session, item, current_user, form.reason.data.strip(), utcnow())
+    except lifecycle.TransitionRefusedError:
+        db.session.rollback()
+        flash(_("Cette demande n'est plus en attente d'examen."), "info")
+    else:
+        queue_notices(change.notices)
+        db.session.commit()
+        flash(_("Demande refusée ; l'établissement est prévenu."), "success")
+    return redirect(url_for("coordination.show", request_id=item.id))
+
+
+@bp.route("/demandes/<int:request_id>/force", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def change_force(request_id: int):
+    item = _in_scope(request_id)
+    form = ForceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    force = Force(form.force.data)
+    try:
+        lifecycle.override_force(db.session, item, current_user, force, utcnow())
+    except lifecycle.TransitionRefusedError:
+        db.session.rollback()
+        flash(_("La force ne peut plus être changée pour cette demande."), "info")
+        return redirect(url_for("coordination.show", request_id=item.id))
+    db.session.commit()
+    flash(_("Force compétente enregistrée."), "success")
+    if not covers(current_user, item.departement_code, force):
+        return redirect(url_for("coordination.queue"))  # now handled by the other force's coordinators
+    return redirect(url_for("coordination.show", request_id=item.id))
+
+
+@bp.route("/demandes/<int:request_id>/annuler", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def cancel(request_id: int):
+    item = _in_scope(request_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _show(item, cancel_form=form, status=400)
+    try:
+        change = lifecycle.cancel_request(db.session, item, current_user, form.reason.data.strip(), utcnow())
+    except lifecycle.TransitionRefusedError:
+        db.session.rollback()
+        flash(_("Cette demande ne peut plus être annulée."), "info")
+    else:
+        queue_notices(change.notices)
+        db.session.commit()
+        flash(_("Demande annulée ; l'établissement et les formateurs concernés sont prévenus."), "success")
+    return redirect(url_for("coordination.show", request_id=item.id))

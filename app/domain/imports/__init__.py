@@ -1,0 +1,1 @@
+"""Importers of external files (ministry tables, trainer lists): validate everything, then write."""

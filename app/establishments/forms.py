@@ -1,0 +1,105 @@
+"""Registering, joining and managing an establishment."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from app.domain.identifiers import is_valid_siret, is_valid_uai, normalize_siret, normalize_uai
+from app.models import EstablishmentKind
+
+KIND_LABELS = {
+    EstablishmentKind.COLLEGE: _l("Collège"),
+    EstablishmentKind.LYCEE: _l("Lycée"),
+    EstablishmentKind.LYCEE_PRO: _l("Lycée professionnel"),
+    EstablishmentKind.HIGHER_EDUCATION: _l("Enseignement supérieur"),
+    EstablishmentKind.COMPANY: _l("Entreprise"),
+    EstablishmentKind.ADMINISTRATION: _l("Administration"),
+    EstablishmentKind.ASSOCIATION: _l("Association"),
+    EstablishmentKind.OTHER: _l("Autre"),
+}
+
+
+def identifier_problem(kind: EstablishmentKind, value: str) -> str | None:
+    """The French message for a missing or invalid UAI/SIRET, or None."""
+    value = (value or "").strip()
+    if kind.uses_uai:
+        if not value:
+            return _l("Indiquez le code UAI de l'établissement (7 chiffres et une lettre).")
+        if not is_valid_uai(value):
+            return _l("Code UAI invalide : 7 chiffres suivis de la lettre de contrôle (par exemple 0690001A). "
+                      "Vérifiez la saisie.")
+    elif kind.uses_siret:
+        if not value:
+            return _l("Indiquez le numéro SIRET (14 chiffres).")
+        if not is_valid_siret(value):
+            return _l("Numéro SIRET invalide : 14 chiffres dont le dernier est une clé de contrôle. "
+                      "Vérifiez la saisie.")
+    elif value and not is_valid_siret(value):
+        return _l("Numéro SIRET invalide : 14 chiffres dont le dernier est une clé de contrôle. Vérifiez la saisie.")
+    return None
+
+
+def normalized_identifier(kind: EstablishmentKind, value: str) -> tuple[str | None, str | None]:
+    """(uai, siret) to store."""
+    value = (value or "").strip()
+    if not value:
+        return None, None
+    return (normalize_uai(value), None) if kind.uses_uai else (None, normalize_siret(value))
+
+
+class EstablishmentForm(FlaskForm):
+    kind = SelectField(_l("Type d'établissement"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
+                       validators=[DataRequired(_l("Choisissez le type d'établissement."))])
+    name = StringField(_l("Nom de l'établissement"), validators=[DataRequired(_l("Indiquez le nom.")),
+                                                                Length(max=200)],
+                       render_kw={"autocomplete": "organization"})
+    identifier = StringField(_l("Identifiant (UAI ou SIRET)"), validators=[Length(max=20)],
+                             description=_l("Écoles, collèges, lycées et enseignement supérieur : code UAI "
+                                            "(7 chiffres et une lettre). Entreprises et associations : SIRET "
+                                            "(14 chiffres). Facultatif pour une administration."))
+    address = StringField(_l("Adresse"), validators=[DataRequired(_l("Indiquez l'adresse.")), Length(max=250)],
+                          render_kw={"autocomplete": "street-address"})
+    postcode = StringField(_l("Code postal"), validators=[DataRequired(_l("Indiquez le code postal.")),
+                                                         Regexp(r"^\d{5}$", message=_l("Le code postal compte "
+                                                                                       "5 chiffres."))],
+                           render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
+    commune_choice = RadioField(_l("Commune"), choices=[], validate_choice=False)
+    commune_insee = StringField(_l("Code INSEE de la commune"), validators=[Optional(), Length(max=5)],
+                                description=_l("Facultatif si le code postal ne dessert qu'une commune "
+                                               "(par exemple 69123 pour Lyon)."))
+    commune_name = StringField(_l("Nom de la commune"), validators=[Optional(), Length(max=120)],
+                               description=_l("Seulement si la commune n'est pas reconnue."))
+    phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), Length(max=30)],
+                        render_kw={"autocomplete": "tel"})
+    submit = SubmitField(_l("Enregistrer l'établissement"))
+
+    def validate_identifier(self, field) -> None:
+        problem = identifier_problem(EstablishmentKind(self.kind.data), field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class JoinForm(FlaskForm):
+    identifier = StringField(_l("Identifiant de l'établissement (UAI ou SIRET)"),
+                             validators=[DataRequired(_l("Indiquez le code UAI ou le numéro SIRET.")),
+                                         Length(max=20)])
+    message = TextAreaField(_l("Message pour vos collègues (facultatif)"), validators=[Optional(), Length(max=500)],
+                            description=_l("Par exemple votre fonction : CPE, infirmière scolaire…"))
+    submit = SubmitField(_l("Demander à rejoindre"))
+
+    def validate_identifier(self, field) -> None:
+        if not (is_valid_uai(field.data) or is_valid_siret(field.data)):
+            raise ValidationError(_l("Ni un code UAI (7 chiffres et une lettre) ni un numéro SIRET (14 chiffres) "
+                                     "valide : vérifiez la saisie."))
+
+
+class InviteColleagueForm(FlaskForm):
+    full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez le nom.")), Length(max=120)])
+    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez l'adresse e-mail.")),
+                                                        Email(_l("Adresse e-mail invalide.")), Length(max=254)])
+    submit = SubmitField(_l("Inviter"))
+
+
+class DecisionForm(FlaskForm):
+    submit = SubmitField(_l("Valider"))

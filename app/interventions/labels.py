@@ -1,0 +1,41 @@
+"""French labels of statuses and history events, available to every template."""
+
+from flask_babel import lazy_gettext as _l
+
+from app.models import InterventionStatus, RequestStatus
+
+REQUEST_STATUS = {
+    RequestStatus.DRAFT: (_l("Brouillon"), "secondary"),
+    RequestStatus.SUBMITTED: (_l("Envoyée, en attente d'examen"), "info"),
+    RequestStatus.IN_PLANNING: (_l("Acceptée, en cours de planification"), "primary"),
+    RequestStatus.REFUSED: (_l("Refusée"), "danger"),
+    RequestStatus.SCHEDULED: (_l("Interventions programmées"), "primary"),
+    RequestStatus.CONFIRMED: (_l("Interventions confirmées"), "success"),
+    RequestStatus.DONE: (_l("Réalisée"), "success"),
+    RequestStatus.CANCELLED: (_l("Annulée"), "dark"),
+}
+INTERVENTION_STATUS = {
+    InterventionStatus.TO_SCHEDULE: (_l("À programmer"), "secondary"),
+    InterventionStatus.OFFERED: (_l("Formateur sollicité"), "info"),
+    InterventionStatus.CONFIRMED: (_l("Confirmée"), "success"),
+    InterventionStatus.DONE: (_l("Réalisée"), "success"),
+    InterventionStatus.NOT_HELD: (_l("Non tenue"), "warning"),
+    InterventionStatus.CANCELLED: (_l("Annulée"), "dark"),
+}
+EVENTS = {
+    "created": _l("Demande créée"),
+    "edited": _l("Demande modifiée"),
+    "submitted": _l("Demande envoyée à la coordination"),
+    "accepted": _l("Demande acceptée : planification en cours"),
+    "refused": _l("Demande refusée"),
+    "cancelled": _l("Demande annulée"),
+    "session_cancelled": _l("Intervention annulée"),
+    "force_changed": _l("Force compétente modifiée"),
+    "feedback": _l("Avis donné sur une intervention"),
+}
+FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
+
+
+def template_globals() -> dict:
+    return {"REQUEST_STATUS": REQUEST_STATUS, "INTERVENTION_STATUS": INTERVENTION_STATUS,
+            "REQUEST_EVENTS": EVENTS, "FORCE_LABELS": FORCES}

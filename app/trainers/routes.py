@@ -1,0 +1,365 @@
+"""Trainer pages: the roster (coordinators, admins), a trainer's record, and availability (the trainer too)."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import role_required
+from app.domain.availability import DEFAULT_SLOTS
+from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
+from app.domain.clock import utcnow
+from app.domain.imports.trainers import ImportFileError, export_trainers, import_trainers, read_table
+from app.domain.roster import (
+    GRID_WEEKDAYS,
+    HALF_DAYS,
+    RosterFilters,
+    SlotInput,
+    accepted_sessions_between,
+    add_exception,
+    grid_and_custom,
+    may_manage,
+    month_bounds,
+    replace_weekly_pattern,
+    roster_page,
+    roster_total,
+    trainer_timezone,
+    upcoming_busy,
+)
+from app.emails import queue_activation
+from app.extensions import db
+from app.models import (
+    Audience,
+    AvailabilityException,
+    Departement,
+    ExceptionKind,
+    Force,
+    Role,
+    Topic,
+    Trainer,
+    Unit,
+    User,
+)
+from app.models.accounts import normalize_email
+from app.scoping import trainers_in_scope
+from app.trainers import bp
+from app.trainers.forms import (
+    WEEKDAY_NAMES,
+    ExceptionForm,
+    ImportForm,
+    LimitsForm,
+    NewTrainerForm,
+    PatternForm,
+    RosterFilterForm,
+    TrainerForm,
+)
+
+STAFF = (Role.COORDINATOR, Role.ADMIN)
+
+
+def _default_timezone() -> str:
+    from flask import current_app
+
+    return current_app.config["RELAIS_DEFAULT_TIMEZONE"]
+
+
+def _managed_trainer(trainer_id: int) -> Trainer:
+    """The trainer, or 404 when missing or outside the user's scope (whose existence must not leak)."""
+    trainer = db.session.get(Trainer, trainer_id)
+    if trainer is None or not may_manage(current_user, trainer):
+        abort(404)
+    return trainer
+
+
+def _own_trainer() -> Trainer:
+    trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == current_user.id))
+    if trainer is None:
+        abort(404)
+    return trainer
+
+
+# -- roster -------------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def roster():
+    form = RosterFilterForm(request.args)
+    departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
+    if current_user.role is Role.COORDINATOR:
+        codes = {scope.departement_code for scope in current_user.scopes}
+        departements = [d for d in departements if d.code in codes]
+    form.departement.choices = [("", _("Tous"))] + [(d.code, d.label) for d in departements]
+    topics = db.session.scalars(select(Topic).order_by(Topic.position)).all()
+    form.theme.choices = [("", _("Tous"))] + [(t.code, t.label_fr) for t in topics]
+    form.validate()
+    filters = RosterFilters(
+        force=Force(form.force.data) if form.force.data in {f.value for f in Force} else None,
+        departement_code=form.departement.data or None if not form.departement.errors else None,
+        topic_code=form.theme.data or None if not form.theme.errors else None,
+        certification=(CertificationState(form.habilitation.data)
+                       if form.habilitation.data in {s.value for s in CertificationState} else None),
+        active={"oui": True, "non": False}.get(form.actif.data or "oui"),
+        search=(form.q.data or "").strip(),
+    )
+    today = utcnow().date()
+    rows, next_after = roster_page(db.session, current_user, filters, today, _default_timezone(),
+                                   after=request.args.get("apres", type=int))
+    statuses = {row.trainer.id: certification_status(row.trainer.certified_since, today) for row in rows}
+    query_args = {key: value for key, value in request.args.items() if key != "apres" and value}
+    return render_template("trainers/roster.html", form=form, rows=rows, statuses=statuses,
+                           total=roster_total(db.session, current_user, filters, today),
+                           next_url=url_for("trainers.roster", apres=next_after, **query_args) if next_after else None,
+                           first_url=url_for("trainers.roster", **query_args) if request.args.get("apres") else None,
+                           warning_days=WARNING_WINDOW.days)
+
+
+@bp.route("/export.csv")
+@role_required(*STAFF)
+def export():
+    text = export_trainers(db.session, trainers_in_scope(current_user))
+    filename = f"formateurs-{utcnow().date().isoformat()}.csv"
+    return Response("\ufeff" + text, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(*STAFF)
+def import_roster():
+    form = ImportForm()
+    report = file_error = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            rows = read_table(upload.filename, upload.read())
+        except ImportFileError as error:
+            file_error = str(error)
+        else:
+            report = import_trainers(db.session, rows, actor=current_user, today=utcnow().date(),
+                                     dry_run=form.dry_run.data,
+                                     on_created=lambda user: queue_activation(user, inviter=current_user))
+            if report.written:
+                db.session.commit()
+                flash(_("Import enregistré : %(created)s créé(s), %(updated)s modifié(s), %(unchanged)s inchangé(s).",
+                        created=len(report.created), updated=len(report.updated),
+                        unchanged=len(report.unchanged)), "success")
+            else:
+                db.session.rollback()
+    return render_template("trainers/import.html", form=form, report=report, file_error=file_error)
+
+
+# -- a trainer's record -------------------------------------------------------------------------------
+
+
+def _fill_record_choices(form: TrainerForm, force: Force | None) -> None:
+    units = select(Unit).order_by(Unit.departement_code, Unit.name)
+    if current_user.role is Role.COORDINATOR:
+        codes = {scope.departement_code for scope in current_user.scopes}
+        units = units.where(Unit.departement_code.in_(codes))
+    if force is not None:
+        units = units.where(Unit.force == force)
+    form.unit_id.choices = [(unit.id, f"{unit.name} ({unit.departement_code})") for unit in db.session.scalars(units)]
+    form.departements.choices = [(d.code, d.label) for d in db.session.scalars(select(Departement)
+                                                                               .order_by(Departement.code))]
+    form.topics.choices = [(t.code, t.label_fr) for t in db.session.scalars(select(Topic).order_by(Topic.position))]
+    form.audiences.choices = [(a.code, a.label_fr)
+                              for a in db.session.scalars(select(Audience).order_by(Audience.position))]
+
+
+def _record_scope_errors(form: TrainerForm, force: Force) -> bool:
+    """A coordinator keeps the trainer in their scope and picks a unit of the trainer's force."""
+    unit = db.session.get(Unit, form.unit_id.data)
+    if unit is None or unit.force is not force:
+        form.unit_id.errors.append(_("Choisissez une unité de la même force que le formateur."))
+    if current_user.role is Role.COORDINATOR and not any(
+            scope.covers(code, force) for scope in current_user.scopes for code in form.departements.data):
+        form.departements.errors.append(_("Au moins un des départements doit relever de votre périmètre."))
+    return bool(form.unit_id.errors or form.departements.errors)
+
+
+def _save_record(form: TrainerForm, trainer: Trainer) -> None:
+    for name in ("rank", "unit_id", "initial_training_on", "last_refresher_on", "max_sessions_per_week",
+                 "max_sessions_per_month", "max_distance_km", "accepts_pair_work", "active"):
+        setattr(trainer, name, form[name].data)
+    trainer.languages = form.languages.data.strip()
+    trainer.inactive_reason = None if trainer.active else form.inactive_reason.data.strip()
+    trainer.departements = [db.session.get(Departement, code) for code in form.departements.data]
+    trainer.topics = db.session.scalars(select(Topic).where(Topic.code.in_(form.topics.data))).all()
+    trainer.audiences = db.session.scalars(select(Audience).where(Audience.code.in_(form.audiences.data))).all()
+
+
+@bp.route("/nouveau", methods=["GET", "POST"])
+@role_required(*STAFF)
+def create():
+    form = NewTrainerForm()
+    force = Force(form.force.data) if form.force.data in {f.value for f in Force} else None
+    _fill_record_choices(form, None)
+    if request.method == "GET":
+        form.languages.data = "français"
+        form.accepts_pair_work.data = True
+        form.max_sessions_per_week.data, form.max_sessions_per_month.data, form.max_distance_km.data = 4, 12, 60
+        if current_user.role is Role.COORDINATOR and len(current_user.scopes) == 1:
+            form.departements.data = [current_user.scopes[0].departement_code]
+    if form.validate_on_submit() and not _record_scope_errors(form, force):
+        email = normalize_email(form.email.data)
+        matricule = form.matricule.data.strip()
+        if User.by_email(email) is not None:
+            form.email.errors.append(_("Un compte existe déjà avec cette adresse."))
+        elif db.session.scalar(select(Trainer.id).where(Trainer.force == force, Trainer.matricule == matricule)):
+            form.matricule.errors.append(_("Ce matricule est déjà enregistré pour cette force."))
+        else:
+            user = User(email=email, full_name=form.full_name.data.strip(), role=Role.TRAINER,
+                        invited_by_id=current_user.id)
+            trainer = Trainer(user=user, force=force, matricule=matricule)
+            _save_record(form, trainer)
+            db.session.add(trainer)
+            db.session.flush()
+            queue_activation(user, inviter=current_user)
+            db.session.commit()
+            flash(_("Fiche créée ; une invitation a été envoyée à %(email)s.", email=email), "success")
+            return redirect(url_for("trainers.detail", trainer_id=trainer.id))
+    return render_template("trainers/edit.html", form=form, trainer=None)
+
+
+@bp.route("/<int:trainer_id>")
+@role_required(*STAFF)
+def detail(trainer_id: int):
+    trainer = _managed_trainer(trainer_id)
+    return _render_profile("trainers/detail.html", trainer)
+
+
+def _render_profile(template: str, trainer: Trainer, **context):
+    now = utcnow()
+    timezone_name = trainer_timezone(db.session, trainer)
+    start, end = month_bounds(now.date(), timezone_name)
+    return render_template(
+        template, trainer=trainer, timezone_name=timezone_name,
+        certification=certification_status(trainer.certified_since, now.date()),
+        sessions_this_month=accepted_sessions_between(db.session, trainer.id, start, end),
+        exceptions=[e for e in trainer.exceptions if e.ends_at > now], busy=upcoming_busy(db.session, trainer.id, now),
+        default_slots=DEFAULT_SLOTS, weekday_names=WEEKDAY_NAMES, **context)
+
+
+@bp.route("/<int:trainer_id>/modifier", methods=["GET", "POST"])
+@role_required(*STAFF)
+def edit(trainer_id: int):
+    trainer = _managed_trainer(trainer_id)
+    form = TrainerForm(obj=trainer)
+    _fill_record_choices(form, trainer.force)
+    if request.method == "GET":
+        form.departements.data = [d.code for d in trainer.departements]
+        form.topics.data = [t.code for t in trainer.topics]
+        form.audiences.data = [a.code for a in trainer.audiences]
+    if form.validate_on_submit() and not _record_scope_errors(form, trainer.force):
+        _save_record(form, trainer)
+        db.session.commit()
+        flash(_("Fiche de %(name)s enregistrée.", name=trainer.full_name), "success")
+        return redirect(url_for("trainers.detail", trainer_id=trainer.id))
+    return render_template("trainers/edit.html", form=form, trainer=trainer)
+
+
+# -- availability (the trainer, or a coordinator for them) ------------------------------------------------
+
+
+@bp.route("/mes-disponibilites", methods=["GET", "POST"])
+@role_required(Role.TRAINER)
+def my_availability():
+    trainer = _own_trainer()
+    return _availability_page(trainer, url_for("trainers.my_availability"), own=True)
+
+
+@bp.route("/<int:trainer_id>/disponibilites", methods=["GET", "POST"])
+@role_required(*STAFF)
+def availability(trainer_id: int):
+    trainer = _managed_trainer(trainer_id)
+    return _availability_page(trainer, url_for("trainers.availability", trainer_id=trainer.id), own=False)
+
+
+def _availability_page(trainer: Trainer, here: str, own: bool):
+    timezone_name = trainer_timezone(db.session, trainer)
+    posted = request.form if request.method == "POST" else None
+    pattern_form = PatternForm(prefix="creneaux", formdata=posted if posted and "creneaux-submit_pattern" in posted
+                               else None)
+    exception_form = ExceptionForm(prefix="exception", formdata=posted if posted and "exception-submit_exception"
+                                   in posted else None)
+    limits_form = LimitsForm(prefix="limites", obj=trainer, formdata=posted if posted and "limites-submit_limits"
+                             in posted else None)
+    if not pattern_form.is_submitted() or "creneaux-submit_pattern" not in (posted or {}):
+        _fill_pattern_form(pattern_form, trainer)
+
+    if posted and "creneaux-submit_pattern" in posted and pattern_form.validate():
+        custom = [SlotInput(entry.form.weekday.data, entry.form.start.data, entry.form.end.data)
+                  for entry in pattern_form.custom if entry.form.weekday.data not in (None, -1)]
+        replace_weekly_pattern(trainer, pattern_form.ticked(), custom, pattern_form.valid_from.data,
+                               pattern_form.valid_until.data)
+        db.session.commit()
+        flash(_("Créneaux habituels enregistrés."), "success")
+        return redirect(here)
+    if posted and "exception-submit_exception" in posted and exception_form.validate():
+        form = exception_form
+        try:
+            exception = add_exception(trainer, ExceptionKind(form.kind.data), form.start_day.data, form.start_time.data,
+                                      form.end_day.data, form.end_time.data, (form.reason.data or "").strip(),
+                                      timezone_name)
+        except ValueError:
+            form.end_day.errors.append(_("La fin de la période doit suivre son début."))
+        else:
+            if exception.ends_at <= utcnow():
+                trainer.exceptions.remove(exception)
+                form.end_day.errors.append(_("Cette période est déjà passée."))
+            else:
+                db.session.commit()
+                flash(_("Indisponibilité ajoutée.") if exception.kind is ExceptionKind.UNAVAILABLE
+                      else _("Disponibilité supplémentaire ajoutée."), "success")
+                return redirect(here)
+    if posted and "limites-submit_limits" in posted and limits_form.validate():
+        for name in ("max_sessions_per_week", "max_sessions_per_month", "max_distance_km", "accepts_pair_work"):
+            setattr(trainer, name, limits_form[name].data)
+        trainer.languages = limits_form.languages.data.strip()
+        db.session.commit()
+        flash(_("Limites enregistrées."), "success")
+        return redirect(here)
+    if posted and not any(key in posted for key in ("creneaux-submit_pattern", "exception-submit_exception",
+                                                    "limites-submit_limits")):
+        abort(400)
+    delete_endpoint = "trainers.delete_my_exception" if own else "trainers.delete_exception"
+    return _render_profile("trainers/availability.html", trainer, own=own, pattern_form=pattern_form,
+                           exception_form=exception_form, limits_form=limits_form, grid_weekdays=GRID_WEEKDAYS,
+                           half_days=list(HALF_DAYS), delete_endpoint=delete_endpoint)
+
+
+def _fill_pattern_form(form: PatternForm, trainer: Trainer) -> None:
+    ticked, custom = grid_and_custom(trainer.patterns)
+    for weekday in GRID_WEEKDAYS:
+        for half_day in HALF_DAYS:
+            form.grid_field(weekday, half_day).data = (weekday, half_day) in ticked
+    for entry, slot in zip(form.custom, custom, strict=False):
+        entry.form.weekday.data, entry.form.start.data, entry.form.end.data = slot.weekday, slot.start, slot.end
+    if trainer.patterns:
+        form.valid_from.data = trainer.patterns[0].valid_from
+        form.valid_until.data = trainer.patterns[0].valid_until
+
+
+def _delete_exception(trainer: Trainer, exception_id: int, here: str):
+    exception = db.session.get(AvailabilityException, exception_id)
+    if exception is None or exception.trainer_id != trainer.id:
+        abort(404)
+    db.session.delete(exception)
+    db.session.commit()
+    flash(_("Période supprimée."), "success")
+    return redirect(here)
+
+
+@bp.route("/mes-disponibilites/periodes/<int:exception_id>/supprimer", methods=["POST"])
+@role_required(Role.TRAINER)
+def delete_my_exception(exception_id: int):
+    return _delete_exception(_own_trainer(), exception_id, url_for("trainers.my_availability"))
+
+
+@bp.route("/<int:trainer_id>/periodes/<int:exception_id>/supprimer", methods=["POST"])
+@role_required(*STAFF)
+def delete_exception(trainer_id: int, exception_id: int):
+    trainer = _managed_trainer(trainer_id)
+    return _delete_exception(trainer, exception_id, url_for("trainers.availability", trainer_id=trainer.id))

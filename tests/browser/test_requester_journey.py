@@ -1,0 +1,58 @@
+"""A requester logs in, writes a request (with a mistake to correct), submits it; every page passes axe-core."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Force, InterventionRequest, RequestStatus, Role
+from tests.browser.conftest import assert_accessible, log_in
+from tests.factories import PASSWORD, make_coordinator, make_establishment, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_requester_creates_and_submits_a_request(app, page, clock):
+    establishment = make_establishment("69", force=Force.POLICE, name="Collège Jean-Moulin", phone="04 78 00 00 01")
+    requester = make_user(Role.REQUESTER, establishment_id=establishment.id, full_name="Isabelle Lefèvre")
+    make_coordinator("69", Force.POLICE)
+    db.session.commit()
+
+    log_in(page, requester.email, PASSWORD)
+    assert_accessible(page)
+    page.get_by_role("link", name="Demander une intervention").click()
+    page.wait_for_url("**/demandes/nouvelle")
+    assert page.locator("h1").inner_text() == "Nouvelle demande d'intervention"
+    assert_accessible(page)
+
+    page.get_by_label("Élèves de 4e").check()
+    page.get_by_label("Cannabis").check()
+    page.get_by_label("Protoxyde d'azote").check()
+    page.get_by_label("Nombre de groupes").fill("3")
+    page.get_by_label("Personnes par groupe").fill("28")
+    page.locator("#windows-0-start_date").fill("2026-12-07")  # too soon: the form says so
+    page.locator("#windows-0-end_date").fill("2026-12-11")
+    page.locator("#windows-0-start_time").fill("08:00")
+    page.locator("#windows-0-end_time").fill("12:00")
+    page.get_by_role("button", name="Envoyer la demande").click()
+    page.wait_for_load_state()
+    error = page.locator("#windows-0-start_date-erreur")
+    assert "Prévoyez un délai d'au moins 15 jours" in error.inner_text()
+    assert page.locator("#windows-0-start_date").get_attribute("aria-invalid") == "true"
+    assert_accessible(page)
+
+    page.locator("#windows-0-start_date").fill("2027-01-11")
+    page.locator("#windows-0-end_date").fill("2027-01-15")
+    page.get_by_role("button", name="Envoyer la demande").click()
+    page.wait_for_url("**/demandes/*")
+    assert "Envoyée, en attente d'examen" in page.content()
+    assert page.locator("h1").count() == 1
+    assert_accessible(page)
+
+    page.get_by_role("link", name="Accueil").click()
+    assert "Demandes récentes" in page.content()
+    assert_accessible(page)
+    db.session.expire_all()
+    item = db.session.scalar(select(InterventionRequest))
+    assert item.status is RequestStatus.SUBMITTED and item.group_count == 3

@@ -1,0 +1,369 @@
+"""Requests through the web: the form and its messages, the life cycle, scope, the coordinator's queue."""
+
+from __future__ import annotations
+
+from html import unescape
+
+import pytest
+from sqlalchemy import event, select
+
+from app.extensions import db
+from app.models import (
+    EstablishmentKind,
+    Force,
+    InterventionRequest,
+    InterventionStatus,
+    OutgoingMessage,
+    RequestStatus,
+    Role,
+)
+from tests.conftest import post_form
+from tests.factories import make_coordinator, make_establishment, make_request, make_user
+
+
+def request_form(**changes) -> dict:
+    values = {"audiences": ["4e"], "topics": ["cannabis", "alcool"], "group_count": "3", "people_per_group": "28",
+              "duration_minutes": "60",
+              "windows-0-start_date": "2027-01-11", "windows-0-end_date": "2027-01-15",
+              "windows-0-start_time": "08:00", "windows-0-end_time": "12:00",
+              "windows-1-start_date": "2027-03-08", "windows-1-end_date": "2027-03-12",
+              "windows-1-start_time": "13:30", "windows-1-end_time": "17:00",
+              "place": "", "room": "Salle polyvalente", "equipment": "Vidéoprojecteur", "contact_name": "Mme Durand",
+              "contact_phone": "04 78 00 00 01", "contact_email": "", "notes": "", "send": "Envoyer la demande"}
+    values.update(changes)
+    return values
+
+
+def text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def outbox(recipient: str) -> list[OutgoingMessage]:
+    return list(db.session.scalars(select(OutgoingMessage).where(OutgoingMessage.recipient == recipient)))
+
+
+@pytest.fixture
+def school(app, clock):
+    establishment = make_establishment("69", force=Force.POLICE)
+    requester = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    return establishment, requester, coordinator
+
+
+def test_create_and_submit_with_two_windows(school, logged_in):
+    establishment, requester, coordinator = school
+    client = logged_in(requester)
+    page = text(client.get("/demandes/nouvelle"))
+    assert 'id="windows-1-start_date"' in page  # two rows to start with
+    response = post_form(client, "/demandes/nouvelle", request_form())
+    assert response.status_code == 302, text(response)[-3000:]
+    item = db.session.scalar(select(InterventionRequest))
+    assert item.status is RequestStatus.SUBMITTED and len(item.windows) == 2
+    assert [a.code for a in item.audiences] == ["4e"] and {t.code for t in item.topics} == {"cannabis", "alcool"}
+    assert [m.subject for m in outbox(coordinator.email)] == ["[Relais] Nouvelle demande d'intervention à examiner"]
+    page = text(client.get(response.headers["Location"]))
+    assert "Envoyée, en attente d'examen" in page and "Demande envoyée à la coordination" in page
+
+
+def test_save_a_draft_then_add_a_window_row(school, logged_in):
+    _, requester, _ = school
+    client = logged_in(requester)
+    data = request_form(send="", save="Enregistrer le brouillon")
+    data.pop("send")
+    response = post_form(client, "/demandes/nouvelle", data)
+    assert response.status_code == 302
+    item = db.session.scalar(select(InterventionRequest))
+    assert item.status is RequestStatus.DRAFT
+    added = post_form(client, f"/demandes/{item.id}/modifier", {**request_form(), "add_window": "1"})
+    assert 'id="windows-2-start_date"' in text(added)
+    submitted = post_form(client, f"/demandes/{item.id}/envoyer", {}, page=f"/demandes/{item.id}")
+    assert submitted.status_code == 302
+    db.session.refresh(item)
+    assert item.status is RequestStatus.SUBMITTED
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"windows-0-start_date": "2026-11-20", "windows-0-end_date": "2026-11-27"}, "windows-0-start_date",
+     "Cette date est passée."),
+    ({"windows-0-start_date": "2026-12-07", "windows-0-end_date": "2026-12-11"}, "windows-0-start_date",
+     "Prévoyez un délai d'au moins 15 jours : première date possible le 15 décembre 2026."),
+    ({"windows-0-start_date": "2027-02-22", "windows-0-end_date": "2027-02-26"}, "windows-0-start_date",
+     "tombe pendant les vacances scolaires"),
+    ({"windows-0-start_date": "2026-12-25", "windows-0-end_date": "2026-12-25"}, "windows-0-start_date",
+     "est un jour férié (Jour de Noël)"),
+    ({"windows-1-start_time": "07:00"}, "windows-1-start_time", "commencez à 7 h 30 au plus tôt."),
+    ({"windows-1-end_time": "20:00"}, "windows-1-end_time", "terminez à 19 h au plus tard."),
+    ({"group_count": "500"}, "group_count", "Entre 1 et 30 groupes par demande"),
+    ({"people_per_group": "0"}, "people_per_group", "Un groupe compte entre 3 et 300 personnes."),
+    ({"audiences": []}, "audiences", "Choisissez au moins un public."),
+    ({"topics": []}, "topics", "Choisissez au moins un thème."),
+    ({"contact_phone": "abc"}, "contact_phone", "Numéro de téléphone invalide."),
+])
+def test_each_error_shows_next_to_its_field_in_french(school, logged_in, changes, field, message):
+    _, requester, _ = school
+    client = logged_in(requester)
+    response = post_form(client, "/demandes/nouvelle", request_form(**changes))
+    page = text(response)
+    assert response.status_code == 200
+    error_block = page.split(f'id="{field}-erreur"', 1)[1].split("</div>", 1)[0]
+    assert message in error_block
+    assert f'aria-describedby="{field}' in page or f'aria-describedby="{field}-erreur"' in page or \
+        f"{field}-erreur" in page.split(f'id="{field}"', 1)[0][-400:] + page.split(f'id="{field}"', 1)[1][:400]
+    assert db.session.scalar(select(InterventionRequest)) is None
+
+
+def test_warnings_do_not_block_and_stay_visible(school, logged_in):
+    _, requester, _ = school
+    client = logged_in(requester)
+    response = post_form(client, "/demandes/nouvelle", request_form(audiences=["6e"], topics=["loi-sanctions"]),
+                         follow_redirects=True)
+    page = text(response)
+    assert "Le thème « La loi et les sanctions » est rarement abordé avec ce public (Élèves de 6e)" in page
+    assert db.session.scalar(select(InterventionRequest.status)) is RequestStatus.SUBMITTED
+
+
+def test_overseas_school_shows_the_unknown_calendar_warning(app, clock, logged_in):
+    establishment = make_establishment("974", force=Force.GENDARMERIE)
+    requester = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    client = logged_in(requester)
+    response = post_form(client, "/demandes/nouvelle", request_form(), follow_redirects=True)
+    assert "Le calendrier des vacances scolaires n'est pas disponible pour cette zone" in text(response)
+
+
+def test_edit_until_planned_then_refused(school, logged_in):
+    establishment, requester, coordinator = school
+    item = make_request(establishment, requester, status="submitted")
+    db.session.commit()
+    client = logged_in(requester)
+    response = post_form(client, f"/demandes/{item.id}/modifier", request_form(group_count="4", send=""))
+    assert response.status_code == 302
+    db.session.refresh(item)
+    assert item.group_count == 4 and item.status is RequestStatus.SUBMITTED
+    assert item.events[-1].kind == "edited"
+    from app.domain import lifecycle
+    from app.domain.clock import utcnow
+
+    lifecycle.accept(db.session, item, coordinator, utcnow())
+    db.session.commit()
+    response = client.get(f"/demandes/{item.id}/modifier", follow_redirects=True)
+    assert "ne peut plus être modifiée" in text(response)
+    response = post_form(client, f"/demandes/{item.id}/modifier", request_form(group_count="9"),
+                         page=f"/demandes/{item.id}")
+    db.session.refresh(item)
+    assert item.group_count == 4
+
+
+def test_cancel_request_and_one_session_tell_the_people_concerned(school, logged_in):
+    establishment, requester, coordinator = school
+    item = make_request(establishment, requester, status="in_planning", group_count=2)
+    db.session.commit()
+    client = logged_in(requester)
+    first = item.interventions[0]
+    response = post_form(client, f"/demandes/{item.id}/interventions/{first.id}/annuler",
+                         {"reason": "Classe en voyage"})
+    assert response.status_code == 302
+    db.session.refresh(first)
+    assert first.status is InterventionStatus.CANCELLED
+    response = post_form(client, f"/demandes/{item.id}/annuler", {"reason": ""})
+    assert "Indiquez le motif." in text(response)
+    response = post_form(client, f"/demandes/{item.id}/annuler", {"reason": "Établissement fermé"})
+    db.session.refresh(item)
+    assert item.status is RequestStatus.CANCELLED
+    subjects = sorted(m.subject for m in outbox(coordinator.email))
+    assert "[Relais] Demande d'intervention annulée" in subjects and "[Relais] Intervention annulée" in subjects
+    page = text(client.get(f"/demandes/{item.id}"))
+    assert "Établissement fermé" in page and "Classe en voyage" in page and "Historique" in page
+
+
+def test_duplicate_last_year_in_one_click(school, logged_in):
+    establishment, requester, _ = school
+    item = make_request(establishment, requester, status="submitted")
+    db.session.commit()
+    client = logged_in(requester)
+    response = post_form(client, f"/demandes/{item.id}/dupliquer", {}, page=f"/demandes/{item.id}")
+    assert response.status_code == 302 and "/modifier" in response.headers["Location"]
+    copy = db.session.scalar(select(InterventionRequest).where(InterventionRequest.copied_from_id == item.id))
+    assert copy.status is RequestStatus.DRAFT and copy.establishment_id == establishment.id
+
+
+def test_feedback_after_the_session_once_and_editable(school, logged_in, clock):
+    from datetime import timedelta
+
+    from app.domain.clock import utcnow
+
+    establishment, requester, _ = school
+    item = make_request(establishment, requester, status="in_planning", group_count=1)
+    session = item.interventions[0]
+    session.status = InterventionStatus.CONFIRMED
+    session.starts_at = utcnow() - timedelta(hours=3)
+    session.ends_at = utcnow() - timedelta(hours=2)
+    db.session.commit()
+    client = logged_in(requester)
+    url = f"/demandes/{item.id}/interventions/{session.id}/avis"
+    assert "donner votre avis" in text(client.get("/accueil"))
+    response = post_form(client, url, {"satisfaction": "4", "comment": "Très utile"})
+    assert response.status_code == 302
+    response = post_form(client, url, {"satisfaction": "5", "comment": "Très utile"})
+    db.session.refresh(session)
+    assert session.feedback.satisfaction == 5
+    clock.advance(timedelta(days=8))
+    response = client.get(url, follow_redirects=True)
+    assert "ne peut plus être modifié" in text(response)
+
+
+# -- scope -------------------------------------------------------------------------------------------
+
+REQUESTER_ROUTES = [
+    ("GET", "/demandes/{id}"), ("GET", "/demandes/{id}/modifier"), ("POST", "/demandes/{id}/modifier"),
+    ("POST", "/demandes/{id}/envoyer"), ("GET", "/demandes/{id}/annuler"), ("POST", "/demandes/{id}/annuler"),
+    ("POST", "/demandes/{id}/dupliquer"), ("GET", "/demandes/{id}/interventions/{session}/annuler"),
+    ("POST", "/demandes/{id}/interventions/{session}/annuler"), ("GET", "/demandes/{id}/interventions/{session}/avis"),
+    ("POST", "/demandes/{id}/interventions/{session}/avis"),
+]
+COORDINATOR_ROUTES = [("GET", "/coordination/demandes/{id}"), ("POST", "/coordination/demandes/{id}/accepter"),
+                      ("POST", "/coordination/demandes/{id}/refuser"), ("POST", "/coordination/demandes/{id}/force"),
+                      ("POST", "/coordination/demandes/{id}/annuler")]
+
+
+def test_staff_of_another_establishment_never_see_a_request(app, client, clock, logged_in):
+    app.config["WTF_CSRF_ENABLED"] = False  # reach the scope check of POST views
+    theirs = make_request(make_establishment(), status="in_planning")
+    mine = make_establishment()
+    intruder = make_user(Role.REQUESTER, establishment_id=mine.id)
+    own = make_request(mine, intruder, status="in_planning")
+    logged_in(intruder)
+    session_of_theirs = theirs.interventions[0].id
+    for method, pattern in REQUESTER_ROUTES:
+        for request_id, session_id in ((theirs.id, session_of_theirs), (999999, 1), (own.id, session_of_theirs)):
+            url = pattern.format(id=request_id, session=session_id)
+            if "{session}" not in pattern and request_id == own.id:
+                continue
+            response = client.open(url, method=method, data={"reason": "x", "satisfaction": "5"})
+            assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
+    db.session.refresh(theirs)
+    assert theirs.status is RequestStatus.IN_PLANNING
+    listing = text(client.get("/demandes/"))
+    assert f"Demande n° {theirs.id}<" not in listing and f"Demande n° {own.id}<" in listing
+
+
+def test_coordinators_only_reach_their_scope(app, client, clock, logged_in):
+    app.config["WTF_CSRF_ENABLED"] = False
+    police_request = make_request(make_establishment("69", force=Force.POLICE), status="submitted")
+    other_departement = make_request(make_establishment("13", force=Force.POLICE), status="submitted")
+    draft = make_request(make_establishment("69", force=Force.POLICE), status="draft")
+    gendarme = make_coordinator("69", Force.GENDARMERIE)
+    logged_in(gendarme)
+    for item in (police_request, other_departement, draft):
+        for method, pattern in COORDINATOR_ROUTES:
+            url = pattern.format(id=item.id)
+            response = client.open(url, method=method, data={"reason": "x", "force": "gendarmerie"})
+            assert response.status_code == 404, f"{method} {url} gave {response.status_code}"
+    assert "Demande n° " not in text(client.get("/coordination/demandes?statut=tous"))
+    for item in (police_request, other_departement, draft):
+        db.session.refresh(item)
+    assert police_request.status is RequestStatus.SUBMITTED and police_request.force is Force.POLICE
+
+
+def test_force_less_request_is_flagged_for_both_forces_and_must_be_decided(app, client, clock, logged_in):
+    item = make_request(make_establishment("69", force=None), status="submitted")
+    police = make_coordinator("69", Force.POLICE)
+    gendarmerie = make_coordinator("69", Force.GENDARMERIE)
+    db.session.commit()
+    logged_in(gendarmerie)
+    queue = text(client.get("/coordination/demandes"))
+    assert f"Demande n° {item.id}" in queue and "Force à déterminer" in queue
+    response = post_form(client, f"/coordination/demandes/{item.id}/accepter", {},
+                         page=f"/coordination/demandes/{item.id}", follow_redirects=True)
+    assert "Choisissez d'abord la force compétente" in text(response)
+    response = post_form(client, f"/coordination/demandes/{item.id}/force", {"force": "police"},
+                         page=f"/coordination/demandes/{item.id}")
+    assert response.headers["Location"].endswith("/coordination/demandes")  # now the police's
+    db.session.refresh(item)
+    assert item.force is Force.POLICE and item.force_overridden
+    assert client.get(f"/coordination/demandes/{item.id}").status_code == 404
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    logged_in(police)
+    response = post_form(client, f"/coordination/demandes/{item.id}/accepter", {},
+                         page=f"/coordination/demandes/{item.id}")
+    db.session.refresh(item)
+    assert item.status is RequestStatus.IN_PLANNING and len(item.interventions) == item.group_count
+    assert [m.subject for m in outbox(item.created_by.email)] == ["[Relais] Votre demande d'intervention est acceptée"]
+
+
+def test_refuse_needs_a_reason_which_the_requester_receives(school, client, logged_in):
+    establishment, requester, coordinator = school
+    item = make_request(establishment, requester, status="submitted")
+    db.session.commit()
+    logged_in(coordinator)
+    response = post_form(client, f"/coordination/demandes/{item.id}/refuser", {"reason": ""},
+                         page=f"/coordination/demandes/{item.id}")
+    assert response.status_code == 400 and "Indiquez le motif du refus." in text(response)
+    post_form(client, f"/coordination/demandes/{item.id}/refuser", {"reason": "Aucun formateur en janvier"},
+              page=f"/coordination/demandes/{item.id}")
+    db.session.refresh(item)
+    assert item.status is RequestStatus.REFUSED
+    message = outbox(requester.email)[-1]
+    assert "Aucun formateur en janvier" in message.body_text
+    assert "Motif du refus" in text(client.get(f"/coordination/demandes/{item.id}"))
+
+
+def test_queue_filters(app, client, clock, logged_in):
+    from datetime import date
+
+    coordinator = make_coordinator("69", None)
+    coordinator.scopes.append(type(coordinator.scopes[0])(departement_code="13", force=None))
+    lyon_college = make_request(make_establishment("69", force=Force.POLICE), status="submitted",
+                                start=date(2027, 1, 11))
+    lyon_company = make_request(make_establishment("69", kind=EstablishmentKind.COMPANY, force=Force.GENDARMERIE),
+                                status="submitted", start=date(2027, 3, 8))
+    marseille = make_request(make_establishment("13", force=Force.POLICE), status="in_planning",
+                             start=date(2027, 1, 18))
+    db.session.commit()
+    logged_in(coordinator)
+
+    def listed(query: str) -> set[int]:
+        page = text(client.get("/coordination/demandes?" + query))
+        return {item.id for item in (lyon_college, lyon_company, marseille) if f"Demande n° {item.id}<" in page}
+
+    assert listed("") == {lyon_college.id, lyon_company.id}  # default: waiting for a decision
+    assert listed("statut=tous") == {lyon_college.id, lyon_company.id, marseille.id}
+    assert listed("statut=tous&departement=13") == {marseille.id}
+    assert listed("statut=tous&force=gendarmerie") == {lyon_company.id}
+    assert listed("statut=in_planning") == {marseille.id}
+    assert listed("statut=tous&type=company") == {lyon_company.id}
+    assert listed("statut=tous&du=2027-03-01&au=2027-03-31") == {lyon_company.id}
+    assert listed("statut=tous&au=2027-01-15") == {lyon_college.id}
+
+
+def test_queue_keyset_pagination_and_fixed_number_of_queries(app, client, clock, logged_in, monkeypatch):
+    import app.coordination.routes as routes
+
+    coordinator = make_coordinator("69", Force.POLICE)
+    establishment = make_establishment("69", force=Force.POLICE)
+    requester = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    items = [make_request(establishment, requester, status="submitted") for _ in range(5)]
+    db.session.commit()
+    logged_in(coordinator)
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    first = text(client.get("/coordination/demandes"))
+    assert f"Demande n° {items[0].id}<" in first and f"Demande n° {items[2].id}<" not in first
+    assert f"apres={items[1].id}" in first
+    second = text(client.get(f"/coordination/demandes?apres={items[1].id}"))
+    assert f"Demande n° {items[2].id}<" in second and f"Demande n° {items[1].id}<" not in second
+
+    def count_queries(url: str) -> int:
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 1)
+    few = count_queries("/coordination/demandes")
+    monkeypatch.setattr(routes, "PAGE_SIZE", 50)
+    many = count_queries("/coordination/demandes")
+    assert few == many
