@@ -1,0 +1,41 @@
+"""Configuration: production needs a real secret; development makes one and keeps it."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("RELAIS_INSTANCE_PATH", str(tmp_path))
+    from config import ProductionConfig
+
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", None)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_development_generates_a_private_key_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("RELAIS_INSTANCE_PATH", str(tmp_path))
+    from config import DevelopmentConfig
+
+    monkeypatch.setattr(DevelopmentConfig, "SECRET_KEY", None)
+    first = create_app("development", {"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"]
+    second = create_app("development", {"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["SECRET_KEY"]
+    key_file = tmp_path / "secret_key"
+    assert first == second == key_file.read_text().strip() and len(first) >= 64
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(app):
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas only apply to SQLite; this run uses PostgreSQL")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -1,0 +1,33 @@
+"""With the demo data loaded, every page a role may open renders (no error, real content)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.demo import DEMO_PASSWORD, build_demo_data
+from app.extensions import db
+from app.models import User
+from tests.conftest import login
+from tests.web.test_access_audit import _view_roles
+
+DEMO_ACCOUNTS = ["admin@relais.demo", "coordination.police.69@relais.demo", "formateur.pfad@relais.demo",
+                 "principal.college@relais.demo"]
+
+
+@pytest.mark.parametrize("email", DEMO_ACCOUNTS)
+def test_every_parameterless_page_renders_for_demo_accounts(app, client, clock, email):
+    build_demo_data(db.session, seed=2026, scale="demo", today=clock.now().date(),
+                    password_hash_method="pbkdf2:sha256:1000")
+    db.session.commit()
+    user = User.by_email(email)
+    login(client, user, DEMO_PASSWORD)
+    opened = 0
+    for rule, allowed in _view_roles(app).values():
+        if rule.arguments or "GET" not in rule.methods:
+            continue
+        if allowed is not None and user.role not in allowed:
+            continue
+        response = client.get(rule.rule)
+        assert response.status_code in (200, 302), f"{email}: {rule.rule} answered {response.status_code}"
+        opened += 1
+    assert opened >= 3
