@@ -21,22 +21,15 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.domain.roster import GRID_WEEKDAYS, HALF_DAYS
+from app.forms import MultiCheckboxField
 from app.models import ExceptionKind, Force
 
 WEEKDAY_NAMES = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))
 HALF_DAY_LABELS = {"matin": _l("Matin (8h00–12h00)"), "apres-midi": _l("Après-midi (13h30–17h30)")}
 FORCE_CHOICES = [(Force.POLICE.value, _l("Police nationale (PFAD)")),
                  (Force.GENDARMERIE.value, _l("Gendarmerie nationale (FRAD)"))]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A group of checkboxes (rendered as a fieldset by the `field` macro)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class RosterFilterForm(FlaskForm):
