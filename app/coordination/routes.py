@@ -15,7 +15,6 @@ from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
 from app.domain import lifecycle
 from app.domain.clock import utcnow
-from app.emails import queue_notices
 from app.establishments.forms import KIND_LABELS
 from app.extensions import db
 from app.models import (
@@ -29,6 +28,7 @@ from app.models import (
     Role,
 )
 from app.scoping import requests_in_scope
+from app.transitions import apply_transition
 
 PAGE_SIZE = 50
 NO_FORCE = "a-determiner"
@@ -120,15 +120,9 @@ def accept(request_id: int):
     if item.force is None:
         flash(_("Choisissez d'abord la force compétente pour cette demande."), "warning")
         return redirect(url_for("coordination.show", request_id=item.id))
-    try:
-        change = lifecycle.accept(db.session, item, current_user, utcnow())
-    except lifecycle.TransitionRefusedError:
-        db.session.rollback()
-        flash(_("Cette demande n'est plus en attente d'examen."), "info")
-    else:
-        queue_notices(change.notices)
-        db.session.commit()
-        flash(_("Demande acceptée : %(count)s intervention(s) à programmer.", count=item.group_count), "success")
+    apply_transition(lambda: lifecycle.accept(db.session, item, current_user, utcnow()),
+                     _("Cette demande n'est plus en attente d'examen."),
+                     _("Demande acceptée : %(count)s intervention(s) à programmer.", count=item.group_count))
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
@@ -139,15 +133,10 @@ def refuse(request_id: int):
     form = RefuseForm()
     if not form.validate_on_submit():
         return _show(item, refuse_form=form, status=400)
-    try:
-        change = lifecycle.refuse(db.session, item, current_user, form.reason.data.strip(), utcnow())
-    except lifecycle.TransitionRefusedError:
-        db.session.rollback()
-        flash(_("Cette demande n'est plus en attente d'examen."), "info")
-    else:
-        queue_notices(change.notices)
-        db.session.commit()
-        flash(_("Demande refusée ; l'établissement est prévenu."), "success")
+    reason = form.reason.data.strip()
+    apply_transition(lambda: lifecycle.refuse(db.session, item, current_user, reason, utcnow()),
+                     _("Cette demande n'est plus en attente d'examen."),
+                     _("Demande refusée ; l'établissement est prévenu."))
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
@@ -179,13 +168,8 @@ def cancel(request_id: int):
     form = CancelForm()
     if not form.validate_on_submit():
         return _show(item, cancel_form=form, status=400)
-    try:
-        change = lifecycle.cancel_request(db.session, item, current_user, form.reason.data.strip(), utcnow())
-    except lifecycle.TransitionRefusedError:
-        db.session.rollback()
-        flash(_("Cette demande ne peut plus être annulée."), "info")
-    else:
-        queue_notices(change.notices)
-        db.session.commit()
-        flash(_("Demande annulée ; l'établissement et les formateurs concernés sont prévenus."), "success")
+    reason = form.reason.data.strip()
+    apply_transition(lambda: lifecycle.cancel_request(db.session, item, current_user, reason, utcnow()),
+                     _("Cette demande ne peut plus être annulée."),
+                     _("Demande annulée ; l'établissement et les formateurs concernés sont prévenus."))
     return redirect(url_for("coordination.show", request_id=item.id))

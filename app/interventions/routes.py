@@ -34,6 +34,7 @@ from app.models import (
     Role,
     Topic,
 )
+from app.transitions import apply_transition
 
 bp.app_context_processor(template_globals)
 
@@ -194,15 +195,9 @@ def submit(request_id: int):
         flash(_("La demande ne peut pas être envoyée en l'état : modifiez-la pour corriger les erreurs signalées."),
               "danger")
         return redirect(url_for("interventions.edit", request_id=item.id))
-    try:
-        change = lifecycle.submit(db.session, item, current_user, utcnow())
-    except lifecycle.TransitionRefusedError:
-        db.session.rollback()
-        flash(_("Cette demande a déjà été envoyée."), "info")
-    else:
-        queue_notices(change.notices)
-        db.session.commit()
-        flash(_("Votre demande est envoyée à la coordination départementale."), "success")
+    apply_transition(lambda: lifecycle.submit(db.session, item, current_user, utcnow()),
+                     _("Cette demande a déjà été envoyée."),
+                     _("Votre demande est envoyée à la coordination départementale."))
     return redirect(url_for("interventions.show", request_id=item.id))
 
 
@@ -215,15 +210,10 @@ def cancel(request_id: int):
         flash(_("Cette demande ne peut plus être annulée."), "info")
         return redirect(url_for("interventions.show", request_id=item.id))
     if form.validate_on_submit():
-        try:
-            change = lifecycle.cancel_request(db.session, item, current_user, form.reason.data.strip(), utcnow())
-        except lifecycle.TransitionRefusedError:
-            db.session.rollback()
-            flash(_("Cette demande ne peut plus être annulée."), "info")
-        else:
-            queue_notices(change.notices)
-            db.session.commit()
-            flash(_("La demande est annulée ; les personnes concernées sont prévenues."), "success")
+        reason = form.reason.data.strip()
+        apply_transition(lambda: lifecycle.cancel_request(db.session, item, current_user, reason, utcnow()),
+                         _("Cette demande ne peut plus être annulée."),
+                         _("La demande est annulée ; les personnes concernées sont prévenues."))
         return redirect(url_for("interventions.show", request_id=item.id))
     return render_template("interventions/cancel.html", form=form, item=item, intervention=None)
 
@@ -238,16 +228,11 @@ def cancel_intervention(request_id: int, intervention_id: int):
         flash(_("Cette intervention ne peut plus être annulée."), "info")
         return redirect(url_for("interventions.show", request_id=item.id))
     if form.validate_on_submit():
-        try:
-            change = lifecycle.cancel_intervention(db.session, intervention, current_user, form.reason.data.strip(),
-                                                   utcnow())
-        except lifecycle.TransitionRefusedError:
-            db.session.rollback()
-            flash(_("Cette intervention ne peut plus être annulée."), "info")
-        else:
-            queue_notices(change.notices)
-            db.session.commit()
-            flash(_("L'intervention est annulée ; les personnes concernées sont prévenues."), "success")
+        reason = form.reason.data.strip()
+        apply_transition(lambda: lifecycle.cancel_intervention(db.session, intervention, current_user, reason,
+                                                               utcnow()),
+                         _("Cette intervention ne peut plus être annulée."),
+                         _("L'intervention est annulée ; les personnes concernées sont prévenues."))
         return redirect(url_for("interventions.show", request_id=item.id))
     return render_template("interventions/cancel.html", form=form, item=item, intervention=intervention)
 
