@@ -1,0 +1,149 @@
+"""Who may serve a session: the hard rules, each with a name, so a coordinator sees why not.
+
+Plain data in, plain answers out: the matching loads sessions and trainers once, then asks these
+rules for every pair. Static rules (force, territory, qualifications, distance…) do not depend on
+the time; timed rules (certification, limits, availability) are asked for one start time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from app.domain.availability import TrainerAvailability, is_free, travel_minutes_for
+from app.domain.certification import certification_valid_until, is_certified_on
+from app.domain.geo import road_km
+from app.domain.planning import TrainerLimits, month_of, week_of
+from app.domain.timezones import to_local
+
+
+@dataclass(frozen=True)
+class SessionNeed:
+    intervention_id: int
+    establishment_id: int
+    departement_code: str
+    force: str | None
+    topic_codes: frozenset[str]
+    audience_codes: frozenset[str]
+    latitude: float
+    longitude: float
+    timezone: str
+    trainers_needed: int = 1
+    # Trainers who already declined, let an offer expire or were withdrawn from this session.
+    excluded_trainer_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class TrainerProfile:
+    trainer_id: int
+    active: bool
+    force: str
+    departement_codes: frozenset[str]
+    topic_codes: frozenset[str]
+    audience_codes: frozenset[str]
+    certified_since: date
+    max_distance_km: int
+    accepts_pair_work: bool
+    latitude: float
+    longitude: float
+
+    def distance_km(self, need: SessionNeed) -> float:
+        return road_km(self.latitude, self.longitude, need.latitude, need.longitude)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    rule: str  # the rule's name, stable, for filters and tests
+    reason: str  # French, for the coordinator
+
+
+StaticRule = Callable[[SessionNeed, TrainerProfile], str | None]
+
+
+def _active(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    return None if trainer.active else "Formateur inactif (mutation, congé long…)."
+
+
+def _force(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    if need.force is None:
+        return "La force compétente n'est pas encore déterminée pour ce lieu."
+    if trainer.force != need.force:
+        label = "police nationale" if need.force == "police" else "gendarmerie nationale"
+        return f"Le lieu relève de la {label}."
+    return None
+
+
+def _territory(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    if need.departement_code in trainer.departement_codes:
+        return None
+    return f"N'intervient pas dans le département {need.departement_code}."
+
+
+def _topics(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    missing = sorted(need.topic_codes - trainer.topic_codes)
+    return f"Non habilité pour : {', '.join(missing)}." if missing else None
+
+
+def _audiences(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    missing = sorted(need.audience_codes - trainer.audience_codes)
+    return f"Non habilité pour le public : {', '.join(missing)}." if missing else None
+
+
+def _pair(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    if need.trainers_needed > 1 and not trainer.accepts_pair_work:
+        return "Ne travaille pas en binôme."
+    return None
+
+
+def _distance(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    distance = trainer.distance_km(need)
+    if distance > trainer.max_distance_km:
+        return f"Trop loin : {distance:.0f} km pour {trainer.max_distance_km} km au plus."
+    return None
+
+
+def _not_excluded(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+    if trainer.trainer_id in need.excluded_trainer_ids:
+        return "A déjà décliné ou laissé expirer une proposition pour cette intervention."
+    return None
+
+
+STATIC_RULES: tuple[tuple[str, StaticRule], ...] = (
+    ("actif", _active),
+    ("force", _force),
+    ("departement", _territory),
+    ("themes", _topics),
+    ("public", _audiences),
+    ("binome", _pair),
+    ("distance", _distance),
+    ("deja-decline", _not_excluded),
+)
+
+
+def static_exclusions(need: SessionNeed, trainer: TrainerProfile) -> list[Exclusion]:
+    """Every time-independent rule the trainer fails for this session (empty: may serve it)."""
+    return [Exclusion(name, reason) for name, rule in STATIC_RULES if (reason := rule(need, trainer))]
+
+
+def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: datetime, ends_at: datetime,
+                     workload: TrainerLimits, availability: TrainerAvailability) -> list[Exclusion]:
+    """The rules that depend on when: certification, weekly and monthly limits, availability."""
+    day = to_local(starts_at, need.timezone).date()
+    found: list[Exclusion] = []
+    if not is_certified_on(trainer.certified_since, day):
+        until = certification_valid_until(trainer.certified_since)
+        found.append(Exclusion("habilitation", f"Habilitation expirée depuis le {until:%d/%m/%Y}."))
+    if workload.week_remaining(week_of(day)) <= 0:
+        found.append(Exclusion("limite-hebdomadaire",
+                               f"Limite atteinte : {workload.weekly_limit} intervention(s) par semaine."))
+    if workload.month_remaining(month_of(day)) <= 0:
+        found.append(Exclusion("limite-mensuelle",
+                               f"Limite atteinte : {workload.monthly_limit} intervention(s) par mois."))
+    answer = is_free(availability, starts_at, ends_at, timezone_name=need.timezone,
+                     departement_code=need.departement_code,
+                     travel_minutes=travel_minutes_for(trainer.distance_km(need)),
+                     place_key=need.establishment_id, ignore_intervention_ids=(need.intervention_id,))
+    if not answer:
+        found.append(Exclusion("disponibilite", answer.reason or "Indisponible."))
+    return found

@@ -1,0 +1,76 @@
+"""Each hard rule excludes a candidate for exactly its own reason."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from app.domain.availability import BusyPeriod, Period, TrainerAvailability
+from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions, timed_exclusions
+from app.domain.planning import TrainerLimits
+
+LYON = (45.7640, 4.8357)
+# Tuesday 12 January 2027, 10:00–11:00 in Lyon (09:00–10:00 UTC).
+START = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
+END = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+
+NEED = SessionNeed(intervention_id=1, establishment_id=7, departement_code="69", force="police",
+                   topic_codes=frozenset({"cannabis", "alcool"}), audience_codes=frozenset({"4e"}),
+                   latitude=LYON[0], longitude=LYON[1], timezone="Europe/Paris")
+TRAINER = TrainerProfile(trainer_id=3, active=True, force="police", departement_codes=frozenset({"69"}),
+                         topic_codes=frozenset({"cannabis", "alcool", "loi-sanctions"}),
+                         audience_codes=frozenset({"4e", "3e"}), certified_since=date(2026, 3, 1),
+                         max_distance_km=60, accepts_pair_work=True, latitude=45.75, longitude=4.85)
+FREE = TrainerAvailability(trainer_id=3)
+WORKLOAD = TrainerLimits(3, weekly_limit=3, monthly_limit=8)
+
+
+def test_a_qualified_free_trainer_is_a_candidate():
+    assert static_exclusions(NEED, TRAINER) == []
+    assert timed_exclusions(NEED, TRAINER, START, END, WORKLOAD, FREE) == []
+
+
+@pytest.mark.parametrize(("need", "trainer", "rule"), [
+    (NEED, replace(TRAINER, active=False), "actif"),
+    (NEED, replace(TRAINER, force="gendarmerie"), "force"),
+    (replace(NEED, force=None), TRAINER, "force"),
+    (NEED, replace(TRAINER, departement_codes=frozenset({"01"})), "departement"),
+    (NEED, replace(TRAINER, topic_codes=frozenset({"cannabis"})), "themes"),
+    (NEED, replace(TRAINER, audience_codes=frozenset({"3e"})), "public"),
+    (replace(NEED, trainers_needed=2), replace(TRAINER, accepts_pair_work=False), "binome"),
+    (NEED, replace(TRAINER, latitude=45.19, longitude=5.72, max_distance_km=60), "distance"),  # Grenoble
+    (replace(NEED, excluded_trainer_ids=frozenset({3})), TRAINER, "deja-decline"),
+])
+def test_each_static_rule_excludes_for_its_own_reason(need, trainer, rule):
+    exclusions = static_exclusions(need, trainer)
+    assert [e.rule for e in exclusions] == [rule]
+    assert exclusions[0].reason
+
+
+def test_lapsed_certification_excludes():
+    lapsed = replace(TRAINER, certified_since=date(2024, 12, 1))
+    exclusions = timed_exclusions(NEED, lapsed, START, END, WORKLOAD, FREE)
+    assert [e.rule for e in exclusions] == ["habilitation"]
+    assert "01/12/2026" in exclusions[0].reason
+
+
+def test_weekly_and_monthly_limits_exclude():
+    full_week = TrainerLimits(3, weekly_limit=3, monthly_limit=8, week_used={(2027, 2): 3})
+    assert [e.rule for e in timed_exclusions(NEED, TRAINER, START, END, full_week, FREE)] == ["limite-hebdomadaire"]
+    full_month = TrainerLimits(3, weekly_limit=3, monthly_limit=8, month_used={(2027, 1): 8})
+    assert [e.rule for e in timed_exclusions(NEED, TRAINER, START, END, full_month, FREE)] == ["limite-mensuelle"]
+
+
+def test_unavailability_and_other_sessions_exclude():
+    on_leave = TrainerAvailability(3, unavailable=(Period(datetime(2027, 1, 11, tzinfo=UTC),
+                                                          datetime(2027, 1, 15, tzinfo=UTC), "Congés"),))
+    assert [e.rule for e in timed_exclusions(NEED, TRAINER, START, END, WORKLOAD, on_leave)] == ["disponibilite"]
+    busy_elsewhere = TrainerAvailability(3, busy=(BusyPeriod(START, END, intervention_id=99, accepted=True,
+                                                             place_key=8),))
+    assert [e.rule for e in timed_exclusions(NEED, TRAINER, START, END, WORKLOAD, busy_elsewhere)] == [
+        "disponibilite"]
+    # The session being re-planned does not block itself.
+    itself = TrainerAvailability(3, busy=(BusyPeriod(START, END, intervention_id=1, accepted=False, place_key=7),))
+    assert timed_exclusions(NEED, TRAINER, START, END, WORKLOAD, itself) == []
