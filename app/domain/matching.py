@@ -1,0 +1,138 @@
+"""Loads what the matching needs for one session, in a fixed number of queries, and ranks it.
+
+The pool is every trainer serving the session's département, whatever their force, so that the
+coordinator also sees who is excluded and why.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain.availability import busy_statuses, load_availability
+from app.domain.eligibility import SessionNeed, TrainerProfile
+from app.domain.planning import TrainerLimits, month_of, week_of
+from app.domain.ranking import Ranking, Window, candidate_starts, rank_candidates
+from app.domain.timezones import to_local
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    Intervention,
+    InterventionRequest,
+    Trainer,
+)
+from app.models.trainers import trainer_departement
+
+# Trainers who came to the establishment within this period count as "continuity".
+CONTINUITY_WINDOW = timedelta(days=400)
+CLOSED_OFFERS = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.WITHDRAWN)
+
+
+def session_need(intervention: Intervention) -> SessionNeed:
+    request = intervention.request
+    establishment = request.establishment
+    departement = establishment.departement
+    return SessionNeed(
+        intervention_id=intervention.id,
+        establishment_id=establishment.id,
+        departement_code=intervention.departement_code,
+        force=intervention.force.value if intervention.force else None,
+        topic_codes=frozenset(topic.code for topic in request.topics),
+        audience_codes=frozenset(audience.code for audience in request.audiences),
+        latitude=establishment.latitude if establishment.latitude is not None else departement.latitude,
+        longitude=establishment.longitude if establishment.longitude is not None else departement.longitude,
+        timezone=departement.timezone,
+        trainers_needed=intervention.trainers_needed,
+        # Anyone already asked, whatever the answer, is not proposed again for this session.
+        excluded_trainer_ids=frozenset(a.trainer_id for a in intervention.assignments),
+    )
+
+
+def trainer_profile(trainer: Trainer) -> TrainerProfile:
+    return TrainerProfile(
+        trainer_id=trainer.id, active=trainer.active, force=trainer.force.value,
+        departement_codes=frozenset(d.code for d in trainer.departements),
+        topic_codes=frozenset(t.code for t in trainer.topics),
+        audience_codes=frozenset(a.code for a in trainer.audiences),
+        certified_since=trainer.certified_since, max_distance_km=trainer.max_distance_km,
+        accepts_pair_work=trainer.accepts_pair_work, latitude=trainer.unit.latitude,
+        longitude=trainer.unit.longitude)
+
+
+def _month_bounds(first: date, last: date) -> tuple[date, date]:
+    start = first.replace(day=1)
+    following = (last.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return start, following
+
+
+def load_workloads(session: Session, trainers: list[Trainer], starts: list[tuple[datetime, datetime]],
+                   timezone_name: str) -> dict[int, TrainerLimits]:
+    """Sessions already accepted or offered per trainer, per ISO week and month around the starts."""
+    workloads = {t.id: TrainerLimits(t.id, t.max_sessions_per_week, t.max_sessions_per_month) for t in trainers}
+    if not trainers or not starts:
+        return workloads
+    first, last = _month_bounds(to_local(starts[0][0], timezone_name).date() - timedelta(days=7),
+                                to_local(starts[-1][0], timezone_name).date() + timedelta(days=7))
+    low = datetime.combine(first, datetime.min.time(), tzinfo=starts[0][0].tzinfo) - timedelta(days=1)
+    high = datetime.combine(last, datetime.min.time(), tzinfo=starts[0][0].tzinfo) + timedelta(days=1)
+    rows = session.execute(
+        select(Assignment.trainer_id, Intervention.starts_at)
+        .join(Intervention, Intervention.id == Assignment.intervention_id)
+        .where(Assignment.trainer_id.in_(workloads), Assignment.status.in_(busy_statuses()),
+               Intervention.starts_at >= low, Intervention.starts_at < high))
+    week_used: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    month_used: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    for trainer_id, starts_at in rows:
+        day = to_local(starts_at, timezone_name).date()
+        week_used[trainer_id][week_of(day)] += 1
+        month_used[trainer_id][month_of(day)] += 1
+    first_month = month_of(to_local(starts[0][0], timezone_name).date())
+    for trainer_id, workload in workloads.items():
+        workload.week_used = dict(week_used[trainer_id])
+        workload.month_used = dict(month_used[trainer_id])
+        workload.load = workload.month_used.get(first_month, 0)
+    return workloads
+
+
+def rank_intervention(session: Session, intervention_id: int, now: datetime) -> Ranking | None:
+    """The ranked candidates of one session and the excluded trainers with reasons (None: unknown id)."""
+    intervention = session.scalar(
+        select(Intervention).where(Intervention.id == intervention_id).options(
+            selectinload(Intervention.assignments),
+            selectinload(Intervention.request).selectinload(InterventionRequest.topics),
+            selectinload(Intervention.request).selectinload(InterventionRequest.audiences),
+            selectinload(Intervention.request).selectinload(InterventionRequest.windows),
+            selectinload(Intervention.request).selectinload(InterventionRequest.establishment)))
+    if intervention is None:
+        return None
+    need = session_need(intervention)
+    request = intervention.request
+    establishment = request.establishment
+    trainers = session.scalars(
+        select(Trainer)
+        .where(Trainer.id.in_(select(trainer_departement.c.trainer_id)
+                              .where(trainer_departement.c.departement_code == need.departement_code)))
+        .options(selectinload(Trainer.departements), selectinload(Trainer.topics),
+                 selectinload(Trainer.audiences))
+        .order_by(Trainer.id)).all()
+    windows = [Window(w.start_date, w.end_date, w.start_time, w.end_time) for w in request.windows]
+    starts = [s for s in candidate_starts(windows, timedelta(minutes=request.duration_minutes), need.timezone,
+                                          need.departement_code, establishment.holiday_zone,
+                                          establishment.kind.is_school) if s[0] > now]
+    ids = [t.id for t in trainers]
+    span_start = starts[0][0] if starts else now
+    span_end = starts[-1][1] if starts else now
+    availabilities = load_availability(session, ids, span_start, span_end)
+    workloads = load_workloads(session, list(trainers), starts, need.timezone)
+    returning = frozenset(session.scalars(
+        select(Assignment.trainer_id).distinct()
+        .join(Intervention, Intervention.id == Assignment.intervention_id)
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .where(InterventionRequest.establishment_id == establishment.id,
+               Assignment.status == AssignmentStatus.ACCEPTED,
+               Intervention.starts_at >= now - CONTINUITY_WINDOW, Intervention.starts_at < now)))
+    return rank_candidates(need, [trainer_profile(t) for t in trainers], starts, workloads, availabilities,
+                           returning)

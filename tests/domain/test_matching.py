@@ -1,0 +1,73 @@
+"""Ranking a stored session: real rows in, candidates out, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
+
+from app.domain.matching import rank_intervention
+from app.extensions import db
+from app.models import Force, Intervention, Topic
+from tests.factories import make_establishment, make_request, make_trainer
+
+
+@contextmanager
+def count_queries():
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _qualified_trainer(force=Force.POLICE, **extra):
+    trainer = make_trainer("69", force, **extra)
+    trainer.topics = [db.session.get(Topic, "cannabis")]
+    from app.models import Audience
+
+    trainer.audiences = [db.session.get(Audience, "4e")]
+    return trainer
+
+
+def _session_to_rank():
+    establishment = make_establishment("69", force=Force.POLICE)
+    make_request(establishment, status="in_planning")
+    db.session.commit()
+    return db.session.scalars(select(Intervention).order_by(Intervention.id)).first()
+
+
+def test_ranks_qualified_trainers_and_explains_the_others(app, clock):
+    intervention = _session_to_rank()
+    good = _qualified_trainer()
+    gendarme = _qualified_trainer(Force.GENDARMERIE)
+    unqualified = make_trainer("69", Force.POLICE)
+    db.session.commit()
+    ranking = rank_intervention(db.session, intervention.id, clock.now())
+    assert [c.trainer_id for c in ranking.candidates] == [good.id]
+    assert ranking.candidates[0].starts, "a candidate comes with possible start times"
+    assert [e.rule for e in ranking.excluded[gendarme.id]] == ["force"]
+    assert {e.rule for e in ranking.excluded[unqualified.id]} == {"themes", "public"}
+    assert rank_intervention(db.session, 999999, clock.now()) is None
+
+
+def test_query_count_does_not_grow_with_the_pool(app, clock):
+    intervention = _session_to_rank()
+    _qualified_trainer()
+    db.session.commit()
+    db.session.expire_all()
+    with count_queries() as few:
+        rank_intervention(db.session, intervention.id, clock.now())
+    for _ in range(8):
+        _qualified_trainer()
+    db.session.commit()
+    db.session.expire_all()
+    with count_queries() as many:
+        ranking = rank_intervention(db.session, intervention.id, clock.now())
+    assert len(ranking.candidates) == 9
+    assert len(many) == len(few) <= 20
