@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
@@ -15,6 +16,7 @@ from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
 from app.domain import lifecycle
 from app.domain.clock import utcnow
+from app.domain.matching import rank_intervention
 from app.establishments.forms import KIND_LABELS
 from app.extensions import db
 from app.models import (
@@ -26,12 +28,15 @@ from app.models import (
     RequestStatus,
     RequestWindow,
     Role,
+    Trainer,
 )
 from app.scoping import requests_in_scope
 from app.transitions import apply_transition
 
 PAGE_SIZE = 50
 NO_FORCE = "a-determiner"
+SCORE_PART_LABELS = {"distance": _l("Distance"), "charge": _l("Charge de travail"),
+                     "continuite": _l("Continuité"), "preference": _l("Préférences")}
 
 
 def _date_arg(name: str) -> date | None:
@@ -173,3 +178,17 @@ def cancel(request_id: int):
                      _("Cette demande ne peut plus être annulée."),
                      _("Demande annulée ; l'établissement et les formateurs concernés sont prévenus."))
     return redirect(url_for("coordination.show", request_id=item.id))
+
+
+@bp.route("/demandes/<int:request_id>/interventions/<int:intervention_id>/candidats")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def candidates(request_id: int, intervention_id: int):
+    item = _in_scope(request_id)
+    intervention = next((i for i in item.interventions if i.id == intervention_id), None)
+    if intervention is None:
+        abort(404)
+    ranking = rank_intervention(db.session, intervention.id, utcnow())
+    trainer_ids = [c.trainer_id for c in ranking.candidates] + list(ranking.excluded)
+    trainers = {t.id: t for t in db.session.scalars(select(Trainer).where(Trainer.id.in_(trainer_ids)))}
+    return render_template("coordination/candidates.html", item=item, intervention=intervention,
+                           ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS)
