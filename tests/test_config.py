@@ -29,13 +29,14 @@ def test_development_generates_a_private_key_once(monkeypatch, tmp_path):
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
 
 
-def test_sqlite_runs_with_wal_and_foreign_keys(app):
+def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
+    """The embedded default (a SQLite file) gets WAL and foreign keys, whichever database the suite uses."""
     from sqlalchemy import text
 
     from app.extensions import db
 
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite pragmas only apply to SQLite; this run uses PostgreSQL")
-    with db.engine.connect() as connection:
+    sqlite_app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'pragmas.sqlite3'}"})
+    with sqlite_app.app_context(), db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        db.engine.dispose()
