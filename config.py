@@ -35,6 +35,10 @@ class Config:
     RELAIS_PASSWORD_MIN_LENGTH = env_int("RELAIS_PASSWORD_MIN_LENGTH", 10)
     RELAIS_RESET_TOKEN_HOURS = env_int("RELAIS_RESET_TOKEN_HOURS", 2)
     RELAIS_ACTIVATION_TOKEN_DAYS = env_int("RELAIS_ACTIVATION_TOKEN_DAYS", 7)
+    # Days a trainer has to answer an offer, and offers declined or expired before a session goes
+    # back to the coordinator's queue.
+    RELAIS_OFFER_EXPIRY_DAYS = env_int("RELAIS_OFFER_EXPIRY_DAYS", 3)
+    RELAIS_OFFER_MAX_TRIES = env_int("RELAIS_OFFER_MAX_TRIES", 3)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = env_int("MAIL_PORT", 25)

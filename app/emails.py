@@ -65,7 +65,16 @@ _NOTICE_SUBJECTS = {
     "refused": _l("Votre demande d'intervention n'a pas pu être retenue"),
     "request_cancelled": _l("Demande d'intervention annulée"),
     "session_cancelled": _l("Intervention annulée"),
+    "session_confirmed": _l("Intervention confirmée"),
+    "offer": _l("Nouvelle proposition d'intervention"),
+    "assigned": _l("Une intervention vous est confiée"),
+    "withdrawn": _l("Intervention retirée"),
+    "offer_filled": _l("Proposition close : intervention complète"),
+    "offer_expired": _l("Proposition d'intervention expirée"),
+    "needs_attention": _l("Intervention à reprendre"),
 }
+# Notices about an offer carry its details (place, time, audience, contact), not just a link.
+_OFFER_NOTICES = ("offer", "assigned")
 
 
 def queue_notices(notices) -> None:
@@ -77,9 +86,10 @@ def queue_notices(notices) -> None:
             link = absolute_url("main.home")
         else:
             link = absolute_url("coordination.show", request_id=notice.request.id)
-        queue_templated_email(notice.recipient, "request_notice", _NOTICE_SUBJECTS[notice.kind], kind=notice.kind,
+        template = "offer" if notice.kind in _OFFER_NOTICES else "request_notice"
+        queue_templated_email(notice.recipient, template, _NOTICE_SUBJECTS[notice.kind], kind=notice.kind,
                               request=notice.request, intervention=notice.intervention, reason=notice.reason,
-                              link=link)
+                              assignment=notice.assignment, link=link)
 
 
 def queue_join_request(member: User, join_request) -> None:

@@ -52,6 +52,7 @@ class Notice:
     request: InterventionRequest
     intervention: Intervention | None = None
     reason: str | None = None
+    assignment: Assignment | None = None  # the offer or assignment the notice is about
 
 
 @dataclass

@@ -38,7 +38,12 @@ class Candidate:
     score: float
     parts: dict[str, float]  # each part from 0 to 1, before weighting
     distance_km: float
-    starts: tuple[datetime, ...]  # the first possible start times (UTC)
+    all_starts: tuple[datetime, ...]  # every possible start time (UTC), earliest first
+
+    @property
+    def starts(self) -> tuple[datetime, ...]:
+        """The first few, shown to the coordinator."""
+        return self.all_starts[:STARTS_SHOWN]
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,6 @@ def rank_candidates(need: SessionNeed, trainers: Iterable[TrainerProfile], start
         }
         score = round(100 * sum(WEIGHTS[name] * value for name, value in parts.items()), 1)
         candidates.append(Candidate(trainer.trainer_id, score, parts, round(distance, 1),
-                                    tuple(start for start, _ in possible[:STARTS_SHOWN])))
+                                    tuple(start for start, _ in possible)))
     candidates.sort(key=lambda c: (-c.score, c.distance_km, c.trainer_id))
     return Ranking(candidates, excluded)

@@ -32,6 +32,14 @@ EVENTS = {
     "session_cancelled": _l("Intervention annulée"),
     "force_changed": _l("Force compétente modifiée"),
     "feedback": _l("Avis donné sur une intervention"),
+    "offered": _l("Intervention proposée à un formateur"),
+    "assigned": _l("Formateur affecté directement"),
+    "offer_accepted": _l("Proposition acceptée"),
+    "offer_declined": _l("Proposition déclinée"),
+    "offer_expired": _l("Proposition expirée sans réponse"),
+    "withdrawn": _l("Formateur retiré"),
+    "session_confirmed": _l("Intervention confirmée"),
+    "needs_attention": _l("Intervention à reprendre par la coordination"),
 }
 FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
 

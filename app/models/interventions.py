@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -148,6 +148,9 @@ class Intervention(db.Model):
     __table_args__ = (
         Index("ix_intervention_scope", "departement_code", "force", "status"),
         Index("ix_intervention_starts_at", "starts_at"),
+        # The database itself refuses a session staffed beyond what it needs (two trainers racing for
+        # the last place): acceptances raise this counter with a conditional update.
+        CheckConstraint("accepted_count >= 0 AND accepted_count <= trainers_needed", name="accepted_within_needed"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,6 +164,10 @@ class Intervention(db.Model):
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     trainers_needed: Mapped[int] = mapped_column(default=1)
+    accepted_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when the cascade of offers gave up: the session is back in the coordinator's hands.
+    attention_reason: Mapped[str | None] = mapped_column(String(300))
+    attention_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     # iCalendar identity: a stable UID and a SEQUENCE raised on every change (RFC 5545).
     ical_uid: Mapped[str] = mapped_column(String(80), unique=True, default=lambda: f"{uuid.uuid4()}@relais")
@@ -181,6 +188,11 @@ class Assignment(db.Model):
     __tablename__ = "assignment"
     __table_args__ = (
         Index("ix_assignment_trainer_status", "trainer_id", "status"),
+        Index("ix_assignment_status_expires", "status", "expires_at"),
+        # A trainer holds at most one live offer or acceptance per session.
+        Index("uq_assignment_live", "intervention_id", "trainer_id", unique=True,
+              sqlite_where=text("status IN ('offered', 'accepted')"),
+              postgresql_where=text("status IN ('offered', 'accepted')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

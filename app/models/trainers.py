@@ -73,6 +73,8 @@ class Trainer(db.Model):
     initial_training_on: Mapped[date]
     last_refresher_on: Mapped[date | None]
     max_sessions_per_week: Mapped[int] = mapped_column(default=4)
+    # Raised by every acceptance: the row lock it takes serialises one trainer's bookings.
+    bookings_revision: Mapped[int] = mapped_column(default=0, server_default="0")
     max_sessions_per_month: Mapped[int] = mapped_column(default=12)
     max_distance_km: Mapped[int] = mapped_column(default=60)
     accepts_pair_work: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,426 @@
+"""Offers to trainers and their answers: offer, accept, decline, expire, cascade, assign, withdraw.
+
+Races are settled by the database, never by a read-then-write in Python:
+- a session's places are a counter (`Intervention.accepted_count`) raised by a conditional UPDATE
+  that only matches while a place is left, and bounded by a CHECK constraint;
+- a trainer's bookings are serialised by an UPDATE of their row (`Trainer.bookings_revision`): the
+  row lock makes a second acceptance wait, and the overlap check that follows, a new statement, sees
+  the first one once committed;
+- a trainer holds at most one live offer per session (a partial unique index).
+Every step that fails raises `OfferRefusedError` with a code the views turn into a clear message;
+the caller rolls back. `make_offer` writes nothing that matters before its checks pass, so that a
+plan can skip a session that changed meanwhile and go on in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.domain.lifecycle import (
+    Change,
+    Notice,
+    TransitionRefusedError,
+    _event,
+    coordinators_for,
+    recompute_request_status,
+)
+from app.domain.periodic import periodic_job
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    Intervention,
+    InterventionStatus,
+    Trainer,
+    User,
+)
+
+LIVE = (AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)
+UNANSWERED = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED)
+STAFFABLE = (InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)
+# However close the session, a trainer has at least this long to answer.
+MIN_ANSWER_TIME = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class OfferSettings:
+    expiry: timedelta = timedelta(days=3)
+    # Declined or expired offers after which the session goes back to the coordinator, flagged.
+    max_tries: int = 3
+
+    @classmethod
+    def from_config(cls, config) -> OfferSettings:
+        return cls(expiry=timedelta(days=config["RELAIS_OFFER_EXPIRY_DAYS"]),
+                   max_tries=config["RELAIS_OFFER_MAX_TRIES"])
+
+
+class OfferRefusedError(TransitionRefusedError):
+    """The offer or acceptance cannot be made; `code` says why (see `REFUSAL_CODES`)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+REFUSAL_CODES = (
+    "session_changed",  # cancelled, confirmed or done meanwhile
+    "session_full",  # every trainer needed has already accepted
+    "time_mismatch",  # another trainer is already asked or booked at another time
+    "already_asked",  # this trainer already has a live offer for the session
+    "trainer_busy",  # the trainer accepted another session at an overlapping time
+    "offer_closed",  # the offer was withdrawn, declined or has expired
+)
+
+
+def offer_expiry(now: datetime, starts_at: datetime, settings: OfferSettings) -> datetime:
+    """The configured delay, but answered a day before the session when it is close."""
+    return max(min(now + settings.expiry, starts_at - timedelta(days=1)), now + MIN_ANSWER_TIME)
+
+
+# -- the database locks ------------------------------------------------------------------------------
+
+
+def _lock_staffable(session: Session, intervention_id: int, now: datetime) -> None:
+    """Locks the session's row while it can still be staffed (a harmless write: the time of change)."""
+    result = session.execute(
+        update(Intervention)
+        .where(Intervention.id == intervention_id, Intervention.status.in_(STAFFABLE))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OfferRefusedError("session_changed")
+
+
+def _take_place(session: Session, intervention_id: int, now: datetime) -> None:
+    """Raises the staffing counter if a place is left; at most one of two racing trainers gets it."""
+    result = session.execute(
+        update(Intervention)
+        .where(Intervention.id == intervention_id, Intervention.status.in_(STAFFABLE),
+               Intervention.accepted_count < Intervention.trainers_needed)
+        .values(accepted_count=Intervention.accepted_count + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        status = session.scalar(select(Intervention.status).where(Intervention.id == intervention_id))
+        raise OfferRefusedError("session_full" if status in STAFFABLE else "session_changed")
+
+
+def _book_trainer(session: Session, trainer_id: int, intervention: Intervention, exclude_assignment_id: int | None
+                  ) -> None:
+    """Serialises the trainer's bookings, then refuses an overlap with a session they already accepted."""
+    session.execute(update(Trainer).where(Trainer.id == trainer_id)
+                    .values(bookings_revision=Trainer.bookings_revision + 1)
+                    .execution_options(synchronize_session=False))
+    if _overlapping_acceptance(session, trainer_id, intervention.id, intervention.starts_at, intervention.ends_at,
+                               exclude_assignment_id):
+        raise OfferRefusedError("trainer_busy")
+
+
+def _overlapping_acceptance(session: Session, trainer_id: int, intervention_id: int, starts_at: datetime,
+                            ends_at: datetime, exclude_assignment_id: int | None) -> bool:
+    query = (select(Assignment.id).join(Intervention, Intervention.id == Assignment.intervention_id)
+             .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.ACCEPTED,
+                    Intervention.id != intervention_id,
+                    Intervention.status.in_((*STAFFABLE, InterventionStatus.CONFIRMED)),
+                    Intervention.starts_at < ends_at, Intervention.ends_at > starts_at)
+             .limit(1))
+    if exclude_assignment_id is not None:
+        query = query.where(Assignment.id != exclude_assignment_id)
+    return session.scalar(query) is not None
+
+
+def _check_time(session: Session, intervention: Intervention, starts_at: datetime) -> int:
+    """Everyone on a session comes at the same time; returns how many trainers are live on it."""
+    live_starts = session.execute(
+        select(Intervention.starts_at, func.count(Assignment.id))
+        .join(Assignment, Assignment.intervention_id == Intervention.id)
+        .where(Intervention.id == intervention.id, Assignment.status.in_(LIVE))
+        .group_by(Intervention.starts_at)).all()
+    live = sum(count for _, count in live_starts)
+    if live and any(start != starts_at for start, _ in live_starts):
+        raise OfferRefusedError("time_mismatch")
+    return live
+
+
+def _already_asked(session: Session, intervention_id: int, trainer_id: int) -> bool:
+    return session.scalar(select(Assignment.id).where(
+        Assignment.intervention_id == intervention_id, Assignment.trainer_id == trainer_id,
+        Assignment.status.in_(LIVE)).limit(1)) is not None
+
+
+# -- the coordinator's moves -------------------------------------------------------------------------
+
+
+def make_offer(session: Session, intervention: Intervention, trainer: Trainer, starts_at: datetime,
+               ends_at: datetime, actor: User | None, now: datetime, settings: OfferSettings,
+               distance_km: float | None = None) -> Change:
+    """Offers the session, at that time, to the trainer; they get an e-mail and answer in Relais."""
+    _lock_staffable(session, intervention.id, now)
+    session.refresh(intervention)
+    live = _check_time(session, intervention, starts_at)
+    if live >= intervention.trainers_needed:
+        raise OfferRefusedError("session_full")
+    if _already_asked(session, intervention.id, trainer.id):
+        raise OfferRefusedError("already_asked")
+    if _overlapping_acceptance(session, trainer.id, intervention.id, starts_at, ends_at, None):
+        raise OfferRefusedError("trainer_busy")
+    # The checks passed: from here on, the writes are the offer itself.
+    session.execute(
+        update(Intervention).where(Intervention.id == intervention.id)
+        .values(status=InterventionStatus.OFFERED, starts_at=starts_at, ends_at=ends_at, attention_reason=None,
+                attention_at=None)
+        .execution_options(synchronize_session=False))
+    assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id, status=AssignmentStatus.OFFERED,
+                            offered_at=now, expires_at=offer_expiry(now, starts_at, settings),
+                            offered_by_id=actor.id if actor else None, distance_km=distance_km)
+    session.add(assignment)
+    session.flush()
+    session.refresh(intervention)
+    request = intervention.request
+    _event(session, request, actor, "offered", now, f"{intervention.group_label} — {trainer.full_name}", intervention)
+    recompute_request_status(session, request, now)
+    return Change([Notice(trainer.user, "offer", request, intervention, assignment=assignment)])
+
+
+def assign_directly(session: Session, intervention: Intervention, trainer: Trainer, starts_at: datetime,
+                    ends_at: datetime, actor: User, now: datetime, distance_km: float | None = None) -> Change:
+    """A confirmed assignment without offer (the coordinator agreed with the trainer by other means)."""
+    _take_place(session, intervention.id, now)
+    session.refresh(intervention)
+    live = _check_time(session, intervention, starts_at)
+    if live >= intervention.trainers_needed:
+        raise OfferRefusedError("session_full")
+    if _already_asked(session, intervention.id, trainer.id):
+        raise OfferRefusedError("already_asked")
+    session.execute(
+        update(Intervention).where(Intervention.id == intervention.id)
+        .values(status=InterventionStatus.OFFERED, starts_at=starts_at, ends_at=ends_at, attention_reason=None,
+                attention_at=None)
+        .execution_options(synchronize_session=False))
+    session.refresh(intervention)
+    _book_trainer(session, trainer.id, intervention, None)
+    assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id,
+                            status=AssignmentStatus.ACCEPTED, offered_at=now, answered_at=now,
+                            offered_by_id=actor.id, distance_km=distance_km)
+    session.add(assignment)
+    session.flush()
+    request = intervention.request
+    _event(session, request, actor, "assigned", now, f"{intervention.group_label} — {trainer.full_name}",
+           intervention)
+    change = Change([Notice(trainer.user, "assigned", request, intervention, assignment=assignment)])
+    change.notices += _confirm_if_staffed(session, intervention, now)
+    recompute_request_status(session, request, now)
+    return change
+
+
+def withdraw(session: Session, assignment: Assignment, actor: User, reason: str, now: datetime) -> Change:
+    """Takes an offer or an accepted assignment back; the session needs a trainer again."""
+    was_accepted = assignment.status is AssignmentStatus.ACCEPTED
+    result = session.execute(
+        update(Assignment).where(Assignment.id == assignment.id, Assignment.status == assignment.status,
+                                 Assignment.status.in_(LIVE))
+        .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason=reason)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OfferRefusedError("offer_closed")
+    intervention = assignment.intervention
+    values: dict = {"updated_at": now}
+    if was_accepted:
+        values["accepted_count"] = Intervention.accepted_count - 1
+        if intervention.status is InterventionStatus.CONFIRMED:
+            # Calendars that showed the session confirmed must hear of the change (RFC 5545 SEQUENCE).
+            values["status"] = InterventionStatus.OFFERED
+            values["ical_sequence"] = Intervention.ical_sequence + 1
+    result = session.execute(
+        update(Intervention)
+        .where(Intervention.id == intervention.id,
+               Intervention.status.in_((*STAFFABLE, InterventionStatus.CONFIRMED)))
+        .values(**values).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OfferRefusedError("session_changed")
+    session.refresh(assignment)
+    _release_if_unstaffed(session, intervention, now)
+    request = intervention.request
+    _event(session, request, actor, "withdrawn", now,
+           f"{intervention.group_label} — {assignment.trainer.full_name} — {reason}", intervention)
+    recompute_request_status(session, request, now)
+    return Change([Notice(assignment.trainer.user, "withdrawn", request, intervention, reason=reason,
+                          assignment=assignment)])
+
+
+def _release_if_unstaffed(session: Session, intervention: Intervention, now: datetime) -> None:
+    """With nobody left on it, the session is to schedule again and its time is free to choose."""
+    session.execute(
+        update(Intervention)
+        .where(Intervention.id == intervention.id, Intervention.status == InterventionStatus.OFFERED,
+               ~select(Assignment.id).where(Assignment.intervention_id == intervention.id,
+                                            Assignment.status.in_(LIVE)).exists())
+        .values(status=InterventionStatus.TO_SCHEDULE, starts_at=None, ends_at=None, updated_at=now)
+        .execution_options(synchronize_session=False))
+    session.refresh(intervention)
+
+
+def _confirm_if_staffed(session: Session, intervention: Intervention, now: datetime) -> list[Notice]:
+    """Every trainer needed has accepted: the session is confirmed, other offers are withdrawn."""
+    result = session.execute(
+        update(Intervention)
+        .where(Intervention.id == intervention.id, Intervention.status.in_(STAFFABLE),
+               Intervention.accepted_count == Intervention.trainers_needed)
+        .values(status=InterventionStatus.CONFIRMED, updated_at=now, ical_sequence=Intervention.ical_sequence + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return []
+    leftovers = session.scalars(select(Assignment).where(Assignment.intervention_id == intervention.id,
+                                                         Assignment.status == AssignmentStatus.OFFERED)).all()
+    session.execute(
+        update(Assignment)
+        .where(Assignment.intervention_id == intervention.id, Assignment.status == AssignmentStatus.OFFERED)
+        .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason="Intervention complète.")
+        .execution_options(synchronize_session=False))
+    session.refresh(intervention)
+    request = intervention.request
+    _event(session, request, None, "session_confirmed", now, intervention.group_label, intervention)
+    notices = [Notice(a.trainer.user, "offer_filled", request, intervention, assignment=a) for a in leftovers]
+    creator = request.created_by
+    if creator is not None and creator.active:
+        notices.append(Notice(creator, "session_confirmed", request, intervention))
+    return notices
+
+
+# -- the trainer's answers ---------------------------------------------------------------------------
+
+
+def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Change:
+    """The trainer accepts: they take a place if one is left and they are not booked elsewhere then."""
+    intervention = assignment.intervention
+    _take_place(session, intervention.id, now)
+    result = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.OFFERED,
+               Assignment.expires_at > now)
+        .values(status=AssignmentStatus.ACCEPTED, answered_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OfferRefusedError("offer_closed")
+    session.refresh(intervention)
+    _book_trainer(session, assignment.trainer_id, intervention, assignment.id)
+    session.refresh(assignment)
+    request = intervention.request
+    trainer = assignment.trainer
+    _event(session, request, trainer.user, "offer_accepted", now, f"{intervention.group_label} — {trainer.full_name}",
+           intervention)
+    change = Change(_confirm_if_staffed(session, intervention, now))
+    recompute_request_status(session, request, now)
+    return change
+
+
+def decline_offer(session: Session, assignment: Assignment, reason: str, now: datetime,
+                  settings: OfferSettings) -> Change:
+    """The trainer declines, with a reason; the session passes to the next best candidate."""
+    result = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.OFFERED)
+        .values(status=AssignmentStatus.DECLINED, answered_at=now, decline_reason=reason)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OfferRefusedError("offer_closed")
+    session.refresh(assignment)
+    intervention = assignment.intervention
+    trainer = assignment.trainer
+    _event(session, intervention.request, trainer.user, "offer_declined", now,
+           f"{intervention.group_label} — {trainer.full_name} — {reason}", intervention)
+    return cascade(session, intervention, now, settings)
+
+
+def expire_offer(session: Session, assignment_id: int, now: datetime, settings: OfferSettings) -> Change | None:
+    """Closes one unanswered offer past its deadline and cascades (None: answered meanwhile)."""
+    result = session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment_id, Assignment.status == AssignmentStatus.OFFERED,
+               Assignment.expires_at <= now)
+        .values(status=AssignmentStatus.EXPIRED, answered_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    assignment = session.get(Assignment, assignment_id)
+    session.refresh(assignment)
+    intervention = assignment.intervention
+    _event(session, intervention.request, None, "offer_expired", now,
+           f"{intervention.group_label} — {assignment.trainer.full_name}", intervention)
+    change = Change([Notice(assignment.trainer.user, "offer_expired", intervention.request, intervention,
+                            assignment=assignment)])
+    change.notices += cascade(session, intervention, now, settings).notices
+    return change
+
+
+def cascade(session: Session, intervention: Intervention, now: datetime, settings: OfferSettings) -> Change:
+    """Offers the session to the next best candidate, or hands it back to the coordinators, flagged."""
+    from app.domain.matching import rank_intervention  # matching imports this module's neighbours
+
+    session.refresh(intervention)
+    if intervention.status not in STAFFABLE:
+        return Change()
+    _release_if_unstaffed(session, intervention, now)
+    assignments = session.scalars(select(Assignment).where(Assignment.intervention_id == intervention.id)).all()
+    live = [a for a in assignments if a.status in LIVE]
+    if len(live) >= intervention.trainers_needed:
+        return Change()
+    tries = sum(1 for a in assignments if a.status in UNANSWERED)
+    if tries >= settings.max_tries:
+        return _flag(session, intervention, now,
+                     f"{tries} proposition(s) déclinée(s) ou expirée(s) : à reprendre par la coordination.")
+    ranking = rank_intervention(session, intervention.id, now)
+    fixed_start = intervention.starts_at if live else None
+    for candidate in ranking.candidates if ranking else []:
+        starts = [s for s in candidate.all_starts if fixed_start is None or s == fixed_start]
+        if not starts:
+            continue
+        trainer = session.get(Trainer, candidate.trainer_id)
+        duration = timedelta(minutes=intervention.request.duration_minutes)
+        try:
+            return make_offer(session, intervention, trainer, starts[0], starts[0] + duration, None, now, settings,
+                              candidate.distance_km)
+        except OfferRefusedError:
+            continue  # booked meanwhile: the next candidate
+    return _flag(session, intervention, now, "Plus aucun formateur possible : à reprendre par la coordination.")
+
+
+def _flag(session: Session, intervention: Intervention, now: datetime, reason: str) -> Change:
+    session.execute(update(Intervention).where(Intervention.id == intervention.id)
+                    .values(attention_reason=reason, attention_at=now, updated_at=now)
+                    .execution_options(synchronize_session=False))
+    session.refresh(intervention)
+    request = intervention.request
+    _event(session, request, None, "needs_attention", now, f"{intervention.group_label} — {reason}", intervention)
+    recompute_request_status(session, request, now)
+    return Change([Notice(user, "needs_attention", request, intervention, reason=reason)
+                   for user in coordinators_for(session, intervention.departement_code, intervention.force)])
+
+
+def expired_offer_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    return list(session.scalars(
+        select(Assignment.id).where(Assignment.status == AssignmentStatus.OFFERED, Assignment.expires_at <= now)
+        .order_by(Assignment.expires_at, Assignment.id).limit(limit)))
+
+
+@periodic_job("propositions-expirees")
+def expire_due_offers(session: Session, now: datetime) -> int:
+    """Expires the offers past their deadline and cascades each, one transaction per offer."""
+    from flask import current_app
+
+    from app.emails import queue_notices, url_context
+
+    settings = OfferSettings.from_config(current_app.config)
+    expired = 0
+    for assignment_id in expired_offer_ids(session, now):
+        change = expire_offer(session, assignment_id, now, settings)
+        if change is None:  # answered, or expired by another `tick` running at the same time
+            session.rollback()
+            continue
+        with url_context():
+            queue_notices(change.notices)
+        session.commit()
+        expired += 1
+    return expired

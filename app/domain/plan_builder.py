@@ -1,0 +1,196 @@
+"""Planning a period from the database: load the sessions and trainers, plan, and commit as offers.
+
+`load_planning_problem` turns every session to schedule of a scope and period into its options
+(trainer, half-day, first possible start, km) by asking the same named rules as the interactive
+ranking; `plan_period` then solves it. Loading takes a fixed number of queries per time zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain.availability import load_availability
+from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions, timed_exclusions
+from app.domain.lifecycle import Change
+from app.domain.matching import load_workloads, session_need, trainer_profile
+from app.domain.offers import OfferRefusedError, OfferSettings, make_offer
+from app.domain.planning import Option, Plan, SessionToPlan, TrainerLimits, plan_period
+from app.domain.ranking import Window, candidate_starts
+from app.domain.timezones import to_local
+from app.models import (
+    Force,
+    Intervention,
+    InterventionRequest,
+    InterventionStatus,
+    RequestStatus,
+    RequestWindow,
+    Trainer,
+    User,
+)
+from app.models.trainers import trainer_departement
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PlanningProblem:
+    sessions: list[SessionToPlan]
+    limits: dict[int, TrainerLimits]
+    interventions: dict[int, Intervention] = field(default_factory=dict)
+    trainers: dict[int, Trainer] = field(default_factory=dict)
+    durations: dict[int, timedelta] = field(default_factory=dict)
+
+
+def _sessions_query(date_from: date, date_to: date, departement_codes: list[str] | None, force: Force | None):
+    overlapping = (select(RequestWindow.request_id)
+                   .where(RequestWindow.start_date <= date_to, RequestWindow.end_date >= date_from))
+    query = (select(Intervention)
+             .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+             .where(Intervention.status == InterventionStatus.TO_SCHEDULE, Intervention.force.is_not(None),
+                    InterventionRequest.status.in_((RequestStatus.IN_PLANNING, RequestStatus.SCHEDULED)),
+                    InterventionRequest.id.in_(overlapping))
+             .options(selectinload(Intervention.assignments),
+                      selectinload(Intervention.request).selectinload(InterventionRequest.topics),
+                      selectinload(Intervention.request).selectinload(InterventionRequest.audiences),
+                      selectinload(Intervention.request).selectinload(InterventionRequest.windows),
+                      selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
+             .order_by(InterventionRequest.accepted_at, Intervention.id))
+    if departement_codes:
+        query = query.where(Intervention.departement_code.in_(departement_codes))
+    if force is not None:
+        query = query.where(Intervention.force == force)
+    return query
+
+
+def half_day(moment: datetime, timezone_name: str) -> tuple[date, str]:
+    local = to_local(moment, timezone_name)
+    return local.date(), "am" if local.hour < 12 else "pm"
+
+
+def load_planning_problem(session: Session, *, date_from: date, date_to: date, departement_codes: list[str] | None,
+                          force: Force | None, now: datetime, progress: Progress | None = None) -> PlanningProblem:
+    """Every session to schedule in the scope whose windows meet the period, with its options."""
+    interventions = session.scalars(_sessions_query(date_from, date_to, departement_codes, force)).all()
+    codes = sorted({i.departement_code for i in interventions})
+    trainers = session.scalars(
+        select(Trainer)
+        .where(Trainer.active, Trainer.id.in_(select(trainer_departement.c.trainer_id)
+                                              .where(trainer_departement.c.departement_code.in_(codes))))
+        .options(selectinload(Trainer.departements), selectinload(Trainer.topics), selectinload(Trainer.audiences),
+                 selectinload(Trainer.user))
+        .order_by(Trainer.id)).all() if codes else []
+    profiles = {t.id: trainer_profile(t) for t in trainers}
+    pools: dict[str, list[TrainerProfile]] = defaultdict(list)
+    for trainer in trainers:
+        for departement in trainer.departements:
+            pools[departement.code].append(profiles[trainer.id])
+
+    # Start times of each session, inside both its windows and the period, grouped by time zone.
+    needs: dict[int, SessionNeed] = {}
+    starts_of: dict[int, list[tuple[datetime, datetime]]] = {}
+    by_zone: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for intervention in interventions:
+        request = intervention.request
+        establishment = request.establishment
+        need = needs[intervention.id] = session_need(intervention)
+        windows = [Window(max(w.start_date, date_from), min(w.end_date, date_to), w.start_time, w.end_time)
+                   for w in request.windows if w.start_date <= date_to and w.end_date >= date_from]
+        starts = [s for s in candidate_starts(windows, timedelta(minutes=request.duration_minutes), need.timezone,
+                                              need.departement_code, establishment.holiday_zone,
+                                              establishment.kind.is_school) if s[0] > now]
+        starts_of[intervention.id] = starts
+        by_zone[need.timezone] += starts
+
+    limits: dict[int, TrainerLimits] = {}
+    all_starts = sorted(s for starts in by_zone.values() for s in starts)
+    availabilities = (load_availability(session, [t.id for t in trainers], all_starts[0][0], all_starts[-1][1])
+                      if trainers and all_starts else {})
+    zone_codes: dict[str, set[str]] = defaultdict(set)
+    for need in needs.values():
+        zone_codes[need.timezone].add(need.departement_code)
+    by_id = {t.id: t for t in trainers}
+    for zone, starts in by_zone.items():
+        zone_ids = sorted({p.trainer_id for code in zone_codes[zone] for p in pools.get(code, [])})
+        zone_trainers = [by_id[trainer_id] for trainer_id in zone_ids]
+        for trainer_id, workload in load_workloads(session, zone_trainers, sorted(starts), zone).items():
+            limits.setdefault(trainer_id, workload)
+    for trainer in trainers:
+        limits.setdefault(trainer.id, TrainerLimits(trainer.id, trainer.max_sessions_per_week,
+                                                    trainer.max_sessions_per_month))
+
+    sessions: list[SessionToPlan] = []
+    for rank, intervention in enumerate(interventions):
+        if progress:
+            progress("options", rank + 1, len(interventions))
+        need = needs[intervention.id]
+        options: list[Option] = []
+        for trainer in pools.get(need.departement_code, []):
+            if static_exclusions(need, trainer):
+                continue
+            km = round(trainer.distance_km(need), 1)
+            seen: set[tuple[date, str]] = set()
+            for start, end in starts_of[intervention.id]:
+                slot = half_day(start, need.timezone)
+                if slot in seen:
+                    continue  # the earliest workable start of each half-day is enough to plan
+                if not timed_exclusions(need, trainer, start, end, limits[trainer.trainer_id],
+                                        availabilities[trainer.trainer_id]):
+                    seen.add(slot)
+                    options.append(Option(trainer.trainer_id, slot[0], slot[1], start, km))
+        sessions.append(SessionToPlan(intervention.id, intervention.trainers_needed, options, arrival_rank=rank))
+    return PlanningProblem(sessions, limits, {i.id: i for i in interventions}, by_id,
+                           {i.id: timedelta(minutes=i.request.duration_minutes) for i in interventions})
+
+
+def plan_fingerprint(plan: Plan) -> str:
+    """Identifies a plan, so that committing refuses one that differs from the preview."""
+    text = ";".join(f"{a.intervention_id}:{a.trainer_id}:{a.starts_at.isoformat()}"
+                    for a in sorted(plan.assignments, key=lambda a: (a.intervention_id, a.trainer_id)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def solve(problem: PlanningProblem) -> Plan:
+    return plan_period(problem.sessions, problem.limits)
+
+
+@dataclass
+class CommitResult:
+    offered_sessions: int = 0
+    offers: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)  # session → refusal code
+    change: Change = field(default_factory=Change)
+
+
+def commit_plan(session: Session, problem: PlanningProblem, plan: Plan, actor: User | None, now: datetime,
+                settings: OfferSettings, progress: Progress | None = None) -> CommitResult:
+    """Sends the plan's offers in one transaction; a session that changed meanwhile is skipped, not forced."""
+    result = CommitResult()
+    by_session: dict[int, list] = defaultdict(list)
+    for assignment in plan.assignments:
+        by_session[assignment.intervention_id].append(assignment)
+    for number, (intervention_id, planned) in enumerate(sorted(by_session.items()), start=1):
+        if progress:
+            progress("offres", number, len(by_session))
+        intervention = problem.interventions[intervention_id]
+        duration = problem.durations[intervention_id]
+        made = 0
+        for assignment in planned:
+            try:
+                change = make_offer(session, intervention, problem.trainers[assignment.trainer_id],
+                                    assignment.starts_at, assignment.starts_at + duration, actor, now, settings,
+                                    assignment.km)
+            except OfferRefusedError as refusal:
+                result.skipped[intervention_id] = refusal.code
+                break
+            result.change.notices += change.notices
+            made += 1
+        result.offers += made
+        result.offered_sessions += 1 if made else 0
+    return result
