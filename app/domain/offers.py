@@ -110,12 +110,17 @@ def _take_place(session: Session, intervention_id: int, now: datetime) -> None:
 def _book_trainer(session: Session, trainer_id: int, intervention: Intervention, exclude_assignment_id: int | None
                   ) -> None:
     """Serialises the trainer's bookings, then refuses an overlap with a session they already accepted."""
-    session.execute(update(Trainer).where(Trainer.id == trainer_id)
-                    .values(bookings_revision=Trainer.bookings_revision + 1)
-                    .execution_options(synchronize_session=False))
+    _lock_trainer(session, trainer_id)
     if _overlapping_acceptance(session, trainer_id, intervention.id, intervention.starts_at, intervention.ends_at,
                                exclude_assignment_id):
         raise OfferRefusedError("trainer_busy")
+
+
+def _lock_trainer(session: Session, trainer_id: int) -> None:
+    """The row lock makes a concurrent booking of the same trainer wait until this one commits."""
+    session.execute(update(Trainer).where(Trainer.id == trainer_id)
+                    .values(bookings_revision=Trainer.bookings_revision + 1)
+                    .execution_options(synchronize_session=False))
 
 
 def _overlapping_acceptance(session: Session, trainer_id: int, intervention_id: int, starts_at: datetime,
@@ -131,17 +136,15 @@ def _overlapping_acceptance(session: Session, trainer_id: int, intervention_id: 
     return session.scalar(query) is not None
 
 
-def _check_time(session: Session, intervention: Intervention, starts_at: datetime) -> int:
-    """Everyone on a session comes at the same time; returns how many trainers are live on it."""
+def _check_time(session: Session, intervention: Intervention, starts_at: datetime) -> None:
+    """Everyone on a session comes at the same time."""
     live_starts = session.execute(
         select(Intervention.starts_at, func.count(Assignment.id))
         .join(Assignment, Assignment.intervention_id == Intervention.id)
         .where(Intervention.id == intervention.id, Assignment.status.in_(LIVE))
         .group_by(Intervention.starts_at)).all()
-    live = sum(count for _, count in live_starts)
-    if live and any(start != starts_at for start, _ in live_starts):
+    if any(start != starts_at for start, _ in live_starts):
         raise OfferRefusedError("time_mismatch")
-    return live
 
 
 def _already_asked(session: Session, intervention_id: int, trainer_id: int) -> bool:
@@ -159,11 +162,13 @@ def make_offer(session: Session, intervention: Intervention, trainer: Trainer, s
     """Offers the session, at that time, to the trainer; they get an e-mail and answer in Relais."""
     _lock_staffable(session, intervention.id, now)
     session.refresh(intervention)
-    live = _check_time(session, intervention, starts_at)
-    if live >= intervention.trainers_needed:
+    _check_time(session, intervention, starts_at)
+    # More offers than places are allowed (the first to accept gets it), not more acceptances.
+    if intervention.accepted_count >= intervention.trainers_needed:
         raise OfferRefusedError("session_full")
     if _already_asked(session, intervention.id, trainer.id):
         raise OfferRefusedError("already_asked")
+    _lock_trainer(session, trainer.id)
     if _overlapping_acceptance(session, trainer.id, intervention.id, starts_at, ends_at, None):
         raise OfferRefusedError("trainer_busy")
     # The checks passed: from here on, the writes are the offer itself.
@@ -189,9 +194,7 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
     """A confirmed assignment without offer (the coordinator agreed with the trainer by other means)."""
     _take_place(session, intervention.id, now)
     session.refresh(intervention)
-    live = _check_time(session, intervention, starts_at)
-    if live >= intervention.trainers_needed:
-        raise OfferRefusedError("session_full")
+    _check_time(session, intervention, starts_at)
     if _already_asked(session, intervention.id, trainer.id):
         raise OfferRefusedError("already_asked")
     session.execute(

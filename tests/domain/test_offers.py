@@ -67,7 +67,25 @@ def test_an_offer_fixes_the_time_and_tells_the_trainer(app, clock):
     assert session_.request.status is RequestStatus.SCHEDULED
     with pytest.raises(OfferRefusedError) as refused:
         offer(session_, trainer, clock.now())
-    assert refused.value.code == "session_full"
+    assert refused.value.code == "already_asked"
+
+
+def test_more_offers_than_places_the_first_to_accept_gets_it(app, clock):
+    session_ = a_session()
+    first, second, third = qualified(), qualified(), qualified()
+    one = offer(session_, first, clock.now()).notices[0].assignment
+    two = offer(session_, second, clock.now()).notices[0].assignment
+    change = offers.accept_offer(db.session, two, clock.now())
+    assert {n.kind for n in change.notices} == {"offer_filled", "session_confirmed"}
+    assert one.status is AssignmentStatus.OFFERED  # not refreshed: the database is what counts
+    db.session.refresh(one)
+    assert one.status is AssignmentStatus.WITHDRAWN
+    with pytest.raises(OfferRefusedError) as refused:
+        offers.accept_offer(db.session, one, clock.now())
+    assert refused.value.code == "session_changed"
+    with pytest.raises(OfferRefusedError) as refused:
+        offer(session_, third, clock.now())
+    assert refused.value.code == "session_changed"
 
 
 def test_the_answer_deadline_comes_a_day_before_a_close_session(app, clock):
