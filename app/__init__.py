@@ -112,6 +112,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.establishments import bp as establishments_bp
     from app.interventions import bp as interventions_bp
     from app.main import bp as main_bp
+    from app.offers import bp as offers_bp
+    from app.planning import bp as planning_bp
     from app.trainers import bp as trainers_bp
 
     app.register_blueprint(main_bp)
@@ -122,3 +124,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(establishments_bp, url_prefix="/etablissement")
     app.register_blueprint(interventions_bp, url_prefix="/demandes")
     app.register_blueprint(coordination_bp, url_prefix="/coordination")
+    app.register_blueprint(offers_bp, url_prefix="/propositions")
+    app.register_blueprint(planning_bp, url_prefix="/planification")

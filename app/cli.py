@@ -127,6 +127,58 @@ def init_app(app: Flask) -> None:
             db.session.commit()
             click.echo(f"Import terminé : {summary}.")
 
+    @app.cli.command("plan")
+    @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Premier jour.")
+    @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Dernier jour.")
+    @click.option("--departement", "departements", multiple=True, help="Code du département (répétable).")
+    @click.option("--force", type=click.Choice(["police", "gendarmerie"]))
+    @click.option("--dry-run", is_flag=True, help="Show the plan's figures, send nothing.")
+    def plan_command(date_from, date_to, departements: tuple[str, ...], force: str | None, dry_run: bool) -> None:
+        """Plan every accepted session of the period and send the offers (optimal min-cost flow)."""
+        from app.domain.offers import OfferSettings
+        from app.domain.plan_builder import commit_plan, run_planning
+        from app.emails import queue_notices, url_context
+        from app.models import Force
+
+        if date_to < date_from:
+            raise click.BadParameter("la fin doit suivre le début", param_hint="--to")
+        now = utcnow()
+        started = time.perf_counter()
+        shown: dict[str, int] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            # Every tenth of the way, on stderr, so that stdout stays the figures.
+            tenth = done * 10 // max(total, 1)
+            if shown.get(step) != tenth:
+                shown[step] = tenth
+                click.echo(f"{step} : {done}/{total}", err=True)
+
+        run = run_planning(db.session, date_from=date_from.date(), date_to=date_to.date(),
+                           departement_codes=list(departements) or None, force=Force(force) if force else None,
+                           now=now, progress=progress)
+        elapsed = time.perf_counter() - started
+        figures = run.figures()
+        click.echo(f"Interventions à programmer : {figures['interventions']}")
+        click.echo(f"Servies : {figures['servies']} (premier arrivé, premier servi : "
+                   f"{figures['servies_premier_arrive']})")
+        click.echo(f"Kilomètres : {figures['km']} (premier arrivé, premier servi : {figures['km_premier_arrive']})")
+        click.echo(f"Propositions : {figures['propositions']} à {figures['formateurs']} formateur(s)")
+        for intervention_id, reason in sorted(run.plan.unserved.items()):
+            click.echo(f"Non servie : intervention {intervention_id} — {reason}")
+        click.echo(f"Calcul : {elapsed:.1f} s")
+        if dry_run:
+            db.session.rollback()
+            click.echo("Simulation : aucune proposition envoyée.")
+            return
+        with url_context():
+            result = commit_plan(db.session, run.problem, run.plan, None, now,
+                                 OfferSettings.from_config(current_app.config), progress=progress)
+            queue_notices(result.change.notices)
+        db.session.commit()
+        click.echo(f"{result.offers} proposition(s) envoyée(s) pour {result.offered_sessions} intervention(s).")
+        for intervention_id, code in sorted(result.skipped.items()):
+            click.echo(f"Intervention {intervention_id} non proposée ({code}) : elle a changé entre-temps.", err=True)
+
     @app.cli.command("export-trainers")
     @click.argument("file", type=click.Path(dir_okay=False, writable=True))
     def export_trainers_command(file: str) -> None:

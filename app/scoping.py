@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from app.models import InterventionRequest, RequestStatus, Role, Trainer, User
+from app.models import Intervention, InterventionRequest, RequestStatus, Role, Trainer, User
 from app.models.trainers import trainer_departement
 
 
@@ -42,5 +42,21 @@ def requests_in_scope(user: User) -> Select:
         if scope.force is not None:
             condition = and_(condition, or_(InterventionRequest.force == scope.force,
                                             InterventionRequest.force.is_(None)))
+        conditions.append(condition)
+    return query.where(or_(*conditions))
+
+
+def interventions_in_scope(user: User) -> Select:
+    """Sessions of the coordinator's territory and force (sessions exist once the force is decided)."""
+    query = select(Intervention)
+    if user.role is Role.ADMIN:
+        return query
+    if user.role is not Role.COORDINATOR or not user.scopes:
+        return query.where(false())
+    conditions = []
+    for scope in user.scopes:
+        condition = Intervention.departement_code == scope.departement_code
+        if scope.force is not None:
+            condition = and_(condition, Intervention.force == scope.force)
         conditions.append(condition)
     return query.where(or_(*conditions))

@@ -96,7 +96,8 @@ def make_assigned_session(trainer: Trainer, starts_at, minutes: int = 60, *, sta
     intervention = Intervention(request=request, group_label="Classe de 4e A", departement_code=departement_code,
                                 force=trainer.force, starts_at=starts_at,
                                 ends_at=starts_at + timedelta(minutes=minutes),
-                                status=InterventionStatus.CONFIRMED)
+                                status=InterventionStatus.CONFIRMED,
+                                accepted_count=1 if status == "accepted" else 0)
     intervention.assignments.append(Assignment(trainer_id=trainer.id, status=AssignmentStatus(status),
                                                distance_km=distance_km))
     db.session.add(intervention)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.access import covers, require_scope, role_required
 from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
-from app.domain import lifecycle
+from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
 from app.domain.matching import rank_intervention
 from app.establishments.forms import KIND_LABELS
@@ -30,6 +30,8 @@ from app.models import (
     Role,
     Trainer,
 )
+from app.offers.forms import OfferForm
+from app.offers.routes import start_choices
 from app.scoping import requests_in_scope
 from app.transitions import apply_transition
 
@@ -190,5 +192,12 @@ def candidates(request_id: int, intervention_id: int):
     ranking = rank_intervention(db.session, intervention.id, utcnow())
     trainer_ids = [c.trainer_id for c in ranking.candidates] + list(ranking.excluded)
     trainers = {t.id: t for t in db.session.scalars(select(Trainer).where(Trainer.id.in_(trainer_ids)))}
+    staffable = intervention.status in offers.STAFFABLE
+    forms = {}
+    for candidate in ranking.candidates if staffable else []:
+        form = OfferForm(prefix=f"c{candidate.trainer_id}", formdata=None)
+        form.starts_at.choices = start_choices(intervention, candidate.all_starts)
+        forms[candidate.trainer_id] = form
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
-                           ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS)
+                           ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,
+                           staffable=staffable)

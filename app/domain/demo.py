@@ -51,7 +51,7 @@ class Scale:
 
 
 SCALES = {
-    "demo": Scale(DEMO_DEPARTEMENTS, 14, 12, 3),
+    "demo": Scale(DEMO_DEPARTEMENTS, 14, 12, 5),
     # 101 départements × 60 ≈ 6,000 establishments; × 2 forces × 8 ≈ 1,600 trainers.
     "national": Scale(tuple(d.code for d in load_departements()), 40, 60, 8),
 }
@@ -136,6 +136,7 @@ class DemoBuilder:
         self.build_availability()
         self.build_requests()
         self.session.flush()
+        self.build_offers()
         self.result.counts.update({
             "départements": len(self.scale.departements),
             "communes": sum(len(c) for c in self.communes.values()),
@@ -193,8 +194,8 @@ class DemoBuilder:
                 key=lambda c: c.insee_code)
 
     # Scenarios of the demo requests, cycled over establishments: every state of the life cycle.
-    REQUEST_SCENARIOS = ("done_last_year", "submitted", "draft", "in_planning", "refused", "confirmed",
-                         "cancelled", "done_recently", "submitted")
+    REQUEST_SCENARIOS = ("done_last_year", "submitted", "in_planning", "draft", "in_planning", "refused", "confirmed",
+                         "in_planning", "cancelled", "done_recently", "submitted")
     REQUEST_NOTES = ("Deux classes de 4e ont été concernées par des faits de consommation cette année.",
                      "Séances prévues dans le cadre du CESCE ; l'infirmière scolaire sera présente.",
                      "Merci de prévoir un temps de questions-réponses avec les élèves.",
@@ -318,11 +319,15 @@ class DemoBuilder:
                     intervention.ends_at = intervention.starts_at + timedelta(minutes=request.duration_minutes)
                     intervention.status = InterventionStatus.DONE if past else InterventionStatus.CONFIRMED
                     if trainers:
-                        trainer = trainers[number % len(trainers)]
-                        intervention.assignments.append(Assignment(
-                            trainer_id=trainer.id, status=AssignmentStatus.ACCEPTED, offered_at=decided,
-                            answered_at=decided + timedelta(days=1), offered_by_id=coordinator.id if coordinator
-                            else None))
+                        # A pair session gets two different trainers; the staffing counter follows.
+                        team = [trainers[(number + k) % len(trainers)] for k in range(intervention.trainers_needed)]
+                        for trainer in {t.id: t for t in team}.values():
+                            intervention.assignments.append(Assignment(
+                                trainer_id=trainer.id, status=AssignmentStatus.ACCEPTED, offered_at=decided,
+                                answered_at=decided + timedelta(days=1), offered_by_id=coordinator.id if coordinator
+                                else None))
+                        intervention.trainers_needed = len(intervention.assignments)
+                        intervention.accepted_count = len(intervention.assignments)
                     if scenario == "done_last_year" and self.random.random() < 0.8:
                         given = intervention.ends_at + timedelta(days=2)
                         intervention.feedback = Feedback(
@@ -332,6 +337,64 @@ class DemoBuilder:
                             created_at=given, updated_at=given)
                 self.session.flush()
                 lifecycle.recompute_request_status(self.session, request, decided + timedelta(days=2))
+
+    def build_offers(self) -> None:
+        """Offers in every state, made through the real rules: pending (two for each demo trainer),
+        accepted and confirmed, declined and passed on, flagged back to the coordinator, assigned
+        directly; about a third of the sessions stay to schedule, for the planning page."""
+        from app.domain import offers
+        from app.domain.matching import rank_intervention
+        from app.models import Intervention, InterventionRequest, InterventionStatus, RequestStatus
+
+        now = self._moment(days_ago=0)
+        settings = offers.OfferSettings()
+        demo_trainers = {t.id for t in self.trainers if t.user.email.endswith("@relais.demo")}
+        # Ranking every session of a national data set would take minutes: the offers are a demo of states.
+        codes = self.scale.departements[:3]
+        sessions = self.session.scalars(
+            select(Intervention).join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+            .where(Intervention.status == InterventionStatus.TO_SCHEDULE, Intervention.departement_code.in_(codes),
+                   InterventionRequest.status == RequestStatus.IN_PLANNING)
+            .order_by(Intervention.id)).all()
+        pending_for: dict[int, int] = {}
+        declines = ("Déjà en mission ce jour-là.", "Formation continue cette semaine.", "Trop loin de mon unité.")
+        for index, intervention in enumerate(sessions):
+            ranking = rank_intervention(self.session, intervention.id, now)
+            if ranking is None or not ranking.candidates:
+                continue
+            duration = timedelta(minutes=intervention.request.duration_minutes)
+            demo = [c for c in ranking.candidates if c.trainer_id in demo_trainers
+                    and pending_for.get(c.trainer_id, 0) < 2]
+            candidate = demo[0] if demo else ranking.candidates[0]
+            start = candidate.all_starts[0]
+            trainer = self.session.get(Trainer, candidate.trainer_id)
+            if demo:
+                pending_for[candidate.trainer_id] = pending_for.get(candidate.trainer_id, 0) + 1
+                offers.make_offer(self.session, intervention, trainer, start, start + duration, None, now, settings,
+                                  candidate.distance_km)
+                continue
+            step = index % 6
+            if step in (0, 3):
+                continue  # stays to schedule
+            if step == 5:
+                coordinator = first_coordinator(self.session, intervention)
+                if coordinator is not None:
+                    offers.assign_directly(self.session, intervention, trainer, start, start + duration, coordinator,
+                                           now - timedelta(days=1), candidate.distance_km)
+                continue
+            change = offers.make_offer(self.session, intervention, trainer, start, start + duration, None,
+                                       now - timedelta(days=2), settings, candidate.distance_km)
+            assignment = change.notices[0].assignment
+            if step == 1:
+                offers.accept_offer(self.session, assignment, now - timedelta(days=1))
+            elif step == 2:
+                offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
+                                     settings)
+            elif step == 4:
+                # One try only: the decline hands the session back to the coordinator, flagged.
+                offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
+                                     offers.OfferSettings(max_tries=1))
+        self.session.flush()
 
     def build_units(self) -> None:
         for code in self.scale.departements:
@@ -427,7 +490,9 @@ class DemoBuilder:
                     user = self._user(Role.TRAINER, self.fake.name(), email)
                     trained_days_ago = self.random.randint(200, 3000)
                     # A few lapsed or soon-lapsing certifications, so the warnings show.
-                    refresher_days_ago = self.random.choice([60, 200, 400, 500, 700, 690, 760])
+                    refresher_days_ago = self.random.choice([60, 150, 200, 300, 400, 500, 690, 760])
+                    if email:
+                        refresher_days_ago = 60  # the demo accounts can receive offers
                     trainer = Trainer(
                         user=user, force=force, matricule=str(matricule), unit=self.units[(code, force)],
                         rank=self.random.choice(POLICE_RANKS if force is Force.POLICE else GENDARMERIE_RANKS),
@@ -438,11 +503,11 @@ class DemoBuilder:
                         max_distance_km=self.random.choice([40, 60, 80, 120]),
                         accepts_pair_work=self.random.random() < 0.8)
                     trainer.departements = [self.departements[code]]
-                    trainer.topics = [t for t in self.topics if self.random.random() < 0.75] or self.topics[:3]
+                    trainer.topics = [t for t in self.topics if email or self.random.random() < 0.9] or self.topics[:3]
                     if force is Force.POLICE:
                         trainer.topics = [t for t in trainer.topics if t.code not in {"harcelement",
                                                                                       "risques-numeriques"}]
-                    trainer.audiences = [a for a in self.audiences if self.random.random() < 0.8] or self.audiences
+                    trainer.audiences = [a for a in self.audiences if email or self.random.random() < 0.92] or self.audiences
                     self.session.add(trainer)
                     self.trainers.append(trainer)
                     if email:
@@ -482,6 +547,13 @@ class DemoBuilder:
                 trainer.exceptions.append(AvailabilityException(
                     kind=ExceptionKind.EXTRA, starts_at=to_utc(day, time(9, 0), timezone_name),
                     ends_at=to_utc(day, time(12, 30), timezone_name), reason="Forum des associations"))
+
+def first_coordinator(session: Session, intervention) -> User | None:
+    from app.domain.lifecycle import coordinators_for
+
+    found = coordinators_for(session, intervention.departement_code, intervention.force)
+    return found[0] if found else None
+
 
 def database_is_empty(session: Session) -> bool:
     return session.scalar(select(User.id).limit(1)) is None

@@ -161,6 +161,52 @@ def solve(problem: PlanningProblem) -> Plan:
 
 
 @dataclass
+class PlanRun:
+    """A plan and the figures shown before committing it (the same on the page and the command line)."""
+
+    problem: PlanningProblem
+    plan: Plan
+    greedy: Plan
+
+    @property
+    def fingerprint(self) -> str:
+        return plan_fingerprint(self.plan)
+
+    @property
+    def considered(self) -> int:
+        return len(self.problem.sessions)
+
+    @property
+    def offers(self) -> int:
+        return len(self.plan.assignments)
+
+    @property
+    def planned_per_trainer(self) -> dict[int, tuple[int, float]]:
+        """Sessions planned and km driven for each trainer of the plan, busiest first."""
+        per: dict[int, list] = defaultdict(lambda: [0, 0.0])
+        for assignment in self.plan.assignments:
+            per[assignment.trainer_id][0] += 1
+            per[assignment.trainer_id][1] += assignment.km
+        return {t: (n, round(km, 1)) for t, (n, km) in sorted(per.items(), key=lambda item: (-item[1][0], item[0]))}
+
+    def figures(self) -> dict[str, float | int]:
+        return {"interventions": self.considered, "servies": self.plan.served_sessions,
+                "non_servies": len(self.plan.unserved), "propositions": self.offers, "km": self.plan.total_km,
+                "formateurs": len(self.planned_per_trainer),
+                "servies_premier_arrive": self.greedy.served_sessions, "km_premier_arrive": self.greedy.total_km}
+
+
+def run_planning(session: Session, *, date_from: date, date_to: date, departement_codes: list[str] | None,
+                 force: Force | None, now: datetime, progress: Progress | None = None) -> PlanRun:
+    """Loads, plans, and plans again first come first served, for comparison."""
+    from app.domain.planning import plan_greedy
+
+    problem = load_planning_problem(session, date_from=date_from, date_to=date_to,
+                                    departement_codes=departement_codes, force=force, now=now, progress=progress)
+    return PlanRun(problem, solve(problem), plan_greedy(problem.sessions, problem.limits))
+
+
+@dataclass
 class CommitResult:
     offered_sessions: int = 0
     offers: int = 0

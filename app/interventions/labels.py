@@ -41,6 +41,16 @@ EVENTS = {
     "session_confirmed": _l("Intervention confirmée"),
     "needs_attention": _l("Intervention à reprendre par la coordination"),
 }
+# Why an offer, acceptance or assignment could not be made (codes of domain.offers.OfferRefusedError).
+OFFER_REFUSALS = {
+    "session_changed": _l("Cette intervention a changé entre-temps (annulée, confirmée ou déjà pourvue)."),
+    "session_full": _l("Tous les formateurs nécessaires ont déjà accepté cette intervention."),
+    "time_mismatch": _l("Un autre formateur est déjà sollicité à un autre horaire pour cette intervention."),
+    "already_asked": _l("Ce formateur a déjà une proposition en cours pour cette intervention."),
+    "trainer_busy": _l("Ce créneau chevauche une intervention déjà acceptée par le formateur."),
+    "offer_closed": _l("Cette proposition n'est plus ouverte : elle a expiré, a été retirée ou a déjà reçu une "
+                       "réponse."),
+}
 FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
 
 

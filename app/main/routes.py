@@ -32,7 +32,7 @@ from app.models import (
     User,
 )
 from app.models.trainers import trainer_departement
-from app.scoping import requests_in_scope, trainers_in_scope
+from app.scoping import interventions_in_scope, requests_in_scope, trainers_in_scope
 
 
 @bp.route("/")
@@ -100,10 +100,17 @@ def _trainer_home():
     status = certification_status(trainer.certified_since, utcnow().date()) if trainer else None
     context = {}
     if trainer:
+        from app.domain.offers import pending_offers
+        from app.offers.forms import AcceptOfferForm, DeclineOfferForm
+
         now = utcnow()
+        offers = pending_offers(db.session, trainer.id, now)
         context = {"timezone_name": trainer_timezone(db.session, trainer),
                    "busy": upcoming_busy(db.session, trainer.id, now),
-                   "exceptions": [e for e in trainer.exceptions if e.ends_at > now]}
+                   "exceptions": [e for e in trainer.exceptions if e.ends_at > now],
+                   "pending_offers": offers,
+                   "accept_forms": {a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in offers},
+                   "decline_forms": {a.id: DeclineOfferForm(prefix=f"d{a.id}", formdata=None) for a in offers}}
     return render_template("main/home_trainer.html", trainer=trainer, certification=status, **context)
 
 
@@ -119,7 +126,18 @@ def _coordinator_home():
     waiting_requests = db.session.scalar(
         requests_in_scope(current_user).where(InterventionRequest.status == RequestStatus.SUBMITTED)
         .with_only_columns(func.count(InterventionRequest.id)))
+    sessions = interventions_in_scope(current_user)
+    flagged = db.session.scalars(
+        sessions.where(Intervention.attention_reason.is_not(None),
+                       Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
+        .options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
+        .order_by(Intervention.attention_at).limit(50)).all()
+    counts = dict(db.session.execute(
+        sessions.where(Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
+        .with_only_columns(Intervention.status, func.count(Intervention.id)).group_by(Intervention.status)).all())
     return render_template("main/home_coordinator.html", scopes=current_user.scopes, trainer_count=len(trainers),
+                           flagged=flagged, to_schedule=counts.get(InterventionStatus.TO_SCHEDULE, 0),
+                           offered=counts.get(InterventionStatus.OFFERED, 0),
                            attention=attention, establishment_count=establishment_count,
                            waiting_requests=waiting_requests,
                            warning_days=WARNING_WINDOW.days)

@@ -1,0 +1,103 @@
+"""Planning a period: preview the optimal plan of a territory, then send its offers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import covers, role_required
+from app.domain.clock import utcnow
+from app.domain.offers import OfferSettings
+from app.domain.plan_builder import PlanRun, commit_plan, run_planning
+from app.emails import queue_notices
+from app.extensions import db
+from app.interventions.labels import OFFER_REFUSALS
+from app.models import Departement, Force, Role
+from app.planning import bp
+from app.planning.forms import CommitPlanForm, PlanForm
+
+
+def _departement_choices() -> list[tuple[str, str]]:
+    if current_user.role is Role.ADMIN:
+        departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
+    else:
+        departements = sorted({scope.departement for scope in current_user.scopes}, key=lambda d: d.code)
+    return [(d.code, d.label) for d in departements]
+
+
+def _effective_force(departement_code: str, chosen: str) -> Force | None:
+    """The force to plan: the one chosen, else the coordinator's only force there; 404 outside the scope."""
+    if chosen:
+        if not covers(current_user, departement_code, chosen):
+            abort(404)
+        return Force(chosen)
+    if current_user.role is Role.ADMIN:
+        return None
+    forces = {scope.force for scope in current_user.scopes if scope.departement_code == departement_code}
+    if not forces:
+        abort(404)
+    return None if None in forces or len(forces) > 1 else forces.pop()
+
+
+def _run(departement_code: str, force: Force | None, date_from: date, date_to: date) -> PlanRun:
+    return run_planning(db.session, date_from=date_from, date_to=date_to, departement_codes=[departement_code],
+                        force=force, now=utcnow())
+
+
+def _render(form: PlanForm, run: PlanRun | None, force: Force | None = None, status: int = 200):
+    commit_form = None
+    trainers = sessions = {}
+    if run is not None:
+        commit_form = CommitPlanForm(formdata=None, date_from=form.date_from.data.isoformat(),
+                                     date_to=form.date_to.data.isoformat(), departement=form.departement.data,
+                                     force=force.value if force else "", fingerprint=run.fingerprint)
+        trainers = run.problem.trainers
+        sessions = run.problem.interventions
+    return render_template("planning/preview.html", form=form, run=run, commit_form=commit_form,
+                           trainers=trainers, sessions=sessions), status
+
+
+@bp.route("/")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def preview():
+    form = PlanForm(request.args)
+    form.departement.choices = _departement_choices()
+    if not request.args:
+        return _render(form, None)
+    if not form.validate():
+        return _render(form, None, status=400)
+    force = _effective_force(form.departement.data, form.force.data)
+    return _render(form, _run(form.departement.data, force, form.date_from.data, form.date_to.data), force)
+
+
+@bp.route("/envoyer", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def commit():
+    posted = CommitPlanForm()
+    if not posted.validate_on_submit():
+        abort(400)
+    form = PlanForm(formdata=None, data={"date_from": date.fromisoformat(posted.date_from.data),
+                          "date_to": date.fromisoformat(posted.date_to.data),
+                          "departement": posted.departement.data, "force": posted.force.data})
+    form.departement.choices = _departement_choices()
+    force = _effective_force(form.departement.data, form.force.data)
+    run = _run(form.departement.data, force, form.date_from.data, form.date_to.data)
+    if run.fingerprint != posted.fingerprint.data:
+        # Something moved since the preview (an answer, a request, an availability): show the new plan.
+        flash(_("Le plan a changé depuis l'aperçu : voici le plan à jour. Vérifiez-le, puis envoyez-le."), "warning")
+        return _render(form, run, force, status=409)
+    result = commit_plan(db.session, run.problem, run.plan, current_user, utcnow(),
+                         OfferSettings.from_config(current_app.config))
+    queue_notices(result.change.notices)
+    db.session.commit()
+    flash(_("%(offers)s proposition(s) envoyée(s) pour %(sessions)s intervention(s).", offers=result.offers,
+            sessions=result.offered_sessions), "success")
+    for intervention_id, code in result.skipped.items():
+        label = run.problem.interventions[intervention_id].group_label
+        flash(_("Intervention « %(group)s » non proposée : %(reason)s", group=label, reason=OFFER_REFUSALS[code]),
+              "warning")
+    return redirect(url_for("main.home"))
