@@ -1,0 +1,202 @@
+"""Offers through the web: coordinators offer, assign and withdraw; trainers accept or decline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.domain import offers
+from app.domain.matching import rank_intervention
+from app.extensions import db
+from app.models import Assignment, AssignmentStatus, Force, InterventionStatus, OutgoingMessage
+from tests.conftest import csrf_token_from, login, post_form
+from tests.domain.test_offers import SETTINGS, a_session, qualified
+from tests.factories import make_coordinator
+
+
+def candidates_url(intervention) -> str:
+    return f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}/candidats"
+
+
+def offer_by_coordinator(client, intervention, trainer, assign: bool = False):
+    page = client.get(candidates_url(intervention)).get_data(as_text=True)
+    start = rank_intervention(db.session, intervention.id, _now()).candidates[0].all_starts[0]
+    data = {f"c{trainer.id}-csrf_token": csrf_token_from(page), f"c{trainer.id}-starts_at": start.isoformat(),
+            f"c{trainer.id}-{'assign' if assign else 'offer'}": "y"}
+    return client.post(f"/propositions/interventions/{intervention.id}/formateurs/{trainer.id}", data=data)
+
+
+def _now():
+    from app.domain.clock import utcnow
+
+    return utcnow()
+
+
+def messages_to(user) -> list[OutgoingMessage]:
+    return db.session.scalars(select(OutgoingMessage).where(OutgoingMessage.recipient == user.email)
+                              .order_by(OutgoingMessage.id)).all()
+
+
+def test_coordinator_offers_a_candidate_who_gets_the_details_by_email(app, client, clock):
+    intervention = a_session()
+    trainer = qualified()
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    page = client.get(candidates_url(intervention)).get_data(as_text=True)
+    assert "Proposer" in page and "Affecter directement" in page and f"Horaire pour {trainer.full_name}" in page
+    response = offer_by_coordinator(client, intervention, trainer)
+    assert response.status_code == 302 and response.location.endswith(f"/coordination/demandes/{intervention.request_id}")
+    assignment = db.session.scalar(select(Assignment))
+    assert assignment.status is AssignmentStatus.OFFERED and assignment.offered_by_id == coordinator.id
+    [message] = messages_to(trainer.user)
+    assert message.subject == "[Relais] Nouvelle proposition d'intervention"
+    assert "Contact sur place" in message.body_text and intervention.request.contact_phone in message.body_text
+    assert "Merci d'accepter ou de décliner avant le" in message.body_text
+    show = client.get(f"/coordination/demandes/{intervention.request_id}").get_data(as_text=True)
+    assert trainer.full_name in show and "proposition jusqu" in show
+
+
+def test_a_trainer_who_is_not_a_candidate_cannot_be_offered(app, client, clock):
+    intervention = a_session()
+    qualified()
+    gendarme = qualified()
+    gendarme.force = Force.GENDARMERIE
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    page = client.get(candidates_url(intervention)).get_data(as_text=True)
+    response = client.post(f"/propositions/interventions/{intervention.id}/formateurs/{gendarme.id}",
+                           data={"csrf_token": csrf_token_from(page)}, follow_redirects=True)
+    assert "ne remplit plus toutes les règles" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Assignment)) is None
+
+
+def test_direct_assignment_confirms_and_tells_the_requester(app, client, clock):
+    intervention = a_session()
+    trainer = qualified()
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    offer_by_coordinator(client, intervention, trainer, assign=True)
+    db.session.expire_all()
+    assert intervention.status is InterventionStatus.CONFIRMED
+    assert [m.subject for m in messages_to(trainer.user)] == ["[Relais] Une intervention vous est confiée"]
+    assert [m.subject for m in messages_to(intervention.request.created_by)][-1] == "[Relais] Intervention confirmée"
+
+
+def test_offer_and_withdraw_are_hidden_outside_the_scope(app, client, clock):
+    trainer = qualified()
+    intervention, [assignment] = _offered(clock, trainer)
+    outsider = make_coordinator("13", Force.POLICE)
+    db.session.commit()
+    login(client, outsider)
+    token = csrf_token_from(client.get("/planification/").get_data(as_text=True))
+    assert client.get(f"/propositions/{assignment.id}/retirer").status_code == 404
+    assert client.post(f"/propositions/{assignment.id}/retirer", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/propositions/interventions/{intervention.id}/formateurs/{trainer.id}",
+                       data={"csrf_token": token}).status_code == 404
+
+
+def test_withdrawal_asks_a_reason_and_tells_the_trainer(app, client, clock):
+    intervention = a_session()
+    trainer = qualified()
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    offer_by_coordinator(client, intervention, trainer, assign=True)
+    assignment = db.session.scalar(select(Assignment))
+    url = f"/propositions/{assignment.id}/retirer"
+    empty = post_form(client, url, {"reason": " "})
+    assert empty.status_code == 400 and "Indiquez le motif du retrait." in empty.get_data(as_text=True)
+    done = post_form(client, url, {"reason": "Mutation du formateur"})
+    assert done.status_code == 302 and done.location.endswith(candidates_url(intervention))
+    db.session.expire_all()
+    assert assignment.status is AssignmentStatus.WITHDRAWN
+    assert intervention.status is InterventionStatus.TO_SCHEDULE
+    assert messages_to(trainer.user)[-1].subject == "[Relais] Intervention retirée"
+    assert "Mutation du formateur" in messages_to(trainer.user)[-1].body_text
+
+
+def _offered(clock, *trainers):
+    intervention = a_session()
+    start = rank_intervention(db.session, intervention.id, clock.now()).candidates[0].all_starts[0]
+    made = [offers.make_offer(db.session, intervention, t, start, start + timedelta(hours=1), None, clock.now(),
+                              SETTINGS).notices[0].assignment for t in trainers]
+    db.session.commit()
+    return intervention, made
+
+
+def test_trainer_sees_the_offer_on_the_home_page_and_accepts(app, client, clock):
+    trainer = qualified()
+    intervention, [assignment] = _offered(clock, trainer)
+    login(client, trainer.user)
+    home = client.get("/accueil").get_data(as_text=True)
+    assert "Propositions en attente de votre réponse" in home
+    request = intervention.request
+    for detail in (request.establishment.name, request.contact_phone, "Cannabis", "Répondre avant le"):
+        assert detail in home, detail
+    response = post_form(client, f"/propositions/{assignment.id}/accepter", {}, page="/accueil")
+    # The home page has one CSRF token per form; any of them is valid for the session.
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert assignment.status is AssignmentStatus.ACCEPTED
+    assert intervention.status is InterventionStatus.CONFIRMED
+    after = client.get("/accueil").get_data(as_text=True)
+    assert "Aucune proposition en attente." in after and "acceptée" in after
+
+
+def test_decline_needs_a_reason_then_passes_to_the_next_candidate(app, client, clock):
+    first, second = qualified(), qualified()
+    intervention, [assignment] = _offered(clock, first)
+    login(client, first.user)
+    url = f"/propositions/{assignment.id}/decliner"
+    token = csrf_token_from(client.get("/accueil").get_data(as_text=True))
+    empty = client.post(url, data={f"d{assignment.id}-csrf_token": token, f"d{assignment.id}-reason": ""})
+    html = empty.get_data(as_text=True)
+    assert empty.status_code == 400 and "Indiquez pourquoi vous déclinez." in html
+    assert intervention.request.establishment.name in html, "the offer stays in view next to the error"
+    done = client.post(url, data={f"d{assignment.id}-csrf_token": token,
+                                  f"d{assignment.id}-reason": "Permanence ce jour-là"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert assignment.status is AssignmentStatus.DECLINED
+    live = db.session.scalars(select(Assignment).where(Assignment.status == AssignmentStatus.OFFERED)).all()
+    assert [a.trainer_id for a in live] == [second.id]
+    assert messages_to(second.user)[-1].subject == "[Relais] Nouvelle proposition d'intervention"
+
+
+def test_a_trainer_cannot_answer_someone_elses_offer(app, client, clock):
+    owner, other = qualified(), qualified()
+    _, [assignment] = _offered(clock, owner)
+    login(client, other.user)
+    assert client.get(f"/propositions/{assignment.id}/decliner").status_code == 404
+    token = csrf_token_from(client.get("/accueil").get_data(as_text=True))
+    assert client.post(f"/propositions/{assignment.id}/accepter",
+                       data={f"a{assignment.id}-csrf_token": token}).status_code == 404
+
+
+def test_accepting_a_filled_session_says_so_clearly(app, client, clock):
+    first, second = qualified(), qualified()
+    intervention, [one, two] = _offered(clock, first, second)
+    offers.accept_offer(db.session, one, clock.now())
+    db.session.commit()
+    login(client, second.user)
+    token = csrf_token_from(client.get("/accueil").get_data(as_text=True))
+    response = client.post(f"/propositions/{two.id}/accepter", data={f"a{two.id}-csrf_token": token},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "a changé entre-temps" in response.get_data(as_text=True)
+
+
+def test_flagged_sessions_appear_on_the_coordinator_home(app, client, clock):
+    only = qualified()
+    intervention, [assignment] = _offered(clock, only)
+    offers.decline_offer(db.session, assignment, "Indisponible", clock.now(), SETTINGS)
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    home = client.get("/accueil").get_data(as_text=True)
+    assert "Interventions à reprendre" in home and "Plus aucun formateur possible" in home
+    assert candidates_url(intervention) in home

@@ -1,0 +1,90 @@
+"""Planning a period in the browser (preview, then send) and from the command line."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Assignment, AssignmentStatus, Force, Intervention, InterventionStatus
+from tests.conftest import login
+from tests.domain.test_offers import a_session, qualified
+from tests.factories import make_coordinator
+
+PERIOD = {"date_from": "2027-01-11", "date_to": "2027-01-15", "departement": "69", "force": ""}
+
+
+def _setup(sessions: int = 2, trainers: int = 1):
+    made = [a_session() for _ in range(sessions)]
+    people = [qualified(unit_km=5 * (i + 1)) for i in range(trainers)]
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    return made, people, coordinator
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def test_preview_shows_the_figures_and_sending_makes_the_offers(app, client, clock):
+    sessions, [trainer], coordinator = _setup()
+    login(client, coordinator)
+    page = client.get("/planification/", query_string=PERIOD)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Aperçu du plan" in html
+    assert re.search(r"Interventions servies</th><td>2</td>", html), "one trainer, two mornings: both served"
+    assert trainer.full_name in html and "Charge par formateur" in html
+    assert db.session.scalar(select(func.count(Assignment.id))) == 0, "a preview sends nothing"
+    form = {name: _hidden(html, name) for name in ("csrf_token", "date_from", "date_to", "departement", "force",
+                                                   "fingerprint")}
+    sent = client.post("/planification/envoyer", data=form)
+    assert sent.status_code == 302
+    statuses = db.session.scalars(select(Assignment.status)).all()
+    assert statuses == [AssignmentStatus.OFFERED, AssignmentStatus.OFFERED]
+    db.session.expire_all()
+    assert {s.status for s in db.session.scalars(select(Intervention))} == {InterventionStatus.OFFERED}
+
+
+def test_a_plan_that_changed_since_the_preview_is_shown_again_not_sent(app, client, clock):
+    sessions, [trainer], coordinator = _setup(sessions=1)
+    login(client, coordinator)
+    html = client.get("/planification/", query_string=PERIOD).get_data(as_text=True)
+    form = {name: _hidden(html, name) for name in ("csrf_token", "date_from", "date_to", "departement", "force",
+                                                   "fingerprint")}
+    a_session()  # a new accepted request arrives meanwhile
+    qualified(unit_km=1)
+    db.session.commit()
+    again = client.post("/planification/envoyer", data=form)
+    assert again.status_code == 409 and "Le plan a changé depuis l" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Assignment.id))) == 0
+
+
+def test_bad_period_and_foreign_departement_are_refused(app, client, clock):
+    _setup(sessions=0)
+    coordinator = make_coordinator("13", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    backwards = client.get("/planification/", query_string={**PERIOD, "departement": "13",
+                                                            "date_to": "2027-01-01"})
+    assert backwards.status_code == 400 and "La fin doit suivre le début." in backwards.get_data(as_text=True)
+    foreign = client.get("/planification/", query_string=PERIOD)
+    assert foreign.status_code == 400 and "est pas un choix valide" in foreign.get_data(as_text=True)
+    assert client.get("/planification/", query_string={**PERIOD, "departement": "13",
+                                                       "force": "gendarmerie"}).status_code == 404
+
+
+def test_plan_command_dry_run_then_for_real(app, runner, clock):
+    sessions, [trainer], _ = _setup()
+    dry = runner.invoke(args=["plan", "--from", "2027-01-11", "--to", "2027-01-15", "--departement", "69",
+                              "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "Interventions à programmer : 2" in dry.output and "Servies : 2" in dry.output
+    assert "Simulation : aucune proposition envoyée." in dry.output
+    assert db.session.scalar(select(func.count(Assignment.id))) == 0
+    real = runner.invoke(args=["plan", "--from", "2027-01-11", "--to", "2027-01-15", "--force", "police"])
+    assert real.exit_code == 0, real.output
+    assert "2 proposition(s) envoyée(s) pour 2 intervention(s)." in real.output
+    assert db.session.scalar(select(func.count(Assignment.id))) == 2
+    backwards = runner.invoke(args=["plan", "--from", "2027-01-15", "--to", "2027-01-11"])
+    assert backwards.exit_code != 0 and "la fin doit suivre le début" in backwards.output
