@@ -20,10 +20,12 @@ from app.domain.matching import rank_intervention
 from app.establishments.forms import KIND_LABELS
 from app.extensions import db
 from app.models import (
+    Assignment,
     Departement,
     Establishment,
     EstablishmentKind,
     Force,
+    Intervention,
     InterventionRequest,
     RequestStatus,
     RequestWindow,
@@ -106,6 +108,10 @@ def _in_scope(request_id: int) -> InterventionRequest:
 
 
 def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=200):
+    # Sessions, their trainers and the history in a fixed number of queries, however many groups.
+    db.session.scalars(select(InterventionRequest).where(InterventionRequest.id == item.id).options(
+        selectinload(InterventionRequest.interventions).selectinload(Intervention.assignments)
+        .selectinload(Assignment.trainer))).one()
     force_form = ForceForm(force=item.force.value if item.force else None)
     return render_template("coordination/show.html", item=item, accept_form=AcceptForm(),
                            refuse_form=refuse_form or RefuseForm(), force_form=force_form,

@@ -1,0 +1,51 @@
+"""Pages with offers issue the same number of SQL statements with one row or many."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.domain import offers
+from app.extensions import db
+from app.models import Force
+from tests.conftest import login, post_form
+from tests.domain.test_matching import count_queries
+from tests.domain.test_offers import MONDAY_9, SETTINGS, qualified
+from tests.factories import make_coordinator, make_establishment, make_request
+
+
+def _offer_groups(trainers, groups: int, day_offset: int, clock):
+    establishment = make_establishment("69", force=Force.POLICE)
+    request = make_request(establishment, status="in_planning", group_count=groups)
+    for number, intervention in enumerate(request.interventions):
+        start = MONDAY_9 + timedelta(days=day_offset + number)
+        offers.make_offer(db.session, intervention, trainers[number % len(trainers)], start,
+                          start + timedelta(hours=1), None, clock.now(), SETTINGS)
+    db.session.commit()
+    return request
+
+
+def _statements(client, url: str) -> int:
+    db.session.expire_all()
+    with count_queries() as statements:
+        assert client.get(url).status_code == 200
+    return len(statements)
+
+
+def test_request_page_and_trainer_home_do_not_grow_with_rows(app, client, clock):
+    trainer, colleague = qualified(), qualified()
+    small = _offer_groups([trainer], 1, 0, clock)
+    large = _offer_groups([trainer, colleague], 4, 7, clock)
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    one = _statements(client, f"/coordination/demandes/{small.id}")
+    many = _statements(client, f"/coordination/demandes/{large.id}")
+    assert many == one, (one, many)
+
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    login(client, colleague.user)
+    few_offers = _statements(client, "/accueil")  # two offers
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    login(client, trainer.user)
+    more_offers = _statements(client, "/accueil")  # three offers, from two establishments
+    assert more_offers == few_offers, (few_offers, more_offers)
