@@ -137,7 +137,8 @@ def init_app(app: Flask) -> None:
         """Plan every accepted session of the period and send the offers (optimal min-cost flow)."""
         from app.domain.offers import OfferSettings
         from app.domain.plan_builder import commit_plan, run_planning
-        from app.emails import queue_notices, url_context
+        from app.emails import url_context
+        from app.invitations import queue_change
         from app.models import Force
 
         if date_to < date_from:
@@ -173,7 +174,7 @@ def init_app(app: Flask) -> None:
         with url_context():
             result = commit_plan(db.session, run.problem, run.plan, None, now,
                                  OfferSettings.from_config(current_app.config), progress=progress)
-            queue_notices(result.change.notices)
+            queue_change(result.change)
         db.session.commit()
         click.echo(f"{result.offers} proposition(s) envoyée(s) pour {result.offered_sessions} intervention(s).")
         for intervention_id, code in sorted(result.skipped.items()):

@@ -19,7 +19,8 @@ def absolute_url(endpoint: str, **values) -> str:
 
 
 def queue_templated_email(recipient: User | str, template: str, subject, dedup_key: str | None = None,
-                          language: str | None = None, **context) -> None:
+                          language: str | None = None, calendar: str | None = None,
+                          calendar_method: str | None = None, **context) -> None:
     address = recipient.email if isinstance(recipient, User) else recipient
     language = language or (recipient.language if isinstance(recipient, User) else "fr")
     with force_locale(language):
@@ -28,7 +29,8 @@ def queue_templated_email(recipient: User | str, template: str, subject, dedup_k
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", subject=translated_subject, **context)
     queue_email(db.session, recipient=address, subject=f"[Relais] {translated_subject}", body_text=text,
-                body_html=html, dedup_key=dedup_key, now=utcnow())
+                body_html=html, dedup_key=dedup_key, calendar=calendar, calendar_method=calendar_method,
+                now=utcnow())
 
 
 def queue_password_reset(user: User) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from flask import flash
 
 from app.domain import lifecycle
-from app.emails import queue_notices
 from app.extensions import db
+from app.invitations import queue_change
 
 
 def apply_transition(change: Callable[[], lifecycle.Change], refused_message: str, done_message: str) -> bool:
@@ -22,7 +22,7 @@ def apply_transition(change: Callable[[], lifecycle.Change], refused_message: st
         db.session.rollback()
         flash(refused_message, "info")
         return False
-    queue_notices(result.notices)
+    queue_change(result)
     db.session.commit()
     flash(done_message, "success")
     return True

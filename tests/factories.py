@@ -99,7 +99,9 @@ def make_assigned_session(trainer: Trainer, starts_at, minutes: int = 60, *, sta
                                 status=InterventionStatus.CONFIRMED,
                                 accepted_count=1 if status == "accepted" else 0)
     intervention.assignments.append(Assignment(trainer_id=trainer.id, status=AssignmentStatus(status),
-                                               distance_km=distance_km))
+                                               distance_km=distance_km,
+                                               accepted_at=utcnow() if status == "accepted" else None))
+    intervention.confirmed_at = utcnow() if status == "accepted" else None
     db.session.add(intervention)
     db.session.flush()
     return intervention

@@ -324,8 +324,9 @@ class DemoBuilder:
                         for trainer in {t.id: t for t in team}.values():
                             intervention.assignments.append(Assignment(
                                 trainer_id=trainer.id, status=AssignmentStatus.ACCEPTED, offered_at=decided,
-                                answered_at=decided + timedelta(days=1), offered_by_id=coordinator.id if coordinator
-                                else None))
+                                answered_at=decided + timedelta(days=1), accepted_at=decided + timedelta(days=1),
+                                offered_by_id=coordinator.id if coordinator else None))
+                        intervention.confirmed_at = decided + timedelta(days=1)
                         intervention.trainers_needed = len(intervention.assignments)
                         intervention.accepted_count = len(intervention.assignments)
                     if scenario == "done_last_year" and self.random.random() < 0.8:
@@ -507,7 +508,8 @@ class DemoBuilder:
                     if force is Force.POLICE:
                         trainer.topics = [t for t in trainer.topics if t.code not in {"harcelement",
                                                                                       "risques-numeriques"}]
-                    trainer.audiences = [a for a in self.audiences if email or self.random.random() < 0.92] or self.audiences
+                    trainer.audiences = ([a for a in self.audiences if email or self.random.random() < 0.92]
+                                         or self.audiences)
                     self.session.add(trainer)
                     self.trainers.append(trainer)
                     if email:

@@ -55,9 +55,30 @@ class Notice:
     assignment: Assignment | None = None  # the offer or assignment the notice is about
 
 
+@dataclass(frozen=True)
+class CalendarNotice:
+    """A calendar message (RFC 5546) about a session: REQUEST (new or changed) or CANCEL.
+
+    `trainers` get it with the trainers' view of the session; the requester's contact gets it too
+    when `contact` is set.
+    """
+
+    intervention: Intervention
+    method: str  # "REQUEST" or "CANCEL"
+    trainers: tuple[User, ...]
+    contact: bool
+    reason: str | None = None
+
+
 @dataclass
 class Change:
     notices: list[Notice] = field(default_factory=list)
+    calendar: list[CalendarNotice] = field(default_factory=list)
+
+    def __iadd__(self, other: Change) -> Change:
+        self.notices += other.notices
+        self.calendar += other.calendar
+        return self
 
 
 def _event(session: Session, request: InterventionRequest, actor: User | None, kind: str, now: datetime,
@@ -161,7 +182,7 @@ def cancel_request(session: Session, request: InterventionRequest, actor: User, 
     change = Change()
     for intervention in request.interventions:
         if intervention.status in OPEN_SESSION:
-            change.notices += _close_session(session, request, intervention, reason, now)
+            change += _close_session(session, request, intervention, reason, now)
     if previous is not RequestStatus.DRAFT:
         change.notices += _other_side(session, request, actor, "request_cancelled", reason)
     return change
@@ -171,7 +192,7 @@ def cancel_intervention(session: Session, intervention: Intervention, actor: Use
                         ) -> Change:
     """Cancels one session; the request's status follows (cancelled when no session is left)."""
     request = intervention.request
-    change = Change(_close_session(session, request, intervention, reason, now))
+    change = _close_session(session, request, intervention, reason, now)
     _event(session, request, actor, "session_cancelled", now, f"{intervention.group_label} — {reason}", intervention)
     change.notices += _other_side(session, request, actor, "session_cancelled", reason, intervention)
     recompute_request_status(session, request, now)
@@ -179,7 +200,9 @@ def cancel_intervention(session: Session, intervention: Intervention, actor: Use
 
 
 def _close_session(session: Session, request: InterventionRequest, intervention: Intervention, reason: str,
-                   now: datetime) -> list[Notice]:
+                   now: datetime) -> Change:
+    was_confirmed = intervention.status is InterventionStatus.CONFIRMED
+    accepted = tuple(a.trainer.user for a in intervention.assignments if a.status is AssignmentStatus.ACCEPTED)
     result = session.execute(
         update(Intervention)
         .where(Intervention.id == intervention.id, Intervention.status.in_(OPEN_SESSION))
@@ -198,7 +221,11 @@ def _close_session(session: Session, request: InterventionRequest, intervention:
         .execution_options(synchronize_session=False)
     )
     session.refresh(intervention)
-    return [Notice(user, "session_cancelled", request, intervention, reason) for user in trainers]
+    change = Change([Notice(user, "session_cancelled", request, intervention, reason) for user in trainers])
+    if was_confirmed:
+        # Calendars that received the invitation remove the event (same UID, higher SEQUENCE).
+        change.calendar.append(CalendarNotice(intervention, "CANCEL", accepted, contact=True, reason=reason))
+    return change
 
 
 def _other_side(session: Session, request: InterventionRequest, actor: User, kind: str, reason: str,

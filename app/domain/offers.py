@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.lifecycle import (
+    CalendarNotice,
     Change,
     Notice,
     TransitionRefusedError,
@@ -205,15 +206,16 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
     session.refresh(intervention)
     _book_trainer(session, trainer.id, intervention, None)
     assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id,
-                            status=AssignmentStatus.ACCEPTED, offered_at=now, answered_at=now,
+                            status=AssignmentStatus.ACCEPTED, offered_at=now, answered_at=now, accepted_at=now,
                             offered_by_id=actor.id, distance_km=distance_km)
     session.add(assignment)
     session.flush()
     request = intervention.request
     _event(session, request, actor, "assigned", now, f"{intervention.group_label} — {trainer.full_name}",
            intervention)
-    change = Change([Notice(trainer.user, "assigned", request, intervention, assignment=assignment)])
-    change.notices += _confirm_if_staffed(session, intervention, now)
+    change = _confirm_if_staffed(session, intervention, now)
+    if not change.calendar:  # confirmed: the invitation tells them; else a plain notice does
+        change.notices.insert(0, Notice(trainer.user, "assigned", request, intervention, assignment=assignment))
     recompute_request_status(session, request, now)
     return change
 
@@ -221,6 +223,7 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
 def withdraw(session: Session, assignment: Assignment, actor: User, reason: str, now: datetime) -> Change:
     """Takes an offer or an accepted assignment back; the session needs a trainer again."""
     was_accepted = assignment.status is AssignmentStatus.ACCEPTED
+    was_confirmed = assignment.intervention.status is InterventionStatus.CONFIRMED
     result = session.execute(
         update(Assignment).where(Assignment.id == assignment.id, Assignment.status == assignment.status,
                                  Assignment.status.in_(LIVE))
@@ -249,32 +252,51 @@ def withdraw(session: Session, assignment: Assignment, actor: User, reason: str,
     _event(session, request, actor, "withdrawn", now,
            f"{intervention.group_label} — {assignment.trainer.full_name} — {reason}", intervention)
     recompute_request_status(session, request, now)
-    return Change([Notice(assignment.trainer.user, "withdrawn", request, intervention, reason=reason,
-                          assignment=assignment)])
+    change = Change([Notice(assignment.trainer.user, "withdrawn", request, intervention, reason=reason,
+                            assignment=assignment)])
+    if was_accepted and was_confirmed:
+        # The withdrawn trainer's calendar drops the event; the others see it tentative again, or,
+        # with nobody left on it, the contact's calendar drops it too until it is confirmed again.
+        remaining = _accepted_users(session, intervention)
+        change.calendar.append(CalendarNotice(intervention, "CANCEL", (assignment.trainer.user,),
+                                              contact=not remaining, reason=reason))
+        if remaining:
+            change.calendar.append(CalendarNotice(intervention, "REQUEST", remaining, contact=True))
+    return change
+
+
+def _accepted_users(session: Session, intervention: Intervention) -> tuple[User, ...]:
+    return tuple(session.scalars(
+        select(User).join(Trainer, Trainer.user_id == User.id).join(Assignment, Assignment.trainer_id == Trainer.id)
+        .where(Assignment.intervention_id == intervention.id, Assignment.status == AssignmentStatus.ACCEPTED)
+        .order_by(Assignment.id)))
 
 
 def _release_if_unstaffed(session: Session, intervention: Intervention, now: datetime) -> None:
-    """With nobody left on it, the session is to schedule again and its time is free to choose."""
+    """With nobody left on it, the session is to schedule again and its time is free to choose.
+
+    The old time is kept: a calendar cancellation still describes the event it removes."""
     session.execute(
         update(Intervention)
         .where(Intervention.id == intervention.id, Intervention.status == InterventionStatus.OFFERED,
                ~select(Assignment.id).where(Assignment.intervention_id == intervention.id,
                                             Assignment.status.in_(LIVE)).exists())
-        .values(status=InterventionStatus.TO_SCHEDULE, starts_at=None, ends_at=None, updated_at=now)
+        .values(status=InterventionStatus.TO_SCHEDULE, updated_at=now)
         .execution_options(synchronize_session=False))
     session.refresh(intervention)
 
 
-def _confirm_if_staffed(session: Session, intervention: Intervention, now: datetime) -> list[Notice]:
+def _confirm_if_staffed(session: Session, intervention: Intervention, now: datetime) -> Change:
     """Every trainer needed has accepted: the session is confirmed, other offers are withdrawn."""
     result = session.execute(
         update(Intervention)
         .where(Intervention.id == intervention.id, Intervention.status.in_(STAFFABLE),
                Intervention.accepted_count == Intervention.trainers_needed)
-        .values(status=InterventionStatus.CONFIRMED, updated_at=now, ical_sequence=Intervention.ical_sequence + 1)
+        .values(status=InterventionStatus.CONFIRMED, updated_at=now, ical_sequence=Intervention.ical_sequence + 1,
+                confirmed_at=func.coalesce(Intervention.confirmed_at, now))
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        return []
+        return Change()
     leftovers = session.scalars(select(Assignment).where(Assignment.intervention_id == intervention.id,
                                                          Assignment.status == AssignmentStatus.OFFERED)).all()
     session.execute(
@@ -287,9 +309,11 @@ def _confirm_if_staffed(session: Session, intervention: Intervention, now: datet
     _event(session, request, None, "session_confirmed", now, intervention.group_label, intervention)
     notices = [Notice(a.trainer.user, "offer_filled", request, intervention, assignment=a) for a in leftovers]
     creator = request.created_by
-    if creator is not None and creator.active:
+    # The contact gets the calendar invitation; the author of the request, if someone else, a notice.
+    if creator is not None and creator.active and request.contact_email not in (None, creator.email):
         notices.append(Notice(creator, "session_confirmed", request, intervention))
-    return notices
+    invitation = CalendarNotice(intervention, "REQUEST", _accepted_users(session, intervention), contact=True)
+    return Change(notices, [invitation])
 
 
 # -- the trainer's answers ---------------------------------------------------------------------------
@@ -303,7 +327,7 @@ def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Cha
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.OFFERED,
                Assignment.expires_at > now)
-        .values(status=AssignmentStatus.ACCEPTED, answered_at=now)
+        .values(status=AssignmentStatus.ACCEPTED, answered_at=now, accepted_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise OfferRefusedError("offer_closed")
@@ -314,7 +338,7 @@ def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Cha
     trainer = assignment.trainer
     _event(session, request, trainer.user, "offer_accepted", now, f"{intervention.group_label} — {trainer.full_name}",
            intervention)
-    change = Change(_confirm_if_staffed(session, intervention, now))
+    change = _confirm_if_staffed(session, intervention, now)
     recompute_request_status(session, request, now)
     return change
 
@@ -354,7 +378,7 @@ def expire_offer(session: Session, assignment_id: int, now: datetime, settings: 
            f"{intervention.group_label} — {assignment.trainer.full_name}", intervention)
     change = Change([Notice(assignment.trainer.user, "offer_expired", intervention.request, intervention,
                             assignment=assignment)])
-    change.notices += cascade(session, intervention, now, settings).notices
+    change += cascade(session, intervention, now, settings)
     return change
 
 
@@ -413,7 +437,8 @@ def expire_due_offers(session: Session, now: datetime) -> int:
     """Expires the offers past their deadline and cascades each, one transaction per offer."""
     from flask import current_app
 
-    from app.emails import queue_notices, url_context
+    from app.emails import url_context
+    from app.invitations import queue_change
 
     settings = OfferSettings.from_config(current_app.config)
     expired = 0
@@ -423,7 +448,7 @@ def expire_due_offers(session: Session, now: datetime) -> int:
             session.rollback()
             continue
         with url_context():
-            queue_notices(change.notices)
+            queue_change(change)
         session.commit()
         expired += 1
     return expired

@@ -235,7 +235,7 @@ def commit_plan(session: Session, problem: PlanningProblem, plan: Plan, actor: U
             except OfferRefusedError as refusal:
                 result.skipped[intervention_id] = refusal.code
                 break
-            result.change.notices += change.notices
+            result.change += change
             made += 1
         result.offers += made
         result.offered_sessions += 1 if made else 0

@@ -12,7 +12,6 @@ from sqlalchemy.orm import selectinload
 from app.access import role_required
 from app.domain import lifecycle
 from app.domain.clock import utcnow
-from app.emails import queue_notices
 from app.extensions import db
 from app.interventions import bp
 from app.interventions.checks import (
@@ -25,6 +24,7 @@ from app.interventions.checks import (
 )
 from app.interventions.forms import MAX_WINDOWS, ConfirmForm, FeedbackForm, ReasonForm, RequestForm
 from app.interventions.labels import template_globals
+from app.invitations import queue_change
 from app.models import (
     Audience,
     Intervention,
@@ -143,7 +143,7 @@ def _handle_form(form: RequestForm, item: InterventionRequest | None):
         _save(form, item)
     db.session.flush()
     if form.send.data and item.status is RequestStatus.DRAFT:
-        queue_notices(lifecycle.submit(db.session, item, current_user, now).notices)
+        queue_change(lifecycle.submit(db.session, item, current_user, now))
         flash(_("Votre demande est envoyée à la coordination départementale."), "success")
     else:
         flash(_("Demande enregistrée."), "success")

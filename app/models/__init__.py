@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
 from app.models.accounts import CoordinatorScope, User
+from app.models.calendars import CalendarEntry, CalendarFeed
 from app.models.enums import Force, Role
 from app.models.establishments import Establishment, EstablishmentKind, JoinRequest, JoinStatus
 from app.models.interventions import (
@@ -27,6 +28,8 @@ from app.models.trainers import (
 )
 
 __all__ = [
+    "CalendarEntry",
+    "CalendarFeed",
     "Assignment",
     "AssignmentStatus",
     "Intervention",

@@ -168,6 +168,8 @@ class Intervention(db.Model):
     # Set when the cascade of offers gave up: the session is back in the coordinator's hands.
     attention_reason: Mapped[str | None] = mapped_column(String(300))
     attention_at: Mapped[datetime | None]
+    # First time every trainer needed had accepted: from then on, calendars know the session.
+    confirmed_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     # iCalendar identity: a stable UID and a SEQUENCE raised on every change (RFC 5545).
     ical_uid: Mapped[str] = mapped_column(String(80), unique=True, default=lambda: f"{uuid.uuid4()}@relais")
@@ -204,6 +206,8 @@ class Assignment(db.Model):
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
+    # Kept when the assignment is later withdrawn: the trainer's calendar must then hear of it.
+    accepted_at: Mapped[datetime | None]
     decline_reason: Mapped[str | None] = mapped_column(String(500))
     offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Travel estimate at offer time, shown to the trainer.

@@ -13,9 +13,9 @@ from app.domain import offers
 from app.domain.clock import utcnow
 from app.domain.matching import rank_intervention
 from app.domain.offers import OfferRefusedError, OfferSettings
-from app.emails import queue_notices
 from app.extensions import db
 from app.interventions.labels import OFFER_REFUSALS
+from app.invitations import queue_change
 from app.models import Assignment, AssignmentStatus, Intervention, Role, Trainer
 from app.offers import bp
 from app.offers.forms import AcceptOfferForm, DeclineOfferForm, OfferForm, WithdrawForm
@@ -35,7 +35,7 @@ def _apply(change, done_message: str, refusals: dict | None = None) -> bool:
         db.session.rollback()
         flash((refusals or {}).get(refused.code) or OFFER_REFUSALS[refused.code], "warning")
         return False
-    queue_notices(result.notices)
+    queue_change(result)
     db.session.commit()
     flash(done_message, "success")
     return True

@@ -13,9 +13,9 @@ from app.access import covers, role_required
 from app.domain.clock import utcnow
 from app.domain.offers import OfferSettings
 from app.domain.plan_builder import PlanRun, commit_plan, run_planning
-from app.emails import queue_notices
 from app.extensions import db
 from app.interventions.labels import OFFER_REFUSALS
+from app.invitations import queue_change
 from app.models import Departement, Force, Role
 from app.planning import bp
 from app.planning.forms import CommitPlanForm, PlanForm
@@ -92,7 +92,7 @@ def commit():
         return _render(form, run, force, status=409)
     result = commit_plan(db.session, run.problem, run.plan, current_user, utcnow(),
                          OfferSettings.from_config(current_app.config))
-    queue_notices(result.change.notices)
+    queue_change(result.change)
     db.session.commit()
     flash(_("%(offers)s proposition(s) envoyée(s) pour %(sessions)s intervention(s).", offers=result.offers,
             sessions=result.offered_sessions), "success")

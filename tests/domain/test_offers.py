@@ -76,7 +76,9 @@ def test_more_offers_than_places_the_first_to_accept_gets_it(app, clock):
     one = offer(session_, first, clock.now()).notices[0].assignment
     two = offer(session_, second, clock.now()).notices[0].assignment
     change = offers.accept_offer(db.session, two, clock.now())
-    assert {n.kind for n in change.notices} == {"offer_filled", "session_confirmed"}
+    assert [n.kind for n in change.notices] == ["offer_filled"]
+    [invitation] = change.calendar
+    assert invitation.method == "REQUEST" and invitation.trainers == (second.user,) and invitation.contact
     assert one.status is AssignmentStatus.OFFERED  # not refreshed: the database is what counts
     db.session.refresh(one)
     assert one.status is AssignmentStatus.WITHDRAWN
@@ -102,7 +104,10 @@ def test_accepting_the_last_place_confirms_and_tells_the_requester(app, clock):
     assert assignment.status is AssignmentStatus.ACCEPTED
     assert session_.status is InterventionStatus.CONFIRMED and session_.accepted_count == 1
     assert session_.ical_sequence == 1
-    assert kinds(change) == [("session_confirmed", session_.request.created_by_id)]
+    # The requester is the contact: the calendar invitation tells them (no second e-mail).
+    assert kinds(change) == []
+    assert [(c.method, c.trainers, c.contact) for c in change.calendar] == [("REQUEST", (trainer.user,), True)]
+    assert session_.confirmed_at == clock.now() and assignment.accepted_at == clock.now()
     assert session_.request.status is RequestStatus.CONFIRMED
 
 
@@ -189,7 +194,7 @@ def test_after_the_last_try_the_session_goes_back_to_the_coordinators_flagged(ap
     change = offers.decline_offer(db.session, second, "Indisponible", clock.now(), settings)
     assert {n.kind for n in change.notices} == {"needs_attention"}
     assert all(n.recipient.role == "coordinator" for n in change.notices) and change.notices
-    assert session_.status is InterventionStatus.TO_SCHEDULE and session_.starts_at is None
+    assert session_.status is InterventionStatus.TO_SCHEDULE
     assert "2 proposition(s)" in session_.attention_reason
     assert session_.request.status is RequestStatus.IN_PLANNING
     events = [e.kind for e in db.session.scalars(select(RequestEvent).order_by(RequestEvent.id))]
@@ -214,11 +219,13 @@ def test_direct_assignment_confirms_and_withdrawal_reopens(app, clock):
     coordinator = make_coordinator("69", Force.POLICE)
     change = offers.assign_directly(db.session, session_, trainer, MONDAY_9, MONDAY_9 + timedelta(hours=1),
                                     coordinator, clock.now())
-    assert [n.kind for n in change.notices] == ["assigned", "session_confirmed"]
+    assert [n.kind for n in change.notices] == [] and [c.method for c in change.calendar] == ["REQUEST"]
     assert session_.status is InterventionStatus.CONFIRMED
-    assignment = change.notices[0].assignment
+    assignment = session_.assignments[0]
     change = offers.withdraw(db.session, assignment, coordinator, "Mutation", clock.now())
     assert kinds(change) == [("withdrawn", trainer.user.id)]
+    # Nobody is left on it: the trainer's and the contact's calendars drop the event.
+    assert [(c.method, c.trainers, c.contact) for c in change.calendar] == [("CANCEL", (trainer.user,), True)]
     assert assignment.status is AssignmentStatus.WITHDRAWN
     assert session_.status is InterventionStatus.TO_SCHEDULE and session_.accepted_count == 0
     assert session_.ical_sequence == 2, "calendars must hear that the confirmed session changed"

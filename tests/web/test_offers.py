@@ -47,7 +47,8 @@ def test_coordinator_offers_a_candidate_who_gets_the_details_by_email(app, clien
     page = client.get(candidates_url(intervention)).get_data(as_text=True)
     assert "Proposer" in page and "Affecter directement" in page and f"Horaire pour {trainer.full_name}" in page
     response = offer_by_coordinator(client, intervention, trainer)
-    assert response.status_code == 302 and response.location.endswith(f"/coordination/demandes/{intervention.request_id}")
+    assert response.status_code == 302
+    assert response.location.endswith(f"/coordination/demandes/{intervention.request_id}")
     assignment = db.session.scalar(select(Assignment))
     assert assignment.status is AssignmentStatus.OFFERED and assignment.offered_by_id == coordinator.id
     [message] = messages_to(trainer.user)
@@ -82,8 +83,13 @@ def test_direct_assignment_confirms_and_tells_the_requester(app, client, clock):
     offer_by_coordinator(client, intervention, trainer, assign=True)
     db.session.expire_all()
     assert intervention.status is InterventionStatus.CONFIRMED
-    assert [m.subject for m in messages_to(trainer.user)] == ["[Relais] Une intervention vous est confiée"]
-    assert [m.subject for m in messages_to(intervention.request.created_by)][-1] == "[Relais] Intervention confirmée"
+    name = intervention.request.establishment.name
+    # Confirmed at once: the calendar invitation is the only e-mail, to the trainer and to the contact.
+    [to_trainer] = messages_to(trainer.user)
+    assert to_trainer.subject == f"[Relais] Invitation : {name}" and to_trainer.calendar_method == "REQUEST"
+    assert "Contact sur place" in to_trainer.body_text
+    [to_contact] = messages_to(intervention.request.created_by)
+    assert to_contact.subject == f"[Relais] Invitation : {name}" and "ATTENDEE" in to_contact.calendar
 
 
 def test_offer_and_withdraw_are_hidden_outside_the_scope(app, client, clock):
@@ -115,8 +121,10 @@ def test_withdrawal_asks_a_reason_and_tells_the_trainer(app, client, clock):
     db.session.expire_all()
     assert assignment.status is AssignmentStatus.WITHDRAWN
     assert intervention.status is InterventionStatus.TO_SCHEDULE
-    assert messages_to(trainer.user)[-1].subject == "[Relais] Intervention retirée"
-    assert "Mutation du formateur" in messages_to(trainer.user)[-1].body_text
+    # The session was confirmed: the calendar cancellation is the e-mail that tells the trainer why.
+    cancel = messages_to(trainer.user)[-1]
+    assert cancel.subject.startswith("[Relais] Annulation : ") and cancel.calendar_method == "CANCEL"
+    assert "Mutation du formateur" in cancel.body_text and "STATUS:CANCELLED" in cancel.calendar
 
 
 def _offered(clock, *trainers):

@@ -1,0 +1,104 @@
+"""Calendar invitations by e-mail (RFC 6047 iMIP): REQUEST when a session is confirmed or changes,
+CANCEL when it is cancelled or a trainer is withdrawn, each through the outbox with the change."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.domain.calendar import ESTABLISHMENT, TRAINER, Organizer, session_event, single_event_calendar
+from app.domain.clock import utcnow
+from app.domain.lifecycle import CalendarNotice, Change
+from app.emails import absolute_url, queue_notices, queue_templated_email
+from app.extensions import db
+from app.models import Intervention, OutgoingMessage, User
+
+FORCE_NAMES = {"police": "police nationale", "gendarmerie": "gendarmerie nationale"}
+
+
+def organizer_for(intervention: Intervention) -> Organizer:
+    """The coordination office of the session's territory, at the address e-mails come from."""
+    _, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    force = FORCE_NAMES.get(intervention.force.value if intervention.force else "", "")
+    departement = intervention.request.establishment.departement
+    return Organizer(address, f"Coordination {force} — {departement.label}".replace("  ", " "))
+
+
+def session_url(intervention: Intervention, variant: str) -> str:
+    if variant == TRAINER:
+        return absolute_url("main.home")
+    if variant == ESTABLISHMENT:
+        return absolute_url("interventions.show", request_id=intervention.request_id)
+    return absolute_url("coordination.show", request_id=intervention.request_id)
+
+
+def event_calendar(intervention: Intervention, variant: str, method: str | None = None) -> bytes:
+    """One session as a whole calendar, built now (DTSTAMP = now), for an e-mail or a download."""
+    status = "CANCELLED" if method == "CANCEL" else None
+    event = session_event(intervention, variant=variant, url=session_url(intervention, variant),
+                          organizer=organizer_for(intervention), stamp=utcnow(), status=status)
+    return single_event_calendar(event, intervention.request.establishment.timezone, method=method)
+
+
+def _contact_address(intervention: Intervention) -> str | None:
+    request = intervention.request
+    if request.contact_email:
+        return request.contact_email
+    return request.created_by.email if request.created_by else None
+
+
+def _already_invited(intervention: Intervention, address: str) -> bool:
+    prefix = f"ical:{intervention.ical_uid}:"
+    return db.session.scalar(select(OutgoingMessage.id).where(
+        OutgoingMessage.dedup_key.like(f"{prefix}%"), OutgoingMessage.recipient == address).limit(1)) is not None
+
+
+def _queue(intervention: Intervention, method: str, recipient: User | str, variant: str,
+           reason: str | None = None) -> None:
+    address = recipient.email if isinstance(recipient, User) else recipient
+    if method == "CANCEL":
+        kind, subject = "cancel", _l("Annulation : %(summary)s", summary=intervention.request.establishment.name)
+    elif _already_invited(intervention, address):
+        kind, subject = "update", _l("Mise à jour : %(summary)s", summary=intervention.request.establishment.name)
+    else:
+        kind, subject = "new", _l("Invitation : %(summary)s", summary=intervention.request.establishment.name)
+    calendar = event_calendar(intervention, variant, method).decode("utf-8")
+    # One message per change and recipient, whatever retries or double clicks happen.
+    key = f"ical:{intervention.ical_uid}:{intervention.ical_sequence}:{method}:{address}"
+    queue_templated_email(recipient, "calendar_invitation", subject, dedup_key=key, calendar=calendar,
+                          calendar_method=method, kind=kind, intervention=intervention, reason=reason,
+                          link=session_url(intervention, variant))
+
+
+def _calendar_recipients(notice: CalendarNotice) -> list[tuple[User | str, str]]:
+    recipients: list[tuple[User | str, str]] = [(user, TRAINER) for user in notice.trainers]
+    if notice.contact:
+        address = _contact_address(notice.intervention)
+        if address:
+            creator = notice.intervention.request.created_by
+            recipients.append((creator if creator is not None and creator.email == address else address,
+                               ESTABLISHMENT))
+    return recipients
+
+
+# Notices that a calendar message about the same session, to the same person, already says.
+_SAID_BY_CALENDAR = ("session_cancelled", "withdrawn", "session_confirmed")
+
+
+def queue_change(change: Change) -> None:
+    """Every e-mail a change causes, one per person and session: calendar messages, then notices."""
+    covered: set[tuple[str, int]] = set()
+    for notice in change.calendar:
+        db.session.refresh(notice.intervention)
+        for recipient, variant in _calendar_recipients(notice):
+            _queue(notice.intervention, notice.method, recipient, variant, notice.reason)
+            address = recipient.email if isinstance(recipient, User) else recipient
+            covered.add((address, notice.intervention.id))
+    queue_notices([n for n in change.notices if not (
+        n.kind in _SAID_BY_CALENDAR and n.intervention is not None
+        and (n.recipient.email, n.intervention.id) in covered)])
+
+
