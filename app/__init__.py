@@ -107,6 +107,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.calendars import bp as calendars_bp
     from app.coordination import bp as coordination_bp
     from app.errors import bp as errors_bp
     from app.establishments import bp as establishments_bp
@@ -126,3 +127,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(coordination_bp, url_prefix="/coordination")
     app.register_blueprint(offers_bp, url_prefix="/propositions")
     app.register_blueprint(planning_bp, url_prefix="/planification")
+    app.register_blueprint(calendars_bp, url_prefix="/calendrier")

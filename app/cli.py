@@ -180,6 +180,40 @@ def init_app(app: Flask) -> None:
         for intervention_id, code in sorted(result.skipped.items()):
             click.echo(f"Intervention {intervention_id} non proposée ({code}) : elle a changé entre-temps.", err=True)
 
+    @app.cli.command("export-ics")
+    @click.option("--departement", help="Code du département.")
+    @click.option("--force", type=click.Choice(["police", "gendarmerie"]))
+    @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Premier jour (heure du lieu).")
+    @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Dernier jour (heure du lieu).")
+    @click.option("--trainer", "matricule", help="Matricule du formateur.")
+    @click.option("--status", "statuses", multiple=True, default=("confirmed", "done"), show_default=True,
+                  type=click.Choice(["offered", "confirmed", "done", "not_held", "cancelled"]))
+    @click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True), help="Fichier .ics.")
+    def export_ics_command(departement, force, date_from, date_to, matricule, statuses, output) -> None:
+        """Export the sessions (all scopes) as one iCalendar file."""
+        from pathlib import Path
+
+        from sqlalchemy import true
+
+        from app.domain.calendar import COORDINATION
+        from app.domain.exports import ExportFilters, export_ics, sessions_for_export
+        from app.emails import url_context
+        from app.invitations import organizer_for, session_url
+        from app.models import Force
+
+        if date_from and date_to and date_to < date_from:
+            raise click.BadParameter("la fin doit suivre le début", param_hint="--to")
+        filters = ExportFilters(date_from=date_from.date() if date_from else None,
+                                date_to=date_to.date() if date_to else None, departement_code=departement,
+                                force=Force(force) if force else None, trainer_matricule=matricule,
+                                statuses=tuple(statuses))
+        interventions = sessions_for_export(db.session, filters, true())
+        with url_context():
+            body = export_ics(interventions, name="Relais — export", url_for=session_url,
+                              organizer_for=organizer_for, now=utcnow(), variant=COORDINATION)
+        Path(output).write_bytes(body)
+        click.echo(f"{len(interventions)} intervention(s) exportée(s) dans {output}")
+
     @app.cli.command("export-trainers")
     @click.argument("file", type=click.Path(dir_okay=False, writable=True))
     def export_trainers_command(file: str) -> None:

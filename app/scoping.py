@@ -48,15 +48,18 @@ def requests_in_scope(user: User) -> Select:
 
 def interventions_in_scope(user: User) -> Select:
     """Sessions of the coordinator's territory and force (sessions exist once the force is decided)."""
-    query = select(Intervention)
+    return select(Intervention).where(intervention_scope_condition(user))
+
+
+def intervention_scope_condition(user: User) -> ColumnElement[bool]:
     if user.role is Role.ADMIN:
-        return query
+        return true()
     if user.role is not Role.COORDINATOR or not user.scopes:
-        return query.where(false())
+        return false()
     conditions = []
     for scope in user.scopes:
         condition = Intervention.departement_code == scope.departement_code
         if scope.force is not None:
             condition = and_(condition, Intervention.force == scope.force)
         conditions.append(condition)
-    return query.where(or_(*conditions))
+    return or_(*conditions)

@@ -30,6 +30,7 @@ from app.domain.lifecycle import (
     recompute_request_status,
 )
 from app.domain.periodic import periodic_job
+from app.domain.timezones import to_local
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -469,3 +470,27 @@ def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Ass
                  request_of.selectinload(InterventionRequest.audiences),
                  request_of.selectinload(InterventionRequest.establishment))
         .order_by(Assignment.expires_at, Assignment.id)))
+
+
+def reschedule(session: Session, intervention: Intervention, starts_at: datetime, ends_at: datetime, actor: User,
+               now: datetime) -> Change:
+    """Moves a confirmed session (agreed with everyone by phone): calendars get the new time."""
+    old_start = intervention.starts_at
+    result = session.execute(
+        update(Intervention)
+        .where(Intervention.id == intervention.id, Intervention.status == InterventionStatus.CONFIRMED)
+        .values(starts_at=starts_at, ends_at=ends_at, updated_at=now, ical_sequence=Intervention.ical_sequence + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OfferRefusedError("session_changed")
+    session.refresh(intervention)
+    trainers = _accepted_users(session, intervention)
+    for assignment in intervention.assignments:
+        if assignment.status is AssignmentStatus.ACCEPTED:
+            _book_trainer(session, assignment.trainer_id, intervention, assignment.id)
+    request = intervention.request
+    zone = request.establishment.timezone
+    _event(session, request, actor, "rescheduled", now,
+           f"{intervention.group_label} — {to_local(old_start, zone):%d/%m/%Y %H:%M} → "
+           f"{to_local(starts_at, zone):%d/%m/%Y %H:%M}", intervention)
+    return Change(calendar=[CalendarNotice(intervention, "REQUEST", trainers, contact=True)])

@@ -40,6 +40,7 @@ EVENTS = {
     "withdrawn": _l("Formateur retiré"),
     "session_confirmed": _l("Intervention confirmée"),
     "needs_attention": _l("Intervention à reprendre par la coordination"),
+    "rescheduled": _l("Horaire de l'intervention modifié"),
 }
 # Why an offer, acceptance or assignment could not be made (codes of domain.offers.OfferRefusedError).
 OFFER_REFUSALS = {

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms import DateField, SelectField, SubmitField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length
 
 
@@ -30,3 +30,11 @@ class WithdrawForm(FlaskForm):
                                                               Length(max=500)],
                            description=_l("Il sera communiqué au formateur."))
     submit = SubmitField(_l("Retirer le formateur"))
+
+
+class RescheduleForm(FlaskForm):
+    """A new date and start time, in the place's local time."""
+
+    day = DateField(_l("Nouvelle date"), validators=[DataRequired(_l("Indiquez la date (jj/mm/aaaa)."))])
+    start = TimeField(_l("Heure de début"), validators=[DataRequired(_l("Indiquez l'heure de début (hh:mm)."))])
+    submit = SubmitField(_l("Changer l'horaire"))

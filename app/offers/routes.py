@@ -16,9 +16,9 @@ from app.domain.offers import OfferRefusedError, OfferSettings
 from app.extensions import db
 from app.interventions.labels import OFFER_REFUSALS
 from app.invitations import queue_change
-from app.models import Assignment, AssignmentStatus, Intervention, Role, Trainer
+from app.models import Assignment, AssignmentStatus, Intervention, InterventionStatus, Role, Trainer
 from app.offers import bp
-from app.offers.forms import AcceptOfferForm, DeclineOfferForm, OfferForm, WithdrawForm
+from app.offers.forms import AcceptOfferForm, DeclineOfferForm, OfferForm, RescheduleForm, WithdrawForm
 
 STAFF = (Role.COORDINATOR, Role.ADMIN)
 
@@ -157,3 +157,31 @@ def withdraw(assignment_id: int):
                                 intervention_id=intervention.id))
     return render_template("offers/withdraw.html", assignment=assignment, intervention=intervention,
                            form=form), 400 if form.is_submitted() else 200
+
+
+@bp.route("/interventions/<int:intervention_id>/horaire", methods=["GET", "POST"])
+@role_required(*STAFF)
+def reschedule(intervention_id: int):
+    """Moves a confirmed session after agreeing with the establishment and the trainers."""
+    from app.domain.timezones import to_local, to_utc
+
+    intervention = _intervention_in_scope(intervention_id)
+    back = url_for("coordination.show", request_id=intervention.request_id)
+    if intervention.status is not InterventionStatus.CONFIRMED:
+        flash(OFFER_REFUSALS["session_changed"], "info")
+        return redirect(back)
+    zone = intervention.request.establishment.timezone
+    local = to_local(intervention.starts_at, zone)
+    form = RescheduleForm(day=local.date(), start=local.time())
+    if form.validate_on_submit():
+        starts_at = to_utc(form.day.data, form.start.data, zone)
+        if starts_at <= utcnow():
+            form.day.errors.append(_("Choisissez un moment à venir."))
+        else:
+            ends_at = starts_at + timedelta(minutes=intervention.request.duration_minutes)
+            if _apply(lambda: offers.reschedule(db.session, intervention, starts_at, ends_at, current_user, utcnow()),
+                      _("Horaire modifié ; les formateurs et l'établissement reçoivent la mise à jour de leur "
+                        "agenda.")):
+                return redirect(back)
+    return render_template("offers/reschedule.html", intervention=intervention, form=form,
+                           zone=zone), 400 if form.is_submitted() else 200

@@ -1,0 +1,263 @@
+"""Subscribable iCal feeds: unguessable revocable tokens, what each subscriber sees, and fast builds.
+
+A feed lists confirmed sessions (and those recently cancelled, as STATUS:CANCELLED) in a window of
+past and future dates. Building one never re-serializes a session that has not changed: each
+session's VEVENT is kept per reader variant in `calendar_entry`, keyed by a version computed from
+the session's row, and the feed is spliced from those texts. A conditional request is answered from
+the same cheap row query, without building anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain.calendar import (
+    COORDINATION,
+    ESTABLISHMENT,
+    TRAINER,
+    Organizer,
+    add_timezones,
+    assemble_feed,
+    new_calendar,
+    session_event,
+)
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    CalendarEntry,
+    CalendarFeed,
+    Departement,
+    Establishment,
+    Intervention,
+    InterventionRequest,
+    InterventionStatus,
+    Trainer,
+    User,
+)
+
+PAST_WINDOW = timedelta(days=90)
+FUTURE_WINDOW = timedelta(days=400)
+CANCELLED_KEPT = timedelta(days=30)
+REFRESH = timedelta(hours=1)
+SHOWN = (InterventionStatus.OFFERED, InterventionStatus.CONFIRMED, InterventionStatus.DONE)
+ENDED = (InterventionStatus.CANCELLED, InterventionStatus.NOT_HELD)
+TRAINER_CANCELLED = "formateur-annule"  # a trainer withdrawn from a session that goes on without them
+
+
+# -- tokens ------------------------------------------------------------------------------------------
+
+
+def feed_token(secret_key: str, nonce: str) -> str:
+    """The URL's secret: 256 bits, derived from a random nonce so that the page can show it again."""
+    digest = hmac.new(secret_key.encode(), f"relais-feed:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _renew(feed: CalendarFeed, secret_key: str) -> None:
+    feed.nonce = secrets.token_hex(16)  # 128 random bits
+    feed.token_hash = token_hash(feed_token(secret_key, feed.nonce))
+
+
+def feed_of(session: Session, secret_key: str, *, user: User | None = None,
+            establishment: Establishment | None = None) -> CalendarFeed:
+    """The owner's feed, created on first use."""
+    query = select(CalendarFeed).where(CalendarFeed.user_id == user.id if user is not None
+                                       else CalendarFeed.establishment_id == establishment.id)
+    feed = session.scalar(query)
+    if feed is None:
+        feed = CalendarFeed(user_id=user.id if user else None,
+                            establishment_id=establishment.id if establishment else None)
+        _renew(feed, secret_key)
+        session.add(feed)
+        session.flush()
+    return feed
+
+
+def reset_feed(feed: CalendarFeed, secret_key: str, now: datetime) -> None:
+    """A new token: the old URL stops working at once."""
+    _renew(feed, secret_key)
+    feed.reset_at = now
+
+
+def reset_all_feeds(session: Session, secret_key: str, now: datetime) -> int:
+    feeds = session.scalars(select(CalendarFeed)).all()
+    for feed in feeds:
+        reset_feed(feed, secret_key, now)
+    return len(feeds)
+
+
+def find_feed(session: Session, token: str) -> CalendarFeed | None:
+    return session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token)))
+
+
+# -- what each subscriber sees ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    intervention_id: int
+    updated_at: datetime
+    sequence: int
+    variant: str
+
+
+def _window(query: Select, now: datetime) -> Select:
+    return query.where(Intervention.starts_at >= now - PAST_WINDOW, Intervention.starts_at < now + FUTURE_WINDOW,
+                       Intervention.confirmed_at.is_not(None),
+                       or_(Intervention.status.in_(SHOWN),
+                           and_(Intervention.status.in_(ENDED), Intervention.updated_at >= now - CANCELLED_KEPT)))
+
+
+def _columns():
+    return (Intervention.id, Intervention.updated_at, Intervention.ical_sequence)
+
+
+def trainer_rows(session: Session, trainer_id: int, now: datetime) -> list[FeedRow]:
+    """Sessions the trainer accepted; one they were withdrawn from shows as cancelled for a while."""
+    query = _window(select(*_columns(), Assignment.status, Assignment.answered_at)
+                    .join(Assignment, Assignment.intervention_id == Intervention.id)
+                    .where(Assignment.trainer_id == trainer_id, Assignment.accepted_at.is_not(None)), now)
+    rows: dict[int, FeedRow] = {}
+    for intervention_id, updated_at, sequence, status, answered_at in session.execute(query):
+        if status is AssignmentStatus.ACCEPTED:
+            rows[intervention_id] = FeedRow(intervention_id, updated_at, sequence, TRAINER)
+        elif intervention_id not in rows and answered_at is not None and answered_at >= now - CANCELLED_KEPT:
+            rows[intervention_id] = FeedRow(intervention_id, max(updated_at, answered_at), sequence,
+                                            TRAINER_CANCELLED)
+    return sorted(rows.values(), key=lambda r: r.intervention_id)
+
+
+def establishment_rows(session: Session, establishment_id: int, now: datetime) -> list[FeedRow]:
+    query = _window(select(*_columns()).join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+                    .where(InterventionRequest.establishment_id == establishment_id), now)
+    return [FeedRow(i, u, s, ESTABLISHMENT) for i, u, s in session.execute(query.order_by(Intervention.id))]
+
+
+def scope_rows(session: Session, scope_condition, now: datetime) -> list[FeedRow]:
+    """A coordinator's scope (or everything for an admin), with the coordination's view."""
+    query = _window(select(*_columns()).where(scope_condition), now)
+    return [FeedRow(i, u, s, COORDINATION) for i, u, s in session.execute(query.order_by(Intervention.id))]
+
+
+def feed_etag(rows: Sequence[FeedRow], salt: str) -> str:
+    """Changes whenever a session of the feed changes, enters or leaves it."""
+    digest = hashlib.sha256(salt.encode())
+    for row in rows:
+        digest.update(f"{row.intervention_id}:{row.sequence}:{row.updated_at.isoformat()}:{row.variant};".encode())
+    return digest.hexdigest()[:32]
+
+
+def last_modified(rows: Sequence[FeedRow], default: datetime) -> datetime:
+    return max((row.updated_at for row in rows), default=default)
+
+
+# -- building ------------------------------------------------------------------------------------------
+
+
+UrlFor = Callable[[Intervention, str], str]
+OrganizerFor = Callable[[Intervention], Organizer]
+
+
+def _entry_version(row: FeedRow, salt: str) -> str:
+    return hashlib.sha256(f"{row.sequence}|{row.updated_at.isoformat()}|{row.variant}|{salt}".encode()
+                          ).hexdigest()[:40]
+
+
+def _load(session: Session, ids: Iterable[int]) -> dict[int, Intervention]:
+    request_of = selectinload(Intervention.request)
+    return {i.id: i for i in session.scalars(
+        select(Intervention).where(Intervention.id.in_(list(ids))).options(
+            request_of.selectinload(InterventionRequest.establishment),
+            request_of.selectinload(InterventionRequest.topics),
+            request_of.selectinload(InterventionRequest.audiences),
+            request_of.selectinload(InterventionRequest.created_by),
+            selectinload(Intervention.assignments).selectinload(Assignment.trainer).selectinload(Trainer.user)))}
+
+
+def _vevent_text(intervention: Intervention, row: FeedRow, url_for: UrlFor, organizer_for: OrganizerFor) -> str:
+    variant = TRAINER if row.variant == TRAINER_CANCELLED else row.variant
+    status = "CANCELLED" if row.variant == TRAINER_CANCELLED else None
+    # DTSTAMP is the last change, not now: an unchanged session serializes to the same text.
+    event = session_event(intervention, variant=variant, url=url_for(intervention, variant),
+                          organizer=organizer_for(intervention), stamp=row.updated_at, status=status)
+    return event.to_ical().decode("utf-8")
+
+
+def _store(session: Session, values: list[dict]) -> None:
+    """Insert or replace cache entries in one statement (two feeds built at once do not collide)."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(CalendarEntry).values(values)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[CalendarEntry.intervention_id, CalendarEntry.variant],
+        set_={"version": statement.excluded.version, "vevent": statement.excluded.vevent}))
+
+
+BATCH = 2000
+
+
+def build_feed(session: Session, rows: Sequence[FeedRow], *, name: str, salt: str, url_for: UrlFor,
+               organizer_for: OrganizerFor) -> tuple[bytes, int]:
+    """The feed's bytes, and how many VEVENTs had to be (re)built; the caller commits the cache."""
+    texts: dict[tuple[int, str], str] = {}
+    built = 0
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start:start + BATCH]
+        wanted = {(row.intervention_id, row.variant): _entry_version(row, salt) for row in batch}
+        cached = session.execute(select(CalendarEntry.intervention_id, CalendarEntry.variant, CalendarEntry.version,
+                                        CalendarEntry.vevent)
+                                 .where(CalendarEntry.intervention_id.in_({r.intervention_id for r in batch})))
+        for intervention_id, variant, version, vevent in cached:
+            if wanted.get((intervention_id, variant)) == version:
+                texts[(intervention_id, variant)] = vevent
+        missing = [row for row in batch if (row.intervention_id, row.variant) not in texts]
+        if missing:
+            loaded = _load(session, {row.intervention_id for row in missing})
+            values = []
+            for row in missing:
+                text = _vevent_text(loaded[row.intervention_id], row, url_for, organizer_for)
+                texts[(row.intervention_id, row.variant)] = text
+                values.append({"intervention_id": row.intervention_id, "variant": row.variant,
+                               "version": wanted[(row.intervention_id, row.variant)], "vevent": text})
+            _store(session, values)
+            built += len(missing)
+    zones, years = _zones_and_years(session, rows)
+    head = new_calendar(name=name, refresh=REFRESH)
+    add_timezones(head, zones, years)
+    return assemble_feed(head, (texts[(row.intervention_id, row.variant)] for row in rows)), built
+
+
+def _zones_and_years(session: Session, rows: Sequence[FeedRow]) -> tuple[set[str], set[int]]:
+    """The VTIMEZONEs the events need, from one aggregate query."""
+    if not rows:
+        return set(), set()
+    zones: set[str] = set()
+    years: set[int] = set()
+    ids = [row.intervention_id for row in rows]
+    for start in range(0, len(ids), BATCH):
+        result = session.execute(
+            select(Departement.timezone, func.min(Intervention.starts_at), func.max(Intervention.starts_at))
+            .join(Intervention, Intervention.departement_code == Departement.code)
+            .where(Intervention.id.in_(ids[start:start + BATCH])).group_by(Departement.timezone))
+        for zone, first, last in result:
+            zones.add(zone)
+            years.update({first.year, last.year})
+    return zones, years
+
