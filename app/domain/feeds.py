@@ -114,11 +114,16 @@ class FeedRow:
     variant: str
 
 
-def _window(query: Select, now: datetime) -> Select:
+def _dates(query: Select, now: datetime) -> Select:
+    """Sessions once confirmed (calendars knew them), within the window of dates."""
     return query.where(Intervention.starts_at >= now - PAST_WINDOW, Intervention.starts_at < now + FUTURE_WINDOW,
-                       Intervention.confirmed_at.is_not(None),
-                       or_(Intervention.status.in_(SHOWN),
-                           and_(Intervention.status.in_(ENDED), Intervention.updated_at >= now - CANCELLED_KEPT)))
+                       Intervention.confirmed_at.is_not(None))
+
+
+def _window(query: Select, now: datetime) -> Select:
+    return _dates(query, now).where(
+        or_(Intervention.status.in_(SHOWN),
+            and_(Intervention.status.in_(ENDED), Intervention.updated_at >= now - CANCELLED_KEPT)))
 
 
 def _columns():
@@ -127,12 +132,12 @@ def _columns():
 
 def trainer_rows(session: Session, trainer_id: int, now: datetime) -> list[FeedRow]:
     """Sessions the trainer accepted; one they were withdrawn from shows as cancelled for a while."""
-    query = _window(select(*_columns(), Assignment.status, Assignment.answered_at)
-                    .join(Assignment, Assignment.intervention_id == Intervention.id)
-                    .where(Assignment.trainer_id == trainer_id, Assignment.accepted_at.is_not(None)), now)
+    query = _dates(select(*_columns(), Intervention.status, Assignment.status, Assignment.answered_at)
+                   .join(Assignment, Assignment.intervention_id == Intervention.id)
+                   .where(Assignment.trainer_id == trainer_id, Assignment.accepted_at.is_not(None)), now)
     rows: dict[int, FeedRow] = {}
-    for intervention_id, updated_at, sequence, status, answered_at in session.execute(query):
-        if status is AssignmentStatus.ACCEPTED:
+    for intervention_id, updated_at, sequence, session_status, status, answered_at in session.execute(query):
+        if status is AssignmentStatus.ACCEPTED and session_status in SHOWN:
             rows[intervention_id] = FeedRow(intervention_id, updated_at, sequence, TRAINER)
         elif intervention_id not in rows and answered_at is not None and answered_at >= now - CANCELLED_KEPT:
             rows[intervention_id] = FeedRow(intervention_id, max(updated_at, answered_at), sequence,

@@ -1,0 +1,195 @@
+"""Feeds (tokens, conditional requests, what each subscriber sees), single events and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from app.domain import feeds, offers
+from app.domain.clock import utcnow
+from app.extensions import db
+from app.invitations import organizer_for, session_url
+from app.models import CalendarFeed, Force, Role
+from tests.conftest import login, post_form
+from tests.domain.test_offers import MONDAY_9, a_session, qualified
+from tests.factories import make_coordinator, make_user
+
+
+def confirmed_session(departement: str = "69", start=MONDAY_9):
+    intervention = a_session(contact_email="cpe@college.example") if departement == "69" else None
+    trainer = qualified()
+    coordinator = make_coordinator("69", Force.POLICE)
+    offers.assign_directly(db.session, intervention, trainer, start, start + timedelta(hours=1), coordinator,
+                           utcnow())
+    db.session.commit()
+    return intervention, trainer, coordinator
+
+
+def feed_url_of(client) -> str:
+    html = client.get("/calendrier/").get_data(as_text=True)
+    https = re.search(r'id="adresse-https" type="text" readonly value="([^"]+)"', html).group(1)
+    webcal = re.search(r'id="adresse-webcal" type="text" readonly value="([^"]+)"', html).group(1)
+    assert webcal == "webcal://" + https.split("://", 1)[1]
+    return https.split("127.0.0.1:5000", 1)[1] if "127.0.0.1:5000" in https else https
+
+
+def switch_to(client, user) -> None:
+    """Log out, then in as someone else (one client: Flask-Login keeps the user of the app context)."""
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    login(client, user)
+
+
+def events(response) -> dict[str, object]:
+    calendar = Calendar.from_ical(response.data)
+    return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+
+
+def test_trainer_feed_conditional_requests_and_reset(app, client, clock):
+    intervention, trainer, _ = confirmed_session()
+    login(client, trainer.user)
+    url = feed_url_of(client)
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert len(token) >= 43, "at least 256 bits, URL-safe"
+    stored = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == trainer.user_id))
+    assert stored.token_hash != token and token not in stored.nonce
+
+    anonymous = app.test_client()
+    response = anonymous.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = Calendar.from_ical(response.data)
+    assert str(calendar["X-WR-CALNAME"]) == "Relais — mes interventions" and "REFRESH-INTERVAL" in calendar
+    assert str(events(response)[intervention.ical_uid]["STATUS"]) == "CONFIRMED"
+    etag = response.headers["ETag"]
+    assert anonymous.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert anonymous.get(url, headers={"If-Modified-Since": response.headers["Last-Modified"]}).status_code == 304
+
+    # A change makes the tag change.
+    clock.advance(timedelta(minutes=5))
+    offers.reschedule(db.session, intervention, MONDAY_9 + timedelta(hours=1), MONDAY_9 + timedelta(hours=2),
+                      make_user(Role.ADMIN), clock.now())
+    db.session.commit()
+    changed = anonymous.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert events(changed)[intervention.ical_uid]["SEQUENCE"] == 2
+
+    post_form(client, "/calendrier/reinitialiser", {}, page="/calendrier/")
+    assert anonymous.get(url).status_code == 404, "the old address stops working at once"
+    assert anonymous.get(feed_url_of(client)).status_code == 200
+    assert anonymous.get("/calendrier/flux/pas-un-jeton.ics").status_code == 404
+
+
+def test_admin_replaces_every_address(app, client, clock):
+    _, trainer, coordinator = confirmed_session()
+    admin = make_user(Role.ADMIN)
+    db.session.commit()
+    login(client, trainer.user)
+    old = feed_url_of(client)
+    switch_to(client, admin)
+    response = post_form(client, "/calendrier/tous/reinitialiser", {}, page="/calendrier/")
+    assert response.status_code == 302
+    assert app.test_client().get(old).status_code == 404
+
+
+def test_each_subscriber_sees_what_they_may_and_cancellations_stay_a_while(app, client, clock):
+    intervention, trainer, coordinator = confirmed_session()
+    requester = intervention.request.created_by
+    login(client, requester)
+    establishment_url = feed_url_of(client)
+    switch_to(client, coordinator)
+    coordination_url = feed_url_of(client)
+    outsider = make_coordinator("13", Force.POLICE)
+    db.session.commit()
+    switch_to(client, outsider)
+    outsider_url = feed_url_of(client)
+    anonymous = app.test_client()
+
+    establishment_feed = anonymous.get(establishment_url)
+    assert intervention.ical_uid in events(establishment_feed)
+    assert trainer.user.email.encode() not in establishment_feed.data, "no officer address for an establishment"
+    assert trainer.user.email.encode() in anonymous.get(coordination_url).data
+    assert intervention.ical_uid not in events(anonymous.get(outsider_url)), "another département's feed"
+
+    # Withdrawn from the session: it shows as cancelled in the trainer's feed for 30 days, then goes.
+    assignment = intervention.assignments[0]
+    offers.withdraw(db.session, assignment, coordinator, "Mutation", clock.now())
+    db.session.commit()
+    switch_to(client, trainer.user)
+    trainer_url = feed_url_of(client)
+    assert str(events(anonymous.get(trainer_url))[intervention.ical_uid]["STATUS"]) == "CANCELLED"
+    clock.advance(timedelta(days=31))
+    assert intervention.ical_uid not in events(anonymous.get(trainer_url))
+
+
+def test_feeds_rebuild_only_the_sessions_that_changed(app, clock):
+    first, trainer, coordinator = confirmed_session()
+    second = a_session()
+    offers.assign_directly(db.session, second, trainer, MONDAY_9 + timedelta(days=1),
+                           MONDAY_9 + timedelta(days=1, hours=1), coordinator, clock.now())
+    db.session.commit()
+    rows = feeds.trainer_rows(db.session, trainer.id, clock.now())
+    with app.test_request_context():
+        build = lambda: feeds.build_feed(db.session, feeds.trainer_rows(db.session, trainer.id, clock.now()),  # noqa: E731
+                                         name="test", salt="s", url_for=session_url, organizer_for=organizer_for)
+        body, built = build()
+        assert built == 2 and len(rows) == 2
+        db.session.commit()
+        again, built = build()
+        assert built == 0 and again == body, "nothing changed: served from the kept VEVENTs"
+        offers.reschedule(db.session, first, MONDAY_9 + timedelta(hours=2), MONDAY_9 + timedelta(hours=3),
+                          coordinator, clock.now() + timedelta(minutes=1))
+        db.session.commit()
+        _, built = build()
+        assert built == 1
+
+
+def test_add_to_my_calendar_is_only_for_those_concerned(app, client, clock):
+    intervention, trainer, coordinator = confirmed_session()
+    url = f"/calendrier/interventions/{intervention.id}.ics"
+    login(client, trainer.user)
+    response = client.get(url)
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert intervention.ical_uid in events(response)
+    assert "METHOD" not in Calendar.from_ical(response.data)
+    other = qualified()
+    db.session.commit()
+    switch_to(client, other.user)
+    assert client.get(url).status_code == 404
+
+
+def test_coordinator_exports_filtered_ics_and_csv(app, client, clock):
+    intervention, trainer, coordinator = confirmed_session()
+    login(client, coordinator)
+    assert "Exporter le planning" in client.get("/calendrier/export").get_data(as_text=True)
+    base = {"date_from": "2027-01-01", "date_to": "2027-01-31", "statuses": ["confirmed", "done"]}
+    ics = client.get("/calendrier/export", query_string={**base, "format": "ics"})
+    assert ics.status_code == 200 and intervention.ical_uid in events(ics)
+    rows = list(csv.reader(io.StringIO(client.get("/calendrier/export", query_string={**base, "format": "csv"})
+                                       .get_data(as_text=True)), delimiter=";"))
+    assert rows[0][:3] == ["date", "début", "fin"]
+    assert rows[1][:3] == ["11/01/2027", "09:00", "10:00"] and trainer.matricule in rows[1]
+    assert len(rows) == 2
+    other_trainer = client.get("/calendrier/export", query_string={**base, "format": "csv", "trainer": "000000"})
+    assert len(list(csv.reader(io.StringIO(other_trainer.get_data(as_text=True)), delimiter=";"))) == 1
+    only_cancelled = client.get("/calendrier/export", query_string={**base, "format": "ics",
+                                                                      "statuses": ["cancelled"]})
+    assert events(only_cancelled) == {}
+    bad = client.get("/calendrier/export", query_string={**base, "format": "csv", "statuses": []})
+    assert bad.status_code == 400 and "Choisissez au moins un état." in bad.get_data(as_text=True)
+
+
+def test_export_ics_command(app, runner, clock, tmp_path):
+    intervention, trainer, _ = confirmed_session()
+    output = tmp_path / "planning.ics"
+    result = runner.invoke(args=["export-ics", "--departement", "69", "--from", "2027-01-11", "--to", "2027-01-11",
+                                 "--trainer", trainer.matricule, "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "1 intervention(s) exportée(s)" in result.output
+    assert intervention.ical_uid in {str(e["UID"]) for e in Calendar.from_ical(output.read_bytes()).walk("VEVENT")}
+    later = runner.invoke(args=["export-ics", "--from", "2027-01-12", "--output", str(output)])
+    assert "0 intervention(s)" in later.output
