@@ -135,12 +135,14 @@ def travel_minutes_for(distance_km: float | None) -> int:
 
 def is_free(availability: TrainerAvailability, start: datetime, end: datetime, *, timezone_name: str,
             departement_code: str, travel_minutes: int = 0, place_key: int | None = None,
-            ignore_intervention_ids: Iterable[int] = ()) -> Answer:
+            ignore_intervention_ids: Iterable[int] = (), explain: bool = True) -> Answer:
     """Whether the trainer can give a session at a place from `start` to `end` (aware UTC).
 
     The trainer must be available from `start - travel` to `end + travel`: inside the weekly pattern
     (which does not apply on the place's public holidays) or an extra availability, outside any
     unavailable period, and clear of their other sessions with the travel buffers around them.
+    With `explain=False` (planning a month asks this hundreds of thousands of times) the answer
+    comes without its French reasons.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("is_free takes aware UTC datetimes")
@@ -153,6 +155,8 @@ def is_free(availability: TrainerAvailability, start: datetime, end: datetime, *
 
     for period in availability.unavailable:
         if period.starts_at < back and leave < period.ends_at:
+            if not explain:
+                return Answer(False, ())
             reasons.append(_reason_unavailable(period, timezone_name))
 
     for busy in availability.busy:
@@ -165,10 +169,14 @@ def is_free(availability: TrainerAvailability, start: datetime, end: datetime, *
             conflict = (busy.starts_at - timedelta(minutes=busy.travel_minutes) < back
                         and leave < busy.ends_at + timedelta(minutes=busy.travel_minutes))
         if conflict:
+            if not explain:
+                return Answer(False, ())
             reasons.append(_reason_busy(busy, timezone_name))
 
     covering, holidays = _available_intervals(availability, leave, back, timezone_name, departement_code)
     if not _covers(covering, leave, back):
+        if not explain:
+            return Answer(False, ())
         if holidays:
             reasons.extend(_("Jour férié : %(name)s (%(day)s) ; les disponibilités habituelles ne "
                              "s'appliquent pas.", name=name, day=_day(day))

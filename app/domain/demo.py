@@ -248,6 +248,9 @@ class DemoBuilder:
         topics = {topic.code: topic for topic in self.topics}
         audiences = {audience.code: audience for audience in self.audiences}
         coordinators = {}
+        trainers_by_territory: dict[tuple[str, Force], list[Trainer]] = {}
+        for trainer in self.trainers:
+            trainers_by_territory.setdefault((trainer.unit.departement_code, trainer.force), []).append(trainer)
         self.request_count = 0
         scenario_index = 0
         for establishment in self.establishments:
@@ -309,8 +312,7 @@ class DemoBuilder:
                 lifecycle.accept(self.session, request, coordinator, decided)
                 if scenario == "in_planning":
                     continue
-                trainers = [t for t in self.trainers
-                            if t.unit.departement_code == request.departement_code and t.force == request.force]
+                trainers = trainers_by_territory.get((request.departement_code, request.force), [])
                 timezone_name = establishment.timezone
                 for number, intervention in enumerate(request.interventions):
                     day = start + timedelta(days=number % 5)

@@ -127,7 +127,8 @@ def static_exclusions(need: SessionNeed, trainer: TrainerProfile) -> list[Exclus
 
 
 def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: datetime, ends_at: datetime,
-                     workload: TrainerLimits, availability: TrainerAvailability) -> list[Exclusion]:
+                     workload: TrainerLimits, availability: TrainerAvailability, explain: bool = True
+                     ) -> list[Exclusion]:
     """The rules that depend on when: certification, weekly and monthly limits, availability."""
     day = to_local(starts_at, need.timezone).date()
     found: list[Exclusion] = []
@@ -143,7 +144,8 @@ def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: date
     answer = is_free(availability, starts_at, ends_at, timezone_name=need.timezone,
                      departement_code=need.departement_code,
                      travel_minutes=travel_minutes_for(trainer.distance_km(need)),
-                     place_key=need.establishment_id, ignore_intervention_ids=(need.intervention_id,))
+                     place_key=need.establishment_id, ignore_intervention_ids=(need.intervention_id,),
+                     explain=explain)
     if not answer:
         found.append(Exclusion("disponibilite", answer.reason or "Indisponible."))
     return found

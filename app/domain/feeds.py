@@ -43,6 +43,7 @@ from app.models import (
     Trainer,
     User,
 )
+from app.models.base import insert_for
 
 PAST_WINDOW = timedelta(days=90)
 FUTURE_WINDOW = timedelta(days=400)
@@ -205,11 +206,7 @@ def _store(session: Session, values: list[dict]) -> None:
     """Insert or replace cache entries in one statement (two feeds built at once do not collide)."""
     if not values:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(CalendarEntry).values(values)
+    statement = insert_for(session)(CalendarEntry).values(values)
     session.execute(statement.on_conflict_do_update(
         index_elements=[CalendarEntry.intervention_id, CalendarEntry.variant],
         set_={"version": statement.excluded.version, "vevent": statement.excluded.vevent}))

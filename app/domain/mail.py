@@ -19,6 +19,7 @@ from email.utils import make_msgid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.models.base import insert_for
 from app.models.outbox import MessageStatus, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,19 @@ def queue_email(
     dedup_key: str | None = None,
     now: datetime,
 ) -> OutgoingMessage | None:
-    """Adds a message to the outbox; with a dedup_key already used, adds nothing and returns None."""
+    """Adds a message to the outbox; with a dedup_key already used, adds nothing and returns None.
+
+    With a key, the INSERT itself skips a duplicate (ON CONFLICT DO NOTHING): two jobs running at
+    once write the message once, without either failing."""
     if dedup_key is not None:
-        existing = session.scalar(select(OutgoingMessage.id).where(OutgoingMessage.dedup_key == dedup_key))
-        if existing is not None:
-            return None
+        inserted = session.execute(
+            insert_for(session)(OutgoingMessage)
+            .values(recipient=recipient, subject=subject, body_text=body_text, body_html=body_html,
+                    calendar=calendar, calendar_method=calendar_method, dedup_key=dedup_key, created_at=now,
+                    next_attempt_at=now, status=MessageStatus.PENDING, attempts=0)
+            .on_conflict_do_nothing(index_elements=[OutgoingMessage.dedup_key])
+            .returning(OutgoingMessage.id)).scalar()
+        return session.get(OutgoingMessage, inserted) if inserted is not None else None
     message = OutgoingMessage(
         recipient=recipient,
         subject=subject,

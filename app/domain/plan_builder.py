@@ -135,14 +135,17 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
             if static_exclusions(need, trainer):
                 continue
             km = round(trainer.distance_km(need), 1)
-            seen: set[tuple[date, str]] = set()
+            seen: set = set()
             for start, end in starts_of[intervention.id]:
                 slot = half_day(start, need.timezone)
-                if slot in seen:
-                    continue  # the earliest workable start of each half-day is enough to plan
+                # One trainer per half-day: the earliest workable start of each is enough, except for a
+                # pair, whose two trainers must share the very same start.
+                key = start if intervention.trainers_needed > 1 else slot
+                if key in seen:
+                    continue
                 if not timed_exclusions(need, trainer, start, end, limits[trainer.trainer_id],
-                                        availabilities[trainer.trainer_id]):
-                    seen.add(slot)
+                                        availabilities[trainer.trainer_id], explain=False):
+                    seen.add(key)
                     options.append(Option(trainer.trainer_id, slot[0], slot[1], start, km))
         sessions.append(SessionToPlan(intervention.id, intervention.trainers_needed, options, arrival_rank=rank))
     return PlanningProblem(sessions, limits, {i.id: i for i in interventions}, by_id,

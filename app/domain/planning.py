@@ -29,9 +29,8 @@ from datetime import date, datetime
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-# Travel is counted in hectometres and weighs more than any workload difference can.
+# Travel is counted in hectometres; its weight is set per instance (see `travel_weight`).
 TRAVEL_UNIT_PER_KM = 10
-TRAVEL_WEIGHT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -184,8 +183,11 @@ def _place_pairs(pairs: list[SessionToPlan], capacity: _Capacity) -> tuple[list[
     return assignments, unserved
 
 
-def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:
-    """The optimal plan: most sessions served, then least travel, then balanced workload."""
+def single_trainer_network(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]
+                           ) -> tuple[FlowNetwork, list[PlannedAssignment], dict[int, str], dict[int, int]]:
+    """Pairs placed first, then the flow network of the single-trainer sessions on what is left.
+
+    Also used by the benchmark, to prove the network's optimum with an independent solver."""
     capacity = _capacity_for(sessions, limits)
     pairs = [s for s in sessions if s.trainers_needed > 1]
     singles = [s for s in sessions if s.trainers_needed == 1]
@@ -193,8 +195,13 @@ def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits])
     load = {trainer_id: trainer.load for trainer_id, trainer in limits.items()}
     for assignment in assignments:
         load[assignment.trainer_id] += 1
+    return build_flow_network(singles, capacity, load), assignments, unserved, load
 
-    network = build_flow_network(singles, capacity, load)
+
+def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:
+    """The optimal plan: most sessions served, then least travel, then balanced workload."""
+    singles = [s for s in sessions if s.trainers_needed == 1]
+    network, assignments, unserved, load = single_trainer_network(sessions, limits)
     flows = network.solve()
     for session in singles:
         if not session.options:
@@ -222,6 +229,7 @@ class FlowNetwork:
         self.costs: list[int] = []
         self.node_count = 2  # 0 = source, 1 = sink
         self.option_arcs: list[tuple[int, Option, int]] = []
+        self.travel_weight = 1
         self._nodes: dict[tuple, int] = {}
 
     SOURCE, SINK = 0, 1
@@ -262,8 +270,21 @@ class FlowNetwork:
         return solver.flows(np.arange(self.arc_count, dtype=np.int32))
 
 
+def travel_weight(sessions: list[SessionToPlan], load: dict[int, int]) -> int:
+    """Just above the largest total workload cost a plan can have, so that one hectometre of travel
+    outweighs any workload difference (lexicographic), with costs as small as possible: the
+    solver's time grows with the size of the costs."""
+    demand: dict[int, int] = defaultdict(int)
+    for session in sessions:
+        for trainer_id in {o.trainer_id for o in session.options}:
+            demand[trainer_id] += 1
+    costliest_arc = max((load.get(t, 0) + d for t, d in demand.items()), default=0)
+    return len(sessions) * costliest_arc + 1
+
+
 def build_flow_network(sessions: list[SessionToPlan], capacity: _Capacity, load: dict[int, int]) -> FlowNetwork:
     network = FlowNetwork()
+    network.travel_weight = weight = travel_weight(sessions, load)
     trainer_demand: dict[int, int] = defaultdict(int)
     for session in sessions:
         usable = [o for o in session.options if capacity.can_take(o)]
@@ -279,7 +300,7 @@ def build_flow_network(sessions: list[SessionToPlan], capacity: _Capacity, load:
                     ("session-trainer", session.intervention_id, option.trainer_id))
                 network.arc(session_node, pair_node, 1)
             slot_node = network.node(("slot", *option.slot))
-            cost = round(option.km * TRAVEL_UNIT_PER_KM) * TRAVEL_WEIGHT
+            cost = round(option.km * TRAVEL_UNIT_PER_KM) * weight
             arc_index = network.arc(pair_node, slot_node, 1, cost)
             network.option_arcs.append((arc_index, option, session.intervention_id))
         for trainer_id in pair_nodes:

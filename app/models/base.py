@@ -50,3 +50,12 @@ class Base(DeclarativeBase):
 
 # Created with the models (not in extensions.py) so that model modules import without cycles.
 db = SQLAlchemy(model_class=Base)
+
+
+def insert_for(session):
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

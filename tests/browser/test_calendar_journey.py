@@ -27,7 +27,8 @@ def delivered(smtp_server, clock) -> list:
 
 
 def feed_event(url: str, uid: str):
-    with urllib.request.urlopen(url) as response:  # the subscribed calendar, as a client fetches it
+    assert url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(url) as response:  # noqa: S310 (the live test server, as a calendar client)
         assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
         calendar = Calendar.from_ical(response.read())
     return next(e for e in calendar.walk("VEVENT") if str(e["UID"]) == uid)
@@ -53,7 +54,8 @@ def test_confirm_reschedule_cancel_reach_mailboxes_and_feeds(app, clock, browser
     log_in(page, coordinator.email, PASSWORD)
     page.goto(f"/coordination/demandes/{intervention.request_id}")
     page.get_by_role("link", name=f"Formateurs possibles — {intervention.group_label}").click()
-    page.get_by_role("row").filter(has_text=trainer.full_name).get_by_role("button", name="Affecter directement").click()
+    row = page.get_by_role("row").filter(has_text=trainer.full_name)
+    row.get_by_role("button", name="Affecter directement").click()
     page.wait_for_url(f"**/coordination/demandes/{intervention.request_id}")
     sent = delivered(smtp_server, clock)
     assert [(str(c["METHOD"]), c.walk("VEVENT")[0]["SEQUENCE"]) for _, _, c in sent] == [("REQUEST", 1)] * 2

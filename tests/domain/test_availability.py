@@ -270,3 +270,25 @@ def test_loader_fetches_many_trainers_in_three_queries_and_keeps_only_what_matte
     assert not check(mine, paris(tuesday, 11, 45), paris(tuesday, 12))
     assert check(mine, paris(tuesday, 14, 30), paris(tuesday, 15, 30))  # extra availability, after the buffer
     assert load_availability(db.session, [], paris(tuesday, 0), paris(tuesday, 23)) == {}
+
+
+def test_the_quick_answer_without_reasons_agrees_with_the_explained_one(app):
+    # Planning asks without reasons; it must say yes and no exactly where the explained answer does.
+    monday = date(2026, 12, 7)
+    trainer = TrainerAvailability(
+        1, slots=(TUESDAY_MORNING, WeeklySlot(0, time(13, 30), time(17, 0))),
+        unavailable=(Period(paris(monday, 15), paris(monday, 16), "Permanence"),),
+        extra=(Period(paris(monday + timedelta(days=5), 9), paris(monday + timedelta(days=5), 12)),),
+        busy=(BusyPeriod(paris(monday + timedelta(days=1), 9), paris(monday + timedelta(days=1), 10), 7, True,
+                         place_key=3),))
+    answers = []
+    for day in range(7):
+        for half_hour in range(16, 38):
+            start = paris(monday + timedelta(days=day), half_hour // 2, 30 * (half_hour % 2))
+            for place in (3, 4):
+                explained = check(trainer, start, start + timedelta(hours=1), travel_minutes=20, place_key=place)
+                quick = check(trainer, start, start + timedelta(hours=1), travel_minutes=20, place_key=place,
+                              explain=False)
+                assert bool(quick) == bool(explained) and quick.reasons == ()
+                answers.append(bool(explained))
+    assert any(answers) and not all(answers), "the cases cover both answers"
