@@ -115,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.offers import bp as offers_bp
     from app.planning import bp as planning_bp
+    from app.reports import bp as reports_bp
     from app.trainers import bp as trainers_bp
 
     app.register_blueprint(main_bp)
@@ -128,3 +129,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(offers_bp, url_prefix="/propositions")
     app.register_blueprint(planning_bp, url_prefix="/planification")
     app.register_blueprint(calendars_bp, url_prefix="/calendrier")
+    app.register_blueprint(reports_bp, url_prefix="/comptes-rendus")

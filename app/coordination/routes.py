@@ -30,6 +30,7 @@ from app.models import (
     RequestStatus,
     RequestWindow,
     Role,
+    SessionReport,
     Trainer,
 )
 from app.offers.forms import OfferForm
@@ -111,9 +112,13 @@ def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=
     # Sessions, their trainers and the history in a fixed number of queries, however many groups.
     db.session.scalars(select(InterventionRequest).where(InterventionRequest.id == item.id).options(
         selectinload(InterventionRequest.interventions).selectinload(Intervention.assignments)
-        .selectinload(Assignment.trainer))).one()
+        .selectinload(Assignment.trainer),
+        selectinload(InterventionRequest.interventions).selectinload(Intervention.reports)
+        .selectinload(SessionReport.trainer))).one()
     force_form = ForceForm(force=item.force.value if item.force else None)
-    return render_template("coordination/show.html", item=item, accept_form=AcceptForm(),
+    from app.reports.forms import ReopenForm
+
+    return render_template("coordination/show.html", item=item, accept_form=AcceptForm(), reopen_form=ReopenForm(),
                            refuse_form=refuse_form or RefuseForm(), force_form=force_form,
                            cancel_form=cancel_form or CancelForm(), warnings=[]), status
 

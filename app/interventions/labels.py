@@ -41,6 +41,8 @@ EVENTS = {
     "session_confirmed": _l("Intervention confirmée"),
     "needs_attention": _l("Intervention à reprendre par la coordination"),
     "rescheduled": _l("Horaire de l'intervention modifié"),
+    "report_filed": _l("Compte rendu déposé"),
+    "report_reopened": _l("Compte rendu rouvert pour correction"),
 }
 # Why an offer, acceptance or assignment could not be made (codes of domain.offers.OfferRefusedError).
 OFFER_REFUSALS = {

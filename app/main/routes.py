@@ -101,6 +101,7 @@ def _trainer_home():
     context = {}
     if trainer:
         from app.domain.offers import pending_offers
+        from app.domain.reports import reports_due
         from app.offers.forms import AcceptOfferForm, DeclineOfferForm
 
         now = utcnow()
@@ -109,6 +110,7 @@ def _trainer_home():
                    "busy": upcoming_busy(db.session, trainer.id, now),
                    "exceptions": [e for e in trainer.exceptions if e.ends_at > now],
                    "pending_offers": offers,
+                   "reports_due": reports_due(db.session, trainer.id, now),
                    "accept_forms": {a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in offers},
                    "decline_forms": {a.id: DeclineOfferForm(prefix=f"d{a.id}", formdata=None) for a in offers}}
     return render_template("main/home_trainer.html", trainer=trainer, certification=status, **context)

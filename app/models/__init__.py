@@ -14,6 +14,7 @@ from app.models.interventions import (
     RequestEvent,
     RequestStatus,
     RequestWindow,
+    SessionReport,
 )
 from app.models.outbox import MessageStatus, OutgoingMessage
 from app.models.reference import Audience, Topic
@@ -38,6 +39,7 @@ __all__ = [
     "RequestEvent",
     "RequestStatus",
     "RequestWindow",
+    "SessionReport",
     "Audience",
     "AvailabilityException",
     "AvailabilityPattern",

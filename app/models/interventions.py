@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -182,6 +182,8 @@ class Intervention(db.Model):
         back_populates="intervention", cascade="all, delete-orphan", order_by="Assignment.id"
     )
     feedback: Mapped[Feedback | None] = relationship(back_populates="intervention", cascade="all, delete-orphan")
+    reports: Mapped[list[SessionReport]] = relationship(back_populates="intervention", cascade="all, delete-orphan",
+                                                        order_by="SessionReport.id")
 
 
 class Assignment(db.Model):
@@ -233,3 +235,46 @@ class Feedback(db.Model):
 
     intervention: Mapped[Intervention] = relationship(back_populates="feedback")
     author = relationship("User")
+
+
+report_topic = Table(
+    "report_topic",
+    db.metadata,
+    Column("report_id", ForeignKey("session_report.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_code", ForeignKey("topic.code"), primary_key=True),
+)
+
+
+class SessionReport(db.Model):
+    """A trainer's account of a session after it: held or not, who was there, what was covered.
+
+    Correctable until `editable_until` (30 days), then locked; an admin can reopen it."""
+
+    __tablename__ = "session_report"
+    __table_args__ = (
+        UniqueConstraint("intervention_id", "trainer_id"),
+        CheckConstraint("people_present IS NULL OR people_present >= 0", name="people_not_negative"),
+        CheckConstraint("(pupils IS NULL OR pupils >= 0) AND (staff IS NULL OR staff >= 0) "
+                        "AND (parents IS NULL OR parents >= 0)", name="breakdown_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(ForeignKey("intervention.id", ondelete="CASCADE"), index=True)
+    trainer_id: Mapped[int] = mapped_column(ForeignKey("trainer.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    held: Mapped[bool]
+    not_held_reason: Mapped[str | None] = mapped_column(String(300))
+    people_present: Mapped[int | None]
+    pupils: Mapped[int | None]
+    staff: Mapped[int | None]
+    parents: Mapped[int | None]
+    remarks: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    editable_until: Mapped[datetime]
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    intervention: Mapped[Intervention] = relationship(back_populates="reports")
+    trainer = relationship("Trainer")
+    author = relationship("User", foreign_keys=[author_id])
+    topics = relationship("Topic", secondary=report_topic, order_by="Topic.position")

@@ -1,0 +1,121 @@
+"""After a session: each trainer reports; the first report makes the session done (or not held).
+
+A report can be corrected for 30 days, then it is locked; an admin can reopen it for another 30.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain.lifecycle import TransitionRefusedError, _event, recompute_request_status
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    Intervention,
+    InterventionRequest,
+    InterventionStatus,
+    SessionReport,
+    Topic,
+    Trainer,
+    User,
+)
+
+EDIT_WINDOW = timedelta(days=30)
+REPORTABLE = (InterventionStatus.CONFIRMED, InterventionStatus.DONE, InterventionStatus.NOT_HELD)
+
+
+class ReportClosedError(TransitionRefusedError):
+    """No report possible: the session has not ended, the trainer was not on it, or the report is locked."""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    held: bool
+    not_held_reason: str | None = None
+    people_present: int | None = None
+    pupils: int | None = None
+    staff: int | None = None
+    parents: int | None = None
+    topic_codes: tuple[str, ...] = field(default_factory=tuple)
+    remarks: str | None = None
+
+
+def may_report(intervention: Intervention, trainer_id: int, now: datetime) -> bool:
+    """The session has ended and the trainer had accepted it."""
+    return (intervention.status in REPORTABLE and intervention.ends_at is not None and intervention.ends_at <= now
+            and any(a.trainer_id == trainer_id and a.status is AssignmentStatus.ACCEPTED
+                    for a in intervention.assignments))
+
+
+def is_locked(report: SessionReport, now: datetime) -> bool:
+    return now >= report.editable_until
+
+
+def save_report(session: Session, intervention: Intervention, trainer: Trainer, data: ReportData, author: User,
+                now: datetime) -> SessionReport:
+    """Files (once per trainer: a unique constraint) or corrects (until locked) the trainer's report."""
+    if not may_report(intervention, trainer.id, now):
+        raise ReportClosedError(intervention.id)
+    topics = [session.get(Topic, code) for code in data.topic_codes]
+    values = dict(held=data.held, not_held_reason=None if data.held else data.not_held_reason,
+                  people_present=data.people_present if data.held else None,
+                  pupils=data.pupils if data.held else None, staff=data.staff if data.held else None,
+                  parents=data.parents if data.held else None, remarks=data.remarks)
+    report = session.scalar(select(SessionReport).where(SessionReport.intervention_id == intervention.id,
+                                                        SessionReport.trainer_id == trainer.id))
+    if report is None:
+        report = SessionReport(intervention_id=intervention.id, trainer_id=trainer.id, author_id=author.id,
+                               created_at=now, updated_at=now, editable_until=now + EDIT_WINDOW, **values)
+        report.topics = topics
+        session.add(report)
+        session.flush()
+        _event(session, intervention.request, author, "report_filed", now,
+               f"{intervention.group_label} — {trainer.full_name}", intervention)
+    else:
+        # Conditional on the lock: a correction racing the deadline loses, never slips through.
+        result = session.execute(update(SessionReport)
+                                 .where(SessionReport.id == report.id, SessionReport.editable_until > now)
+                                 .values(updated_at=now, **values).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise ReportClosedError(intervention.id)
+        session.refresh(report)
+        report.topics = topics
+        session.flush()
+    _settle_session(session, intervention, now)
+    return report
+
+
+def _settle_session(session: Session, intervention: Intervention, now: datetime) -> None:
+    """Done when any report says it was held, not held when every report says it was not."""
+    held = session.scalar(select(exists().where(SessionReport.intervention_id == intervention.id,
+                                                SessionReport.held)))
+    target = InterventionStatus.DONE if held else InterventionStatus.NOT_HELD
+    session.execute(update(Intervention)
+                    .where(Intervention.id == intervention.id, Intervention.status.in_(REPORTABLE),
+                           Intervention.status != target)
+                    .values(status=target, updated_at=now).execution_options(synchronize_session=False))
+    session.refresh(intervention)
+    recompute_request_status(session, intervention.request, now)
+
+
+def reopen(session: Session, report: SessionReport, admin: User, now: datetime) -> None:
+    report.editable_until = now + EDIT_WINDOW
+    report.reopened_by_id = admin.id
+    _event(session, report.intervention.request, admin, "report_reopened", now,
+           f"{report.intervention.group_label} — {report.trainer.full_name}", report.intervention)
+
+
+def reports_due(session: Session, trainer_id: int, now: datetime) -> list[Intervention]:
+    """The trainer's ended sessions still waiting for their report, oldest first."""
+    return list(session.scalars(
+        select(Intervention).join(Assignment, Assignment.intervention_id == Intervention.id)
+        .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.ACCEPTED,
+               Intervention.status.in_(REPORTABLE), Intervention.ends_at <= now,
+               ~exists().where(SessionReport.intervention_id == Intervention.id,
+                               SessionReport.trainer_id == trainer_id))
+        .options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
+        .order_by(Intervention.starts_at)))

@@ -1,0 +1,53 @@
+"""The trainer's report after a session."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from app.forms import MultiCheckboxField
+
+MAX_PEOPLE = 2000
+
+
+class ReportForm(FlaskForm):
+    held = RadioField(_l("L'intervention a-t-elle eu lieu ?"), choices=[("oui", _l("Oui")), ("non", _l("Non"))],
+                      validators=[Optional()])
+    not_held_reason = StringField(_l("Pourquoi n'a-t-elle pas eu lieu ?"), validators=[Optional(), Length(max=300)])
+    people_present = IntegerField(_l("Nombre de personnes présentes"),
+                                  validators=[Optional(), NumberRange(min=1, max=MAX_PEOPLE,
+                                                                      message=_l("Entre 1 et 2 000."))])
+    pupils = IntegerField(_l("dont élèves ou étudiants"), validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    staff = IntegerField(_l("dont personnels"), validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    parents = IntegerField(_l("dont parents"), validators=[Optional(), NumberRange(min=0, max=MAX_PEOPLE)])
+    topics = MultiCheckboxField(_l("Thèmes abordés"))
+    remarks = TextAreaField(_l("Remarques"), validators=[Optional(), Length(max=2000)],
+                            description=_l("Ambiance, questions marquantes, suites à donner…"))
+    submit = SubmitField(_l("Enregistrer le compte rendu"))
+
+    def validate_held(self, field) -> None:
+        if field.data not in ("oui", "non"):
+            raise ValidationError(_l("Indiquez si l'intervention a eu lieu."))
+
+    def validate_not_held_reason(self, field) -> None:
+        if self.held.data == "non" and not (field.data or "").strip():
+            raise ValidationError(_l("Indiquez pourquoi l'intervention n'a pas eu lieu."))
+
+    def validate_people_present(self, field) -> None:
+        if self.held.data == "oui" and field.data is None and not field.errors:
+            raise ValidationError(_l("Indiquez le nombre de personnes présentes."))
+
+    def validate_parents(self, field) -> None:
+        parts = [self.pupils.data, self.staff.data, field.data]
+        if self.held.data == "oui" and any(p is not None for p in parts) and self.people_present.data is not None:
+            if sum(p or 0 for p in parts) != self.people_present.data:
+                raise ValidationError(_l("Élèves, personnels et parents doivent faire %(total)s au total.",
+                                         total=self.people_present.data))
+
+    def validate_topics(self, field) -> None:
+        if self.held.data == "oui" and not field.data:
+            raise ValidationError(_l("Cochez au moins un thème abordé."))
+
+
+class ReopenForm(FlaskForm):
+    submit = SubmitField(_l("Rouvrir pour correction"))
