@@ -39,6 +39,10 @@ class Config:
     # back to the coordinator's queue.
     RELAIS_OFFER_EXPIRY_DAYS = env_int("RELAIS_OFFER_EXPIRY_DAYS", 3)
     RELAIS_OFFER_MAX_TRIES = env_int("RELAIS_OFFER_MAX_TRIES", 3)
+    # Reminders before a session (days before, e.g. "7,1"), and days after it when a report is overdue.
+    RELAIS_REMINDER_DAYS_BEFORE = tuple(int(d) for d in os.environ.get("RELAIS_REMINDER_DAYS_BEFORE", "7,1").split(",")
+                                        if d.strip())
+    RELAIS_REPORT_OVERDUE_DAYS = env_int("RELAIS_REPORT_OVERDUE_DAYS", 2)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = env_int("MAIL_PORT", 25)

@@ -20,7 +20,8 @@ def absolute_url(endpoint: str, **values) -> str:
 
 def queue_templated_email(recipient: User | str, template: str, subject, dedup_key: str | None = None,
                           language: str | None = None, calendar: str | None = None,
-                          calendar_method: str | None = None, **context) -> None:
+                          calendar_method: str | None = None, **context):
+    """Queues the e-mail; returns the outbox row, or None when its dedup key was already used."""
     address = recipient.email if isinstance(recipient, User) else recipient
     language = language or (recipient.language if isinstance(recipient, User) else "fr")
     with force_locale(language):
@@ -28,7 +29,7 @@ def queue_templated_email(recipient: User | str, template: str, subject, dedup_k
         translated_subject = str(subject)  # a lazy string, translated here
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", subject=translated_subject, **context)
-    queue_email(db.session, recipient=address, subject=f"[Relais] {translated_subject}", body_text=text,
+    return queue_email(db.session, recipient=address, subject=f"[Relais] {translated_subject}", body_text=text,
                 body_html=html, dedup_key=dedup_key, calendar=calendar, calendar_method=calendar_method,
                 now=utcnow())
 

@@ -3,4 +3,5 @@
 from app.domain import (
     certification_warnings,  # noqa: F401  (certification warnings, 60 days ahead)
     offers,  # noqa: F401  (expired offers pass to the next candidate)
+    reminders,  # noqa: F401  (before sessions, overdue reports, feedback, weekly digest)
 )

@@ -29,20 +29,26 @@ class ReportForm(FlaskForm):
         if field.data not in ("oui", "non"):
             raise ValidationError(_l("Indiquez si l'intervention a eu lieu."))
 
-    def validate_not_held_reason(self, field) -> None:
-        if self.held.data == "non" and not (field.data or "").strip():
-            raise ValidationError(_l("Indiquez pourquoi l'intervention n'a pas eu lieu."))
-
-    def validate_people_present(self, field) -> None:
-        if self.held.data == "oui" and field.data is None and not field.errors:
-            raise ValidationError(_l("Indiquez le nombre de personnes présentes."))
-
-    def validate_parents(self, field) -> None:
-        parts = [self.pupils.data, self.staff.data, field.data]
-        if self.held.data == "oui" and any(p is not None for p in parts) and self.people_present.data is not None:
-            if sum(p or 0 for p in parts) != self.people_present.data:
-                raise ValidationError(_l("Élèves, personnels et parents doivent faire %(total)s au total.",
-                                         total=self.people_present.data))
+    def validate(self, extra_validators=None) -> bool:
+        # Checked here, not per field: an empty optional field stops its own validators.
+        valid = super().validate(extra_validators)
+        if self.held.data == "non" and not (self.not_held_reason.data or "").strip():
+            self.not_held_reason.errors = [*self.not_held_reason.errors,
+                                           _l("Indiquez pourquoi l'intervention n'a pas eu lieu.")]
+            return False
+        if self.held.data != "oui":
+            return valid
+        if self.people_present.data is None and not self.people_present.errors:
+            self.people_present.errors = [*self.people_present.errors,
+                                          _l("Indiquez le nombre de personnes présentes.")]
+            return False
+        parts = [self.pupils.data, self.staff.data, self.parents.data]
+        if any(p is not None for p in parts) and self.people_present.data is not None \
+                and sum(p or 0 for p in parts) != self.people_present.data:
+            self.pupils.errors = [*self.pupils.errors, _l("Élèves, personnels et parents doivent faire %(total)s "
+                                                          "au total.", total=self.people_present.data)]
+            return False
+        return valid
 
     def validate_topics(self, field) -> None:
         if self.held.data == "oui" and not field.data:
