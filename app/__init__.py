@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.offers import bp as offers_bp
     from app.planning import bp as planning_bp
     from app.reports import bp as reports_bp
+    from app.statistics import bp as statistics_bp
     from app.trainers import bp as trainers_bp
 
     app.register_blueprint(main_bp)
@@ -130,3 +131,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(planning_bp, url_prefix="/planification")
     app.register_blueprint(calendars_bp, url_prefix="/calendrier")
     app.register_blueprint(reports_bp, url_prefix="/comptes-rendus")
+    app.register_blueprint(statistics_bp, url_prefix="/statistiques")

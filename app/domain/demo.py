@@ -319,7 +319,9 @@ class DemoBuilder:
                     begins = time(9 + number % 3, 0) if morning else time(14, 0)
                     intervention.starts_at = to_utc(day, begins, timezone_name)
                     intervention.ends_at = intervention.starts_at + timedelta(minutes=request.duration_minutes)
-                    intervention.status = InterventionStatus.DONE if past else InterventionStatus.CONFIRMED
+                    # A recent session out of three still waits for its report (the trainers are chased).
+                    reported = past and not (scenario == "done_recently" and number % 3 == 2)
+                    intervention.status = InterventionStatus.DONE if reported else InterventionStatus.CONFIRMED
                     if trainers:
                         # A pair session gets two different trainers; the staffing counter follows.
                         team = [trainers[(number + k) % len(trainers)] for k in range(intervention.trainers_needed)]
@@ -331,6 +333,8 @@ class DemoBuilder:
                         intervention.confirmed_at = decided + timedelta(days=1)
                         intervention.trainers_needed = len(intervention.assignments)
                         intervention.accepted_count = len(intervention.assignments)
+                        if reported:
+                            self._reports(intervention, request, list({t.id: t for t in team}.values()))
                     if scenario == "done_last_year" and self.random.random() < 0.8:
                         given = intervention.ends_at + timedelta(days=2)
                         intervention.feedback = Feedback(
@@ -340,6 +344,26 @@ class DemoBuilder:
                             created_at=given, updated_at=given)
                 self.session.flush()
                 lifecycle.recompute_request_status(self.session, request, decided + timedelta(days=2))
+
+    def _reports(self, intervention, request, trainers) -> None:
+        """Each trainer's report of a past session: who came, which topics, a remark now and then."""
+        from app.models import SessionReport
+
+        present = max(1, request.people_per_group - self.random.randint(0, 4))
+        staff = self.random.choice([0, 1, 2]) if request.establishment.kind.is_school else 0
+        filed = intervention.ends_at + timedelta(days=self.random.randint(0, 3))
+        for trainer in trainers:
+            report = SessionReport(
+                trainer=trainer, author=trainer.user, held=True, people_present=present,
+                pupils=present - staff if staff else None, staff=staff or None,
+                remarks=self.random.choice(self.REPORT_REMARKS) or None,
+                created_at=filed, updated_at=filed, editable_until=filed + timedelta(days=30))
+            report.topics = list(request.topics)
+            intervention.reports.append(report)
+
+    REPORT_REMARKS = ("Élèves attentifs, beaucoup de questions sur le protoxyde d'azote.",
+                      "Bonne participation ; prévoir un temps plus long la prochaine fois.",
+                      "Salle mal équipée, vidéoprojecteur en panne.", "", "")
 
     def build_offers(self) -> None:
         """Offers in every state, made through the real rules: pending (two for each demo trainer),
