@@ -1,0 +1,54 @@
+"""In Chromium: a trainer files the report of a past session; the coordinator's dashboard counts it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models import InterventionStatus
+from tests.browser.conftest import assert_accessible, log_in
+from tests.factories import PASSWORD
+from tests.web.test_calendars import confirmed_session
+
+pytestmark = pytest.mark.browser
+
+
+def people_reached(page) -> str:
+    return page.get_by_role("row", name="Personnes touchées").get_by_role("cell").inner_text()
+
+
+def test_trainer_reports_and_the_dashboard_follows(app, clock, browser, live_server, page):
+    intervention, trainer, coordinator = confirmed_session()
+    clock.freeze(intervention.ends_at + timedelta(hours=3))
+
+    log_in(page, coordinator.email, PASSWORD)
+    page.get_by_role("link", name="Statistiques").click()
+    page.get_by_label("Du", exact=True).fill("2027-01-01")
+    page.get_by_label("Au", exact=True).fill("2027-01-31")
+    page.get_by_role("button", name="Afficher").click()
+    assert people_reached(page) == "0"
+    assert_accessible(page)
+
+    trainer_context = browser.new_context(base_url=live_server, locale="fr-FR")
+    trainer_page = trainer_context.new_page()
+    log_in(trainer_page, trainer.user.email, PASSWORD)
+    trainer_page.get_by_role("link", name=intervention.request.establishment.name).click()
+    assert_accessible(trainer_page)
+    trainer_page.get_by_label("Oui").check()
+    trainer_page.get_by_label("Nombre de personnes présentes").fill("27")
+    trainer_page.get_by_label("dont élèves ou étudiants").fill("25")
+    trainer_page.get_by_label("dont personnels").fill("1")
+    trainer_page.get_by_role("button", name="Enregistrer le compte rendu").click()
+    assert "doivent faire 27 au total" in trainer_page.content(), "the breakdown is checked next to the field"
+    trainer_page.get_by_label("dont personnels").fill("2")
+    trainer_page.get_by_role("button", name="Enregistrer le compte rendu").click()
+    trainer_page.wait_for_url("**/accueil")
+    assert "Compte rendu enregistré" in trainer_page.content()
+    trainer_context.close()
+
+    db.session.expire_all()
+    assert intervention.status is InterventionStatus.DONE
+    page.reload()
+    assert people_reached(page) == "27"

@@ -1,0 +1,117 @@
+"""Dashboards: figures checked against counts made independently, scope, CSV equal to the screen."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.domain.demo import DEMO_PASSWORD, build_demo_data
+from app.domain.statistics import Period, build_dashboard, school_year
+from app.extensions import db
+from app.models import Intervention, InterventionStatus, SessionReport, Trainer, User
+from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
+from tests.conftest import login
+
+LAST_YEAR = {"date_from": "2025-09-01", "date_to": "2026-08-31"}
+
+
+def demo(clock):
+    build_demo_data(db.session, seed=2026, scale="demo", today=clock.now().date(),
+                    password_hash_method="pbkdf2:sha256:1000")
+    db.session.commit()
+
+
+def independent_counts(sessions, period: Period) -> dict:
+    """Plain Python over the rows: what the SQL aggregates must find."""
+    low, high = period.bounds
+    inside = [s for s in sessions if s.starts_at is not None and low <= s.starts_at < high]
+    given = [s for s in inside if s.status is InterventionStatus.DONE]
+    people = sum(max((r.people_present or 0 for r in s.reports if r.held), default=0) for s in given)
+    by_force: dict[str, int] = {}
+    for s in given:
+        by_force[s.force.value] = by_force.get(s.force.value, 0) + 1
+    return {"given": len(given), "people": people,
+            "cancelled": sum(1 for s in inside if s.status is InterventionStatus.CANCELLED), "by_force": by_force}
+
+
+def test_national_and_scoped_figures_match_independent_counts(app, clock):
+    demo(clock)
+    admin = User.by_email("admin@relais.demo")
+    coordinator = User.by_email("coordination.police.69@relais.demo")
+    everything = db.session.scalars(select(Intervention)).all()
+    for period in (school_year(clock.now().date()), Period(date(2025, 9, 1), date(2026, 8, 31))):
+        expected = independent_counts(everything, period)
+        board = build_dashboard(db.session, session_scope=intervention_scope_condition(admin),
+                                request_scope=requests_in_scope(admin).whereclause,
+                                trainer_scope=trainer_scope_condition(admin), period=period)
+        assert board.summary["given"] == expected["given"] and board.summary["people"] == expected["people"]
+        assert board.summary["cancelled"] == expected["cancelled"]
+        forces = {row[0]: row[1] for row in board.table("forces").rows}
+        assert forces == {{"police": "Police nationale", "gendarmerie": "Gendarmerie nationale"}[k]: v
+                          for k, v in expected["by_force"].items()}
+        months = board.table("mois").rows
+        assert sum(row[2] for row in months) == expected["given"]
+        assert sum(row[4] for row in months) == expected["people"]
+        active_trainers = db.session.scalar(select(func.count(Trainer.id)).where(Trainer.active))
+        assert sum(row[1] for row in board.table("charge").rows) == active_trainers
+    scoped = [s for s in everything if s.departement_code == "69" and s.force.value == "police"]
+    period = Period(date(2025, 9, 1), date(2026, 8, 31))
+    board = build_dashboard(db.session, session_scope=intervention_scope_condition(coordinator),
+                            request_scope=requests_in_scope(coordinator).whereclause,
+                            trainer_scope=trainer_scope_condition(coordinator), period=period)
+    assert board.summary["given"] == independent_counts(scoped, period)["given"] > 0
+    assert {row[0] for row in board.table("departements").rows} == {"Rhône"}
+
+
+def _screen_table(page: str, key: str) -> list[list[str]]:
+    table = re.search(rf'<table class="table table-sm w-auto" id="donnees-{key}">(.*?)</table>', page, re.S).group(1)
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        rows.append([html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+                     for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)])
+    return rows
+
+
+def test_dashboard_page_charts_and_csv_equal_to_the_screen(app, client, clock):
+    demo(clock)
+    login(client, User.by_email("coordination.police.69@relais.demo"), DEMO_PASSWORD)
+    response = client.get("/statistiques/", query_string=LAST_YEAR)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<svg" in page and "<script" not in page.split("<footer")[0]
+    assert 'role="img" aria-label="Graphique : Par mois.' in page
+    for key in ("mois", "themes", "forces", "charge"):
+        shown = _screen_table(page, key)
+        exported = list(csv.reader(io.StringIO(client.get(f"/statistiques/{key}.csv", query_string=LAST_YEAR)
+                                               .get_data(as_text=True)), delimiter=";"))
+        assert exported == shown, key
+    bad = client.get("/statistiques/", query_string={"date_from": "2026-08-31", "date_to": "2025-09-01"})
+    assert bad.status_code == 400 and "La fin doit suivre le début." in html.unescape(bad.get_data(as_text=True))
+    foreign = client.get("/statistiques/", query_string={**LAST_YEAR, "departement": "13"})
+    assert foreign.status_code == 400, "a département outside the scope is not a choice"
+
+
+def test_a_report_moves_the_dashboard(app, client, clock):
+    from datetime import timedelta
+
+    from app.domain import reports
+    from tests.web.test_calendars import confirmed_session
+
+    intervention, trainer, coordinator = confirmed_session()
+    period = {"date_from": "2027-01-01", "date_to": "2027-01-31"}
+    login(client, coordinator)
+    before = client.get("/statistiques/", query_string=period).get_data(as_text=True)
+    assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">0<", before)
+    clock.freeze(intervention.ends_at + timedelta(hours=1))
+    reports.save_report(db.session, intervention, trainer,
+                        reports.ReportData(held=True, people_present=27, topic_codes=("cannabis",)), trainer.user,
+                        clock.now())
+    db.session.commit()
+    after = client.get("/statistiques/", query_string=period).get_data(as_text=True)
+    assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">27<", after)
+    assert re.search(r"Interventions réalisées</th><td data-indicateur=\"3\">1<", after)
+    assert db.session.scalar(select(SessionReport.people_present)) == 27
