@@ -70,6 +70,10 @@ class Config:
 
     BOOTSTRAP_SERVE_LOCAL = True  # no CDN: the app must work on a closed network
 
+    # Behind a reverse proxy (nginx…) that sets X-Forwarded-Proto/For/Host; HSTS then on HTTPS.
+    RELAIS_BEHIND_PROXY = env_bool("RELAIS_BEHIND_PROXY", False)
+    RELAIS_HSTS_SECONDS = env_int("RELAIS_HSTS_SECONDS", 31536000)
+
 
 class DevelopmentConfig(Config):
     DEBUG = True
@@ -86,6 +90,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    RELAIS_BEHIND_PROXY = env_bool("RELAIS_BEHIND_PROXY", True)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 

@@ -26,13 +26,17 @@ def create_app(config_name: str | None = None, test_config: dict | None = None) 
     _ensure_secret_key(app, config_name)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("app").setLevel(logging.INFO)
+    # One line per request, in production (gunicorn's error log) or when asked.
+    if config_name == "production" or os.environ.get("RELAIS_REQUEST_LOG"):
+        logging.getLogger("relais.requests").setLevel(logging.INFO)
 
     _init_extensions(app)
     _register_blueprints(app)
 
-    from app import cli, templating
+    from app import cli, operations, templating
 
     templating.init_app(app)
+    operations.init_app(app)
     cli.init_app(app)
     if app.config["MAIL_BACKEND"] == "console":
         _deliver_to_console_after_each_request(app)

@@ -35,6 +35,21 @@ from app.models.trainers import trainer_departement
 from app.scoping import interventions_in_scope, requests_in_scope, trainers_in_scope
 
 
+@bp.route("/healthz")
+@public
+def healthz():
+    """For the load balancer and monitoring: the app answers and its database does."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "erreur", "database": "injoignable"}, 503
+    return {"status": "ok", "database": "ok"}, 200
+
+
 @bp.route("/")
 @public
 def index():

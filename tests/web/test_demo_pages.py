@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.domain.demo import DEMO_PASSWORD, build_demo_data
@@ -29,5 +31,7 @@ def test_every_parameterless_page_renders_for_demo_accounts(app, client, clock, 
             continue
         response = client.get(rule.rule)
         assert response.status_code in (200, 302), f"{email}: {rule.rule} answered {response.status_code}"
+        # The Content-Security-Policy forbids inline scripts: no page may need one.
+        assert not re.search(r"<script(?![^>]*\bsrc=)", response.get_data(as_text=True)), rule.rule
         opened += 1
     assert opened >= 3

@@ -1,0 +1,24 @@
+"""gunicorn settings for Relais: `gunicorn wsgi:app` reads this file from the working directory.
+
+Every value can be changed from the environment (systemd unit, container)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("RELAIS_BIND", "127.0.0.1:8000")
+# Pages wait on the database, not the CPU: two workers per core, at least two.
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count() * 2)))
+threads = int(os.environ.get("RELAIS_THREADS", 1))
+timeout = int(os.environ.get("RELAIS_TIMEOUT", 30))
+graceful_timeout = 30
+keepalive = 5
+# Restart workers now and then: a slow leak never becomes an outage.
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = os.environ.get("RELAIS_ACCESS_LOG", "-")
+errorlog = "-"
+# No query string in the access log: feed tokens and search terms stay out of it.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proxy_allow_ips = forwarded_allow_ips
+raw_env = ["RELAIS_ENV=" + os.environ.get("RELAIS_ENV", "production")]
