@@ -1,0 +1,112 @@
+"""The deployment guide, followed: gunicorn with two workers and a `deliver` worker, as separate
+processes sharing only the database, drive a confirmation through HTTP to a calendar invitation."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from app.extensions import db
+from app.models import Force
+from tests.domain.test_offers import a_session, qualified
+from tests.factories import PASSWORD, make_coordinator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Browser:
+    """Just enough of a browser: cookies, and the CSRF token of the last page."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, path: str, data: dict, page: str) -> int:
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', self.get(page))
+        if token is None:
+            token = re.search(r'name="[^"]*csrf_token" type="hidden" value="([^"]+)"', self.get(page))
+        body = urllib.parse.urlencode({**data, **{k: token.group(1) for k in data if k.endswith("csrf_token")}},
+                                      doseq=True).encode()
+        with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=30) as response:
+            return response.status
+
+
+def wait_for(check, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_gunicorn_two_workers_and_a_deliver_worker(app, database_url, smtp_server, tmp_path):
+    intervention = a_session(contact_email="vie.scolaire@college.example")
+    trainer = qualified()
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    port = free_port()
+    env = {**os.environ, "RELAIS_ENV": "production", "DATABASE_URL": database_url,
+           "SECRET_KEY": "deployment-test-secret", "SESSION_COOKIE_SECURE": "0", "RELAIS_BEHIND_PROXY": "0",
+           "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port),
+           "RELAIS_INSTANCE_PATH": str(tmp_path), "RELAIS_BASE_URL": f"http://127.0.0.1:{port}"}
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "2",
+                            "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "deliver", "--interval", "0.5"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+
+        def healthy() -> bool:
+            try:
+                return '"status":"ok"' in browser.get("/healthz").replace(" ", "")
+            except OSError:
+                return False
+
+        assert wait_for(healthy), "gunicorn did not answer /healthz"
+        assert browser.post("/compte/connexion", {"email": coordinator.email, "password": PASSWORD,
+                                                  "csrf_token": ""}, page="/compte/connexion") == 200
+        candidates = (f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}"
+                      "/candidats")
+        page = browser.get(candidates)
+        start = re.search(rf'name="c{trainer.id}-starts_at"[^>]*>\s*<option[^>]*value="([^"]+)"', page).group(1)
+        status = browser.post(f"/propositions/interventions/{intervention.id}/formateurs/{trainer.id}",
+                              {f"c{trainer.id}-csrf_token": "", f"c{trainer.id}-starts_at": start,
+                               f"c{trainer.id}-assign": "y"}, page=candidates)
+        assert status == 200
+
+        def invited() -> bool:
+            return any(m["To"] == trainer.user.email and "Invitation" in m["Subject"]
+                       for m in smtp_server.handler.messages)
+
+        assert wait_for(invited), "the deliver worker did not send the invitation"
+        [message] = [m for m in smtp_server.handler.messages if m["To"] == trainer.user.email]
+        calendar = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+        assert calendar.get_param("method") == "REQUEST" and intervention.ical_uid in calendar.get_content()
+    finally:
+        for process in (web, worker):
+            process.terminate()
+        for process in (web, worker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
