@@ -40,12 +40,11 @@ class Browser:
             return response.read().decode()
 
     def post(self, path: str, data: dict, page: str) -> int:
-        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', self.get(page))
-        if token is None:
-            token = re.search(r'name="[^"]*csrf_token" type="hidden" value="([^"]+)"', self.get(page))
-        body = urllib.parse.urlencode({**data, **{k: token.group(1) for k in data if k.endswith("csrf_token")}},
-                                      doseq=True).encode()
-        with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=30) as response:
+        """Posts like the page's form: every field named *csrf_token gets the page's token."""
+        token = re.search(r'name="[^"]*csrf_token" (?:type="hidden" )?value="([^"]+)"', self.get(page)).group(1)
+        fields = {name: token if name.endswith("csrf_token") else value for name, value in data.items()}
+        request = urllib.request.Request(self.base + path, data=urllib.parse.urlencode(fields).encode())  # noqa: S310
+        with self.opener.open(request, timeout=30) as response:  # noqa: S310 (the local test server only)
             return response.status
 
 

@@ -49,3 +49,39 @@ def test_request_page_and_trainer_home_do_not_grow_with_rows(app, client, clock)
     login(client, trainer.user)
     more_offers = _statements(client, "/accueil")  # three offers, from two establishments
     assert more_offers == few_offers, (few_offers, more_offers)
+
+
+def test_coordinator_home_dashboard_and_feed_do_not_grow_with_rows(app, client, clock):
+    from app.domain import offers as offer_rules
+
+    coordinator = make_coordinator("69", Force.POLICE)
+    trainer = qualified()
+    db.session.commit()
+    login(client, coordinator)
+    feed_page = client.get("/calendrier/").get_data(as_text=True)
+    import re
+
+    feed_url = re.search(r'id="adresse-https" type="text" readonly value="http://127.0.0.1:5000([^"]+)"',
+                         feed_page).group(1)
+
+    def grow(groups: int, day: int) -> None:
+        request = _offer_groups([trainer], groups, day, clock)
+        for intervention in request.interventions:
+            # Declined with nobody else to ask: flagged on the coordinator's home.
+            assignment = intervention.assignments[0]
+            offer_rules.decline_offer(db.session, assignment, "Indisponible", clock.now(), SETTINGS)
+        db.session.commit()
+
+    def confirm(groups: int, day: int) -> None:
+        request = _offer_groups([trainer], groups, day, clock)
+        for intervention in request.interventions:
+            offer_rules.accept_offer(db.session, intervention.assignments[0], clock.now())
+        db.session.commit()
+
+    grow(1, 0)
+    confirm(1, 100)
+    small = [_statements(client, url) for url in ("/accueil", "/statistiques/", feed_url)]
+    grow(8, 20)
+    confirm(8, 120)
+    large = [_statements(client, url) for url in ("/accueil", "/statistiques/", feed_url)]
+    assert large == small, (small, large)
