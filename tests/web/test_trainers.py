@@ -461,14 +461,15 @@ def test_the_warning_job_warns_trainer_and_coordinators_once(app, runner, clock)
     result = runner.invoke(args=["tick"])
     assert result.exit_code == 0, result.output
     assert "avertissements-habilitation: 2" in result.output
-    recipients = sorted(db.session.scalars(select(OutgoingMessage.recipient)))
+    warnings = select(OutgoingMessage).where(OutgoingMessage.dedup_key.like("certification-warning:%"))
+    recipients = sorted(m.recipient for m in db.session.scalars(warnings))
     assert recipients == sorted([expiring.user.email, coordinator.email])
     assert other_force.email not in recipients
-    message = db.session.scalars(select(OutgoingMessage).where(OutgoingMessage.recipient == coordinator.email)).one()
+    message = db.session.scalars(warnings.where(OutgoingMessage.recipient == coordinator.email)).one()
     assert expiring.full_name in message.subject and f"/formateurs/{expiring.id}" in message.body_text
     assert warn_expiring_certifications(db.session, datetime(2026, 12, 1, 9, tzinfo=UTC)) == 0
     db.session.commit()
-    assert db.session.scalar(select(func.count(OutgoingMessage.id))) == 2
+    assert db.session.scalar(warnings.with_only_columns(func.count(OutgoingMessage.id))) == 2
     # A new refresher starts a new period: the next warning, two years later, is a new message.
     expiring.last_refresher_on = TODAY
     db.session.commit()
