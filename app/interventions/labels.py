@@ -44,6 +44,11 @@ EVENTS = {
     "report_filed": _l("Compte rendu déposé"),
     "report_reopened": _l("Compte rendu rouvert pour correction"),
 }
+# Events between the coordination and the trainers: not shown to the establishment (who was asked,
+# who declined and why stay internal).
+INTERNAL_EVENTS = frozenset({"offered", "assigned", "offer_accepted", "offer_declined", "offer_expired", "withdrawn",
+                             "needs_attention", "report_filed", "report_reopened", "force_changed"})
+
 # Why an offer, acceptance or assignment could not be made (codes of domain.offers.OfferRefusedError).
 OFFER_REFUSALS = {
     "session_changed": _l("Cette intervention a changé entre-temps (annulée, confirmée ou déjà pourvue)."),
@@ -59,4 +64,4 @@ FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie natio
 
 def template_globals() -> dict:
     return {"REQUEST_STATUS": REQUEST_STATUS, "INTERVENTION_STATUS": INTERVENTION_STATUS,
-            "REQUEST_EVENTS": EVENTS, "FORCE_LABELS": FORCES}
+            "REQUEST_EVENTS": EVENTS, "FORCE_LABELS": FORCES, "INTERNAL_EVENTS": INTERNAL_EVENTS}

@@ -208,3 +208,15 @@ def test_flagged_sessions_appear_on_the_coordinator_home(app, client, clock):
     home = client.get("/accueil").get_data(as_text=True)
     assert "Interventions à reprendre" in home and "Plus aucun formateur possible" in home
     assert candidates_url(intervention) in home
+
+
+def test_the_establishment_does_not_see_who_declined_and_why(app, client, clock):
+    first, second = qualified(), qualified()
+    intervention, [assignment] = _offered(clock, first)
+    offers.decline_offer(db.session, assignment, "Arrêt maladie", clock.now(), SETTINGS)
+    db.session.commit()
+    login(client, intervention.request.created_by)
+    page = client.get(f"/demandes/{intervention.request_id}").get_data(as_text=True)
+    assert "Historique" in page and "Demande acceptée" in page
+    assert "Arrêt maladie" not in page and "Proposition déclinée" not in page
+    assert "Intervention proposée à un formateur" not in page
