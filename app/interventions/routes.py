@@ -26,6 +26,7 @@ from app.interventions.forms import MAX_WINDOWS, ConfirmForm, FeedbackForm, Reas
 from app.interventions.labels import template_globals
 from app.invitations import queue_change
 from app.models import (
+    Assignment,
     Audience,
     Intervention,
     InterventionRequest,
@@ -177,6 +178,10 @@ def edit(request_id: int):
 @role_required(Role.REQUESTER)
 def show(request_id: int):
     item = _own_request(request_id)
+    # Sessions with their trainers, in a fixed number of queries.
+    db.session.scalars(select(InterventionRequest).where(InterventionRequest.id == item.id).options(
+        selectinload(InterventionRequest.interventions).selectinload(Intervention.assignments)
+        .selectinload(Assignment.trainer))).one()
     warnings = []
     if item.status in lifecycle.EDITABLE:
         warnings = check(input_from_request(item), item.establishment).warnings

@@ -103,6 +103,11 @@ class Trainer(db.Model):
     def full_name(self) -> str:
         return self.user.full_name
 
+    @property
+    def display_name(self) -> str:
+        """Rank and name, as an establishment is told who comes."""
+        return f"{self.rank} {self.user.full_name}"
+
 
 class AvailabilityPattern(db.Model):
     """A weekly recurring slot (local wall-clock time of the trainer's unit) valid for a period."""

@@ -220,3 +220,13 @@ def test_the_establishment_does_not_see_who_declined_and_why(app, client, clock)
     assert "Historique" in page and "Demande acceptée" in page
     assert "Arrêt maladie" not in page and "Proposition déclinée" not in page
     assert "Intervention proposée à un formateur" not in page
+
+
+def test_the_establishment_sees_who_comes_once_confirmed(app, client, clock):
+    intervention, [assignment] = _offered(clock, trainer := qualified())
+    offers.accept_offer(db.session, assignment, clock.now())
+    db.session.commit()
+    login(client, intervention.request.created_by)
+    page = client.get(f"/demandes/{intervention.request_id}").get_data(as_text=True)
+    assert f"Formateurs : {trainer.rank} {trainer.full_name}" in page
+    assert f"/calendrier/interventions/{intervention.id}.ics" in page
