@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -93,10 +96,21 @@ def reset_all():
     return redirect(url_for("calendars.mine"))
 
 
-def _rows_and_name(feed: CalendarFeed, now) -> tuple[list[feeds.FeedRow], str] | None:
+@dataclass
+class _Source:
+    name: str
+    fingerprint: feeds.Fingerprint
+    rows: Callable[[], list[feeds.FeedRow]]
+
+
+def _source(feed: CalendarFeed, now) -> _Source | None:
+    """What the feed shows, and its fingerprint: computed without reading its sessions one by one."""
+    salt = f"{_salt()}|{now.date().isoformat()}"  # the day too: the window of dates moves every day
     if feed.establishment_id is not None:
         establishment = feed.establishment
-        return feeds.establishment_rows(db.session, establishment.id, now), f"Relais — {establishment.name}"
+        return _Source(f"Relais — {establishment.name}",
+                       feeds.establishment_fingerprint(db.session, establishment.id, now, salt),
+                       lambda: feeds.establishment_rows(db.session, establishment.id, now))
     user = feed.user
     if user is None or not user.active:
         return None
@@ -104,11 +118,14 @@ def _rows_and_name(feed: CalendarFeed, now) -> tuple[list[feeds.FeedRow], str] |
         trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == user.id))
         if trainer is None:
             return None
-        return feeds.trainer_rows(db.session, trainer.id, now), "Relais — mes interventions"
+        return _Source("Relais — mes interventions", feeds.trainer_fingerprint(db.session, trainer.id, now, salt),
+                       lambda: feeds.trainer_rows(db.session, trainer.id, now))
     if user.role in (Role.COORDINATOR, Role.ADMIN):
         name = ("Relais — toutes les interventions" if user.role is Role.ADMIN else
                 "Relais — coordination " + ", ".join(s.departement_code for s in user.scopes))
-        return feeds.scope_rows(db.session, intervention_scope_condition(user), now), name
+        scope = intervention_scope_condition(user)
+        return _Source(name, feeds.scope_fingerprint(db.session, scope, now, f"{salt}|{name}"),
+                       lambda: feeds.scope_rows(db.session, scope, now))
     return None
 
 
@@ -119,19 +136,17 @@ def feed(token: str):
     """The subscribed feed: no log-in, the token is the key; 304 when nothing changed."""
     found = feeds.find_feed(db.session, token)
     now = utcnow()
-    result = _rows_and_name(found, now) if found is not None else None
-    if result is None:
+    source = _source(found, now) if found is not None else None
+    if source is None:
         abort(404)
-    rows, name = result
-    # The day is part of the tag: the window of dates moves every day.
-    etag = feeds.feed_etag(rows, f"{_salt()}|{name}|{now.date().isoformat()}")
-    modified = feeds.last_modified(rows, found.created_at)
+    etag = source.fingerprint.etag
+    modified = source.fingerprint.last_modified or found.created_at
     if etag in request.if_none_match or (not request.if_none_match and request.if_modified_since is not None
                                          and modified.replace(microsecond=0) <= request.if_modified_since):
         response = Response(status=304)
     else:
-        body, built = feeds.build_feed(db.session, rows, name=name, salt=_salt(), url_for=session_url,
-                                       organizer_for=organizer_for)
+        body, built = feeds.build_feed(db.session, source.rows(), name=source.name, salt=_salt(),
+                                       url_for=session_url, organizer_for=organizer_for)
         if built:
             db.session.commit()
         response = Response(body, mimetype="text/calendar")

@@ -158,6 +158,39 @@ def scope_rows(session: Session, scope_condition, now: datetime) -> list[FeedRow
     return [FeedRow(i, u, s, COORDINATION) for i, u, s in session.execute(query.order_by(Intervention.id))]
 
 
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a conditional request is answered from, without reading the feed's rows."""
+
+    etag: str
+    last_modified: datetime | None
+
+
+def _aggregate(session: Session, query: Select, salt: str) -> Fingerprint:
+    """One aggregate over the feed's sessions: it changes when one changes, enters or leaves."""
+    count, modified, sequences, ids = session.execute(query.with_only_columns(
+        func.count(Intervention.id), func.max(Intervention.updated_at),
+        func.coalesce(func.sum(Intervention.ical_sequence), 0), func.coalesce(func.sum(Intervention.id), 0))).one()
+    digest = hashlib.sha256(f"{salt}|{count}|{modified}|{sequences}|{ids}".encode()).hexdigest()[:32]
+    return Fingerprint(digest, modified)
+
+
+def establishment_fingerprint(session: Session, establishment_id: int, now: datetime, salt: str) -> Fingerprint:
+    return _aggregate(session, _window(select(Intervention.id).join(
+        InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .where(InterventionRequest.establishment_id == establishment_id), now), salt)
+
+
+def scope_fingerprint(session: Session, scope_condition, now: datetime, salt: str) -> Fingerprint:
+    """A national feed holds 10,000 sessions: its 304 must not read them one by one."""
+    return _aggregate(session, _window(select(Intervention.id).where(scope_condition), now), salt)
+
+
+def trainer_fingerprint(session: Session, trainer_id: int, now: datetime, salt: str) -> Fingerprint:
+    rows = trainer_rows(session, trainer_id, now)  # a trainer's feed is short
+    return Fingerprint(feed_etag(rows, salt), last_modified(rows, None) if rows else None)
+
+
 def feed_etag(rows: Sequence[FeedRow], salt: str) -> str:
     """Changes whenever a session of the feed changes, enters or leaves it."""
     digest = hashlib.sha256(salt.encode())
@@ -166,7 +199,7 @@ def feed_etag(rows: Sequence[FeedRow], salt: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def last_modified(rows: Sequence[FeedRow], default: datetime) -> datetime:
+def last_modified(rows: Sequence[FeedRow], default: datetime | None) -> datetime | None:
     return max((row.updated_at for row in rows), default=default)
 
 

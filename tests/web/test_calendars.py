@@ -193,3 +193,24 @@ def test_export_ics_command(app, runner, clock, tmp_path):
     assert intervention.ical_uid in {str(e["UID"]) for e in Calendar.from_ical(output.read_bytes()).walk("VEVENT")}
     later = runner.invoke(args=["export-ics", "--from", "2027-01-12", "--output", str(output)])
     assert "0 intervention(s)" in later.output
+
+
+def test_a_scope_feed_answers_304_from_one_aggregate(app, client, clock):
+    intervention, trainer, coordinator = confirmed_session()
+    login(client, coordinator)
+    url = feed_url_of(client)
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    from tests.domain.test_matching import count_queries
+
+    with count_queries() as statements:
+        assert anonymous.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert len(statements) <= 4, "the token, the user, the aggregate: not the sessions"
+    assert anonymous.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    clock.advance(timedelta(minutes=1))
+    offers.reschedule(db.session, intervention, MONDAY_9 + timedelta(hours=3), MONDAY_9 + timedelta(hours=4),
+                      coordinator, clock.now())
+    db.session.commit()
+    changed = anonymous.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag

@@ -211,7 +211,8 @@ def test_flagged_sessions_appear_on_the_coordinator_home(app, client, clock):
 
 
 def test_the_establishment_does_not_see_who_declined_and_why(app, client, clock):
-    first, second = qualified(), qualified()
+    first = qualified()
+    qualified()  # the next candidate, who gets the cascaded offer
     intervention, [assignment] = _offered(clock, first)
     offers.decline_offer(db.session, assignment, "Arrêt maladie", clock.now(), SETTINGS)
     db.session.commit()
