@@ -1,4 +1,4 @@
-"""`python -m bench` (or `make bench`): ranking and month-planning benchmarks on the national demo data set.
+"""`python -m bench` (or `make bench`): ranking, planning, feed, dashboard and page benchmarks on the national demo.
 
 Prints the machine and one Markdown table to stdout (progress goes to stderr); `--write` also saves
 it to bench/results/latest.md. Exits with status 1 when a measure misses its target.
@@ -7,10 +7,13 @@ it to bench/results/latest.md. Exits with status 1 when a measure misses its tar
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+from flask import Flask
 
 from app.domain.planning import TRAVEL_UNIT_PER_KM, Plan
 from app.extensions import db
@@ -24,6 +27,8 @@ from bench.data import (
     sessions_to_schedule_in,
 )
 from bench.database import Database, prepare_database, temporary_workdir
+from bench.pages import POSTGRESQL_SERVER
+from bench.pages import REQUESTS as PAGE_REQUESTS
 from bench.ranking import bench_ranking
 from bench.report import Report, Row, machine_lines
 
@@ -37,6 +42,11 @@ PLANNING_NOTES = [
     "Sessions for two trainers are placed first by a heuristic, outside the flow: the proven optimum covers "
     "the single-trainer sessions on the capacity the pairs leave.",
 ]
+FEED_NOTES = [
+    "Feeds: every build goes through `feeds.scope_rows` and `feeds.build_feed` as the route does; the warm build "
+    "splices the VEVENTs kept in `calendar_entry`, `icalendar` alone serializes the same events without any cache. "
+    "Route timings include the test client and a fresh database session per request.",
+]
 _started = time.perf_counter()
 
 
@@ -48,12 +58,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: a fresh SQLite file in a "
                                                "temporary folder)")
-    parser.add_argument("--only", choices=("ranking", "planning"), help="run one benchmark only")
+    parser.add_argument("--only", choices=("ranking", "planning", "feeds", "dashboard", "pages"),
+                        help="run one benchmark only")
     parser.add_argument("--sessions", type=int, default=3000, help="sessions to schedule in the month (default 3000)")
     parser.add_argument("--rankings", type=int, default=200, help="sessions ranked one by one (default 200)")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the demo and of the month (default 2026)")
     parser.add_argument("--no-cache", action="store_true", help="build the national demo even if instance/"
                                                                 "bench-cache/ has it")
+    parser.add_argument("--postgresql-server", default=POSTGRESQL_SERVER,
+                        help="pages: the PostgreSQL server where a throwaway copy of the database is measured next "
+                             f"to SQLite (default {POSTGRESQL_SERVER}; '' for SQLite only)")
+    parser.add_argument("--page-requests", type=int, default=PAGE_REQUESTS,
+                        help=f"pages: timed requests per page and database (default {PAGE_REQUESTS})")
     parser.add_argument("--write", action="store_true", help="also write the table to bench/results/latest.md")
     return parser.parse_args(argv)
 
@@ -122,6 +138,85 @@ def planning_rows() -> list[Row]:
     ]
 
 
+def feed_rows(app: Flask, seed: int) -> tuple[str, list[Row]]:
+    from bench.feeds import CONDITIONAL_P95_TARGET_MS, bench_feeds, p95
+
+    log("feeds…")
+    result = bench_feeds(app, db.session, db.engine, now=NOW, seed=seed, log=log)
+    data, cold, route, local, parts = result.data, result.cold, result.route, result.local_route, result.breakdown
+    warm_runs = ", ".join(f"{build.seconds * 1000:.0f}" for build in result.warm_runs)
+    baseline_runs = ", ".join(f"{seconds:.2f}" for seconds in result.baseline_runs)
+    local_warm = statistics.median(build.seconds for build in result.local_warm_runs)
+    driver = f"{parts.driver_ms:.0f} ms" if parts.driver_ms is not None else "not measurable on this database"
+    context = (f"Feeds: the administrator's national feed holds {data.events:,} sessions confirmed in its window "
+               f"({NOW:%d/%m/%Y} − 90 days to + 400 days): {data.from_demo:,} from the demo, "
+               f"{data.generated_sessions:,} generated ({data.generated_requests:,} requests, "
+               f"{data.seconds:.1f} s); clock frozen at {NOW:%d/%m/%Y %H:%M} UTC")
+    return context, [
+        Row(f"National feed (administrator, {result.events:,} sessions): size, read back by `icalendar`",
+            f"{result.feed_bytes / 1e6:.1f} MB; `Calendar.from_ical` finds {result.parsed_events:,} VEVENTs",
+            f"{result.events:,} VEVENTs", result.parsed_events == result.events),
+        Row("National feed, cold build (empty `calendar_entry`: rows query, `build_feed`, commit)",
+            f"{cold.seconds:.2f} s ({cold.built:,} VEVENTs serialized and stored, {cold.statements} SQL statements)"),
+        Row(f"National feed, warm build (every VEVENT cached), median of {len(result.warm_runs)}",
+            f"{result.warm * 1000:.0f} ms (runs: {warm_runs} ms; {_statements(result.warm_runs)} SQL statements), "
+            f"{result.baseline / result.warm:.0f}× faster than `icalendar` alone",
+            "< `icalendar` alone", result.warm < result.baseline),
+        Row(f"`icalendar` alone: `Calendar.to_ical()` of the same {result.events:,} `session_event`s, already in "
+            f"memory, {_runs(len(result.baseline_runs))}",
+            f"{result.baseline:.2f} s{f' (runs: {baseline_runs} s)' if len(result.baseline_runs) > 1 else ''}; "
+            "same bytes as the feed: "
+            f"{'yes' if result.baseline_identical else 'no'}"),
+        Row(f"National feed through the route, 200 (cache warm), median of {len(route.full_ms)}",
+            f"{statistics.median(route.full_ms):.0f} ms; same bytes as the direct build: "
+            f"{'yes' if route.identical else 'no'}"),
+        Row("National feed through the route, 304 (`If-None-Match`), p50",
+            f"{statistics.median(route.conditional_ms):.0f} ms ({len(route.conditional_ms)} requests; "
+            f"{_statements_of(route.conditional_statements)} SQL statements each)"),
+        Row("National feed through the route, 304, p95",
+            f"{p95(route.conditional_ms):.0f} ms (max {max(route.conditional_ms):.0f} ms)",
+            f"< {CONDITIONAL_P95_TARGET_MS:g} ms", p95(route.conditional_ms) < CONDITIONAL_P95_TARGET_MS),
+        Row("Where a national 304 goes (medians, outside the route)",
+            f"`scope_rows` {parts.rows_ms:.0f} ms (the bare SELECT through the driver: {driver}), "
+            f"`feed_etag` {parts.etag_ms:.0f} ms"),
+        Row(f"Départemental feed (largest coordination: {result.local_label}; {result.local_events:,} sessions)",
+            f"cold {result.local_cold.seconds * 1000:.0f} ms, warm {local_warm * 1000:.0f} ms "
+            f"(median of {len(result.local_warm_runs)}); route: 200 {statistics.median(local.full_ms):.0f} ms, "
+            f"304 p50 {statistics.median(local.conditional_ms):.1f} ms, p95 {p95(local.conditional_ms):.1f} ms "
+            f"({_statements_of(local.conditional_statements)} SQL statements)"),
+    ]
+
+
+def year_of_sessions(seed: int) -> str:
+    """Tops the school year up to 50,000 sessions (after the feeds, which add some): the context line."""
+    from bench.dashboard import year_context
+    from bench.year import generate_year
+
+    log("a school year of sessions…")
+    year = generate_year(db.session, seed=seed)
+    db.session.commit()
+    return year_context(year)
+
+
+def dashboard_report(app: Flask) -> list[Row]:
+    from bench.dashboard import bench_dashboard, dashboard_rows
+
+    return dashboard_rows(bench_dashboard(app, db.session, db.engine, log=log))
+
+
+def _runs(count: int) -> str:
+    return "one run" if count == 1 else f"median of {count}"
+
+
+def _statements_of(counts: tuple[int, ...]) -> str:
+    low, high = min(counts), max(counts)
+    return f"{low}" if low == high else f"{low} to {high}"
+
+
+def _statements(builds: tuple) -> str:
+    return _statements_of(tuple(build.statements for build in builds))
+
+
 def _served_pairs(plan: Plan) -> int:
     staffed = Counter(assignment.intervention_id for assignment in plan.assignments)
     return sum(1 for trainers in staffed.values() if trainers > 1)
@@ -155,6 +250,29 @@ def main(argv: list[str] | None = None) -> int:
             if args.only in (None, "planning"):
                 report.rows += planning_rows()
                 report.notes += PLANNING_NOTES
+            if args.only in (None, "feeds"):  # after the month: it adds confirmed sessions, which would crowd it
+                context, rows = feed_rows(app, args.seed)
+                report.context.append(context)
+                report.rows += rows
+                report.notes += FEED_NOTES
+            if args.only in (None, "dashboard", "pages"):  # after the others: a year of sessions crowds the month
+                report.context.append(year_of_sessions(args.seed))
+            if args.only in (None, "dashboard"):
+                from bench.dashboard import DASHBOARD_NOTES
+
+                report.rows += dashboard_report(app)
+                report.notes += DASHBOARD_NOTES
+            if args.only in (None, "pages"):
+                from bench.pages import PAGES_NOTES, bench_pages, pages_context, pages_rows, pages_section
+
+                db.session.remove()
+                log("pages under gunicorn…")
+                pages = bench_pages(app, folder=Path(folder), requests=args.page_requests,
+                                    postgresql_server=args.postgresql_server or None, log=log)
+                report.context += pages_context(pages)
+                report.rows += pages_rows(pages)
+                report.notes += PAGES_NOTES
+                report.sections.append(pages_section(pages))
             db.session.remove()
             db.engine.dispose()
     table = report.markdown()

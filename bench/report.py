@@ -25,6 +25,7 @@ class Report:
     context: list[str] = field(default_factory=list)  # bullet lines above the table
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # lines below the table
+    sections: list[str] = field(default_factory=list)  # Markdown blocks after the notes (tables of their own)
 
     @property
     def failed(self) -> list[Row]:
@@ -37,8 +38,10 @@ class Report:
         for row in self.rows:
             verdict = "—" if row.ok is None else ("yes" if row.ok else "**no**")
             lines.append(f"| {row.measure} | {row.value} | {row.target} | {verdict} |")
-        if self.notes:
-            lines += [""] + self.notes
+        for note in self.notes:  # one paragraph each
+            lines += ["", note]
+        for section in self.sections:
+            lines += ["", section.rstrip("\n")]
         return "\n".join(lines) + "\n"
 
 

@@ -214,3 +214,17 @@ def test_a_scope_feed_answers_304_from_one_aggregate(app, client, clock):
     db.session.commit()
     changed = anonymous.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def test_after_a_key_rotation_the_shown_address_works_and_the_old_one_does_not(app, client, clock):
+    _, trainer, _ = confirmed_session()
+    feed = feeds.feed_of(db.session, app.config["SECRET_KEY"], user=trainer.user)
+    db.session.commit()
+    old = f"/calendrier/flux/{feeds.feed_token(app.config['SECRET_KEY'], feed.nonce)}.ics"
+    assert client.get(old).status_code == 200
+    app.config["SECRET_KEY"] = "a-new-secret-key-after-rotation"
+    # What the "Mon agenda" page does: it shows the address derived from the current key.
+    feed = feeds.feed_of(db.session, app.config["SECRET_KEY"], user=trainer.user)
+    db.session.commit()
+    new = f"/calendrier/flux/{feeds.feed_token(app.config['SECRET_KEY'], feed.nonce)}.ics"
+    assert client.get(new).status_code == 200 and client.get(old).status_code == 404
