@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
 from app.models import Intervention, InterventionRequest, RequestStatus, Role, Trainer, User
 from app.models.trainers import trainer_departement
+
+
+def _territory_condition(user: User, departement_column, force_matches: Callable) -> ColumnElement[bool]:
+    """Everything for an admin, nothing without a scope, else any (département, force) of the scope.
+
+    `force_matches(force)` says what "in that force" means for the rows at hand."""
+    if user.role is Role.ADMIN:
+        return true()
+    if user.role is not Role.COORDINATOR or not user.scopes:
+        return false()
+    conditions = []
+    for scope in user.scopes:
+        condition = departement_column == scope.departement_code
+        if scope.force is not None:
+            condition = and_(condition, force_matches(scope.force))
+        conditions.append(condition)
+    return or_(*conditions)
 
 
 def trainers_in_scope(user: User) -> Select:
@@ -15,35 +34,21 @@ def trainers_in_scope(user: User) -> Select:
 
 def trainer_scope_condition(user: User) -> ColumnElement[bool]:
     """The same rule as a WHERE condition (an EXISTS, so a trainer serving two départements appears once)."""
-    if user.role is Role.ADMIN:
-        return true()
+    condition = _territory_condition(user, trainer_departement.c.departement_code,
+                                     lambda force: Trainer.force == force)
     if user.role is not Role.COORDINATOR or not user.scopes:
-        return false()
-    conditions = []
-    for scope in user.scopes:
-        condition = trainer_departement.c.departement_code == scope.departement_code
-        if scope.force is not None:
-            condition = and_(condition, Trainer.force == scope.force)
-        conditions.append(condition)
-    return exists().where(trainer_departement.c.trainer_id == Trainer.id, or_(*conditions))
+        return condition
+    return exists().where(trainer_departement.c.trainer_id == Trainer.id, condition)
 
 
 def requests_in_scope(user: User) -> Select:
     """Submitted (not draft) requests of the coordinator's territory; force-less ones go to every
     coordinator of the département, who decides the force."""
-    query = select(InterventionRequest).where(InterventionRequest.status != RequestStatus.DRAFT)
-    if user.role is Role.ADMIN:
-        return query
-    if user.role is not Role.COORDINATOR or not user.scopes:
-        return query.where(false())
-    conditions = []
-    for scope in user.scopes:
-        condition = InterventionRequest.departement_code == scope.departement_code
-        if scope.force is not None:
-            condition = and_(condition, or_(InterventionRequest.force == scope.force,
-                                            InterventionRequest.force.is_(None)))
-        conditions.append(condition)
-    return query.where(or_(*conditions))
+    return select(InterventionRequest).where(
+        InterventionRequest.status != RequestStatus.DRAFT,
+        _territory_condition(user, InterventionRequest.departement_code,
+                             lambda force: or_(InterventionRequest.force == force,
+                                               InterventionRequest.force.is_(None))))
 
 
 def interventions_in_scope(user: User) -> Select:
@@ -52,14 +57,4 @@ def interventions_in_scope(user: User) -> Select:
 
 
 def intervention_scope_condition(user: User) -> ColumnElement[bool]:
-    if user.role is Role.ADMIN:
-        return true()
-    if user.role is not Role.COORDINATOR or not user.scopes:
-        return false()
-    conditions = []
-    for scope in user.scopes:
-        condition = Intervention.departement_code == scope.departement_code
-        if scope.force is not None:
-            condition = and_(condition, Intervention.force == scope.force)
-        conditions.append(condition)
-    return or_(*conditions)
+    return _territory_condition(user, Intervention.departement_code, lambda force: Intervention.force == force)

@@ -118,8 +118,8 @@ def _source(feed: CalendarFeed, now) -> _Source | None:
         trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == user.id))
         if trainer is None:
             return None
-        return _Source("Relais — mes interventions", feeds.trainer_fingerprint(db.session, trainer.id, now, salt),
-                       lambda: feeds.trainer_rows(db.session, trainer.id, now))
+        rows = feeds.trainer_rows(db.session, trainer.id, now)  # a trainer's feed is short: read once
+        return _Source("Relais — mes interventions", feeds.rows_fingerprint(rows, salt), lambda: rows)
     if user.role in (Role.COORDINATOR, Role.ADMIN):
         name = ("Relais — toutes les interventions" if user.role is Role.ADMIN else
                 "Relais — coordination " + ", ".join(s.departement_code for s in user.scopes))

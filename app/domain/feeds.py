@@ -190,9 +190,9 @@ def scope_fingerprint(session: Session, scope_condition, now: datetime, salt: st
     return _aggregate(session, _window(select(Intervention.id).where(scope_condition), now), salt)
 
 
-def trainer_fingerprint(session: Session, trainer_id: int, now: datetime, salt: str) -> Fingerprint:
-    rows = trainer_rows(session, trainer_id, now)  # a trainer's feed is short
-    return Fingerprint(feed_etag(rows, salt), last_modified(rows, None) if rows else None)
+def rows_fingerprint(rows: Sequence[FeedRow], salt: str) -> Fingerprint:
+    """For a short feed (a trainer's), from its rows already read."""
+    return Fingerprint(feed_etag(rows, salt), last_modified(rows, None))
 
 
 def feed_etag(rows: Sequence[FeedRow], salt: str) -> str:

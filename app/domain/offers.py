@@ -149,6 +149,15 @@ def _check_time(session: Session, intervention: Intervention, starts_at: datetim
         raise OfferRefusedError("time_mismatch")
 
 
+def _set_time(session: Session, intervention: Intervention, starts_at: datetime, ends_at: datetime) -> None:
+    """Someone is asked or booked: the session has its time, and no longer needs the coordinator's attention."""
+    session.execute(
+        update(Intervention).where(Intervention.id == intervention.id)
+        .values(status=InterventionStatus.OFFERED, starts_at=starts_at, ends_at=ends_at, attention_reason=None,
+                attention_at=None)
+        .execution_options(synchronize_session=False))
+
+
 def _already_asked(session: Session, intervention_id: int, trainer_id: int) -> bool:
     return session.scalar(select(Assignment.id).where(
         Assignment.intervention_id == intervention_id, Assignment.trainer_id == trainer_id,
@@ -174,11 +183,7 @@ def make_offer(session: Session, intervention: Intervention, trainer: Trainer, s
     if _overlapping_acceptance(session, trainer.id, intervention.id, starts_at, ends_at, None):
         raise OfferRefusedError("trainer_busy")
     # The checks passed: from here on, the writes are the offer itself.
-    session.execute(
-        update(Intervention).where(Intervention.id == intervention.id)
-        .values(status=InterventionStatus.OFFERED, starts_at=starts_at, ends_at=ends_at, attention_reason=None,
-                attention_at=None)
-        .execution_options(synchronize_session=False))
+    _set_time(session, intervention, starts_at, ends_at)
     assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id, status=AssignmentStatus.OFFERED,
                             offered_at=now, expires_at=offer_expiry(now, starts_at, settings),
                             offered_by_id=actor.id if actor else None, distance_km=distance_km)
@@ -199,11 +204,7 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
     _check_time(session, intervention, starts_at)
     if _already_asked(session, intervention.id, trainer.id):
         raise OfferRefusedError("already_asked")
-    session.execute(
-        update(Intervention).where(Intervention.id == intervention.id)
-        .values(status=InterventionStatus.OFFERED, starts_at=starts_at, ends_at=ends_at, attention_reason=None,
-                attention_at=None)
-        .execution_options(synchronize_session=False))
+    _set_time(session, intervention, starts_at, ends_at)
     session.refresh(intervention)
     _book_trainer(session, trainer.id, intervention, None)
     assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id,
