@@ -99,12 +99,15 @@ def _init_extensions(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """WAL for concurrent readers, and foreign keys, which SQLite leaves off by default."""
+    """WAL for concurrent readers, and foreign keys, which SQLite leaves off by default; a 64 MiB page cache
+    per connection (SQLite's default is 2 MiB: a year of national sessions would be read from disk on
+    every dashboard)."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
 

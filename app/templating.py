@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, request
 from flask_babel import get_locale, refresh
@@ -12,8 +13,12 @@ from flask_login import current_user
 from app.domain.timezones import to_local
 
 
-def _locale() -> str:
-    return str(get_locale() or "fr")
+FRENCH = Locale.parse("fr")
+
+
+def _locale() -> Locale:
+    # The Locale object itself: Babel would parse a locale name again on every date of every page.
+    return get_locale() or FRENCH
 
 
 def date_filter(value: date | datetime | None, style: str = "long") -> str:
@@ -33,7 +38,7 @@ def local_datetime_filter(value: datetime | None, timezone_name: str | None = No
     tz = timezone_name or current_app.config["RELAIS_DEFAULT_TIMEZONE"]
     local = to_local(value, tz)
     pattern = {"medium": "d MMM y HH:mm", "long": "EEEE d MMMM y 'à' HH:mm"}.get(style, style)
-    if _locale() != "fr" and style == "long":
+    if _locale().language != "fr" and style == "long":
         pattern = "EEEE d MMMM y 'at' HH:mm"
     text = format_datetime(local, format=pattern, locale=_locale())
     if tz != current_app.config["RELAIS_DEFAULT_TIMEZONE"]:
@@ -61,7 +66,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_globals() -> dict:
         return {
-            "current_language": _locale(),
+            "current_language": str(_locale()),
             "languages": app.config["RELAIS_LANGUAGES"],
             "current_path": request.full_path.rstrip("?") if request else "/",
             "current_user": current_user,

@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.statistics import Period, school_year
@@ -245,7 +245,7 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
     session.execute(insert(request_audience), audience_rows)
     intervention_ids = _insert_returning_ids(session, Intervention, interventions)
 
-    assignments, reports, report_topics_of, feedback = [], [], [], []
+    assignments, reports, report_topics_of, feedback, people_reached = [], [], [], [], []
     for intervention_id, row, (team, request, draft, confirmed_at) in zip(
             intervention_ids, interventions, details, strict=True):
         assignments += [dict(intervention_id=intervention_id, trainer_id=trainer_id,
@@ -255,6 +255,8 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
             continue
         held = row["status"] is InterventionStatus.DONE
         present = max(1, request["people_per_group"] - rng.randint(0, 4)) if held else None
+        if held:
+            people_reached.append(dict(id=intervention_id, people_reached=present))
         staff = rng.choice((0, 1, 2)) if held and draft.place.kind.is_school else 0
         filed = min(row["ends_at"] + timedelta(days=rng.randint(0, 3), hours=rng.randint(1, 8)), now)
         reason = None if held else rng.choice(NOT_HELD_REASONS)
@@ -272,6 +274,7 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
                                  satisfaction=rng.choice((2, 3, 4, 4, 4, 5, 5, 5)), created_at=given,
                                  updated_at=given))
     session.execute(insert(Assignment), assignments)
+    session.execute(update(Intervention), people_reached)  # as the reports would have set it
     report_ids = _insert_returning_ids(session, SessionReport, reports)
     session.execute(insert(report_topic), [dict(report_id=report_id, topic_code=code)
                                            for report_id, codes in zip(report_ids, report_topics_of, strict=True)

@@ -360,6 +360,7 @@ class DemoBuilder:
                 created_at=filed, updated_at=filed, editable_until=filed + timedelta(days=30))
             report.topics = list(request.topics)
             intervention.reports.append(report)
+        intervention.people_reached = present
 
     REPORT_REMARKS = ("Élèves attentifs, beaucoup de questions sur le protoxyde d'azote.",
                       "Bonne participation ; prévoir un temps plus long la prochaine fois.",

@@ -127,12 +127,13 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime) -> 
     span_end = starts[-1][1] if starts else now
     availabilities = load_availability(session, ids, span_start, span_end)
     workloads = load_workloads(session, list(trainers), starts, need.timezone)
+    # Walked from the establishment's requests (a few), never from every accepted assignment of the country.
+    its_requests = select(InterventionRequest.id).where(InterventionRequest.establishment_id == establishment.id)
+    recent_sessions = select(Intervention.id).where(Intervention.request_id.in_(its_requests),
+                                                    Intervention.starts_at >= now - CONTINUITY_WINDOW,
+                                                    Intervention.starts_at < now)
     returning = frozenset(session.scalars(
         select(Assignment.trainer_id).distinct()
-        .join(Intervention, Intervention.id == Assignment.intervention_id)
-        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
-        .where(InterventionRequest.establishment_id == establishment.id,
-               Assignment.status == AssignmentStatus.ACCEPTED,
-               Intervention.starts_at >= now - CONTINUITY_WINDOW, Intervention.starts_at < now)))
+        .where(Assignment.intervention_id.in_(recent_sessions), Assignment.status == AssignmentStatus.ACCEPTED)))
     return rank_candidates(need, [trainer_profile(t) for t in trainers], starts, workloads, availabilities,
                            returning)

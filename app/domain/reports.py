@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.lifecycle import TransitionRefusedError, _event, recompute_request_status
@@ -90,14 +90,18 @@ def save_report(session: Session, intervention: Intervention, trainer: Trainer, 
 
 
 def _settle_session(session: Session, intervention: Intervention, now: datetime) -> None:
-    """Done when any report says it was held, not held when every report says it was not."""
-    held = session.scalar(select(exists().where(SessionReport.intervention_id == intervention.id,
-                                                SessionReport.held)))
-    target = InterventionStatus.DONE if held else InterventionStatus.NOT_HELD
+    """Done when any report says it was held, not held when every report says it was not; the people
+    reached are the largest count among the reports saying it was held."""
+    held_reports, people = session.execute(
+        select(func.count(SessionReport.id), func.max(SessionReport.people_present))
+        .where(SessionReport.intervention_id == intervention.id, SessionReport.held)).one()
+    target = InterventionStatus.DONE if held_reports else InterventionStatus.NOT_HELD
+    people = people if held_reports else None
     session.execute(update(Intervention)
                     .where(Intervention.id == intervention.id, Intervention.status.in_(REPORTABLE),
-                           Intervention.status != target)
-                    .values(status=target, updated_at=now).execution_options(synchronize_session=False))
+                           (Intervention.status != target) | Intervention.people_reached.is_distinct_from(people))
+                    .values(status=target, people_reached=people, updated_at=now)
+                    .execution_options(synchronize_session=False))
     session.refresh(intervention)
     recompute_request_status(session, intervention.request, now)
 

@@ -102,14 +102,18 @@ def month_bounds(today: date, timezone_name: str) -> tuple[datetime, datetime]:
     return to_utc(first, time(0), timezone_name), to_utc(following, time(0), timezone_name)
 
 
-def accepted_sessions_subquery(start: datetime, end: datetime):
-    """trainer_id -> accepted sessions starting in [start, end), not cancelled."""
-    return (select(Assignment.trainer_id, func.count(Assignment.id).label("sessions"))
-            .join(Intervention, Intervention.id == Assignment.intervention_id)
-            .where(Assignment.status == AssignmentStatus.ACCEPTED,
-                   Intervention.status != InterventionStatus.CANCELLED,
-                   Intervention.starts_at >= start, Intervention.starts_at < end)
-            .group_by(Assignment.trainer_id).subquery())
+def accepted_sessions_by_trainer(session: Session, trainer_ids: Sequence[int], start: datetime, end: datetime
+                                 ) -> dict[int, int]:
+    """trainer_id -> accepted sessions starting in [start, end), not cancelled: only for these trainers."""
+    if not trainer_ids:
+        return {}
+    return dict(session.execute(
+        select(Assignment.trainer_id, func.count(Assignment.id))
+        .join(Intervention, Intervention.id == Assignment.intervention_id)
+        .where(Assignment.trainer_id.in_(trainer_ids), Assignment.status == AssignmentStatus.ACCEPTED,
+               Intervention.status != InterventionStatus.CANCELLED,
+               Intervention.starts_at >= start, Intervention.starts_at < end)
+        .group_by(Assignment.trainer_id)).all())
 
 
 def roster_query(user: User, filters: RosterFilters, today: date) -> Select:
@@ -140,11 +144,7 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
 
     Keyset pagination on (name, id), and a fixed number of queries whatever the page size.
     """
-    start, end = month_bounds(today, timezone_name)
-    counts = accepted_sessions_subquery(start, end)
     query = (roster_query(user, filters, today)
-             .add_columns(func.coalesce(counts.c.sessions, 0))
-             .outerjoin(counts, counts.c.trainer_id == Trainer.id)
              .options(selectinload(Trainer.departements), selectinload(Trainer.topics))
              .order_by(User.full_name, Trainer.id))
     if after:
@@ -153,9 +153,12 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
         if last_name is not None:
             query = query.where(or_(User.full_name > last_name,
                                     and_(User.full_name == last_name, Trainer.id > after)))
-    rows = session.execute(query.limit(limit + 1)).all()
-    page = [RosterRow(trainer, sessions) for trainer, sessions in rows[:limit]]
-    next_after = page[-1].trainer.id if len(rows) > limit else None
+    trainers = session.scalars(query.limit(limit + 1)).all()
+    # Counted for the page only: the roster walks the name index and stops after one page.
+    start, end = month_bounds(today, timezone_name)
+    counts = accepted_sessions_by_trainer(session, [t.id for t in trainers[:limit]], start, end)
+    page = [RosterRow(trainer, counts.get(trainer.id, 0)) for trainer in trainers[:limit]]
+    next_after = page[-1].trainer.id if len(trainers) > limit else None
     return page, next_after
 
 
@@ -164,9 +167,7 @@ def roster_total(session: Session, user: User, filters: RosterFilters, today: da
 
 
 def accepted_sessions_between(session: Session, trainer_id: int, start: datetime, end: datetime) -> int:
-    subquery = accepted_sessions_subquery(start, end)
-    return session.scalar(select(func.coalesce(func.sum(subquery.c.sessions), 0))
-                          .where(subquery.c.trainer_id == trainer_id))
+    return accepted_sessions_by_trainer(session, [trainer_id], start, end).get(trainer_id, 0)
 
 
 # -- availability edits ---------------------------------------------------------------------------------

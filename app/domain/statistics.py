@@ -7,6 +7,7 @@ in UTC (a session's local day differs only for sessions around midnight, which d
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -21,7 +22,6 @@ from app.models import (
     Intervention,
     InterventionRequest,
     InterventionStatus,
-    SessionReport,
     Topic,
     Trainer,
 )
@@ -72,13 +72,6 @@ class Dashboard:
         return next(t for t in self.tables if t.key == key)
 
 
-def _people():
-    """People reached per session: the largest count among its trainers' reports saying it was held."""
-    return (select(SessionReport.intervention_id.label("intervention_id"),
-                   func.max(SessionReport.people_present).label("people"))
-            .where(SessionReport.held).group_by(SessionReport.intervention_id).subquery())
-
-
 def _month(session: Session, column):
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
@@ -90,120 +83,117 @@ def _in_period(period: Period):
     return (Intervention.starts_at >= low) & (Intervention.starts_at < high)
 
 
-def _given_by(session: Session, scope, period: Period, group_column, *joins, label_column=None):
-    """Sessions given and people reached, grouped by one column."""
-    people = _people()
-    label = label_column if label_column is not None else group_column
-    query = (select(label, func.count(func.distinct(Intervention.id)), func.coalesce(func.sum(people.c.people), 0))
-             .select_from(Intervention)
-             .join(InterventionRequest, InterventionRequest.id == Intervention.request_id))
-    for target, condition in joins:
-        query = query.join(target, condition)
-    query = (query.outerjoin(people, people.c.intervention_id == Intervention.id)
-             .where(scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
-             .group_by(group_column, *([label_column] if label_column is not None else [])))
-    return session.execute(query).all()
+def _given_by_link(session: Session, scope, period: Period, link, code_column, label_column):
+    """Sessions given and people reached per topic (or audience) of their request: one row per code."""
+    people = func.coalesce(func.sum(Intervention.people_reached), 0)
+    counts = session.execute(
+        select(link.c[code_column], func.count(Intervention.id), people)
+        .join(link, link.c.request_id == Intervention.request_id)
+        .where(scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
+        .group_by(link.c[code_column])).all()
+    if not counts:
+        return []
+    labels = dict(session.execute(select(label_column.class_.code, label_column)
+                                  .where(label_column.class_.code.in_([code for code, _, _ in counts]))).all())
+    return sorted(([labels[code], n, int(p)] for code, n, p in counts), key=lambda r: (-r[1], r[0]))
 
 
 def _median_delay_days(session: Session, scope, period: Period) -> float | None:
-    """Median days from a request's submission to its sessions' confirmation."""
-    base = (select(Intervention.confirmed_at, InterventionRequest.submitted_at)
-            .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
-            .where(scope, _in_period(period), Intervention.confirmed_at.is_not(None),
-                   InterventionRequest.submitted_at.is_not(None)))
+    """Median days from a request's submission to its sessions' confirmation: the middle one or two delays,
+    numbered by a window function (one statement, the same on SQLite and PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
         delay = func.extract("epoch", Intervention.confirmed_at - InterventionRequest.submitted_at) / 86400.0
-        value = session.scalar(base.with_only_columns(func.percentile_cont(0.5).within_group(delay)))
-        return None if value is None else round(float(value), 1)
-    delay = func.julianday(Intervention.confirmed_at) - func.julianday(InterventionRequest.submitted_at)
-    count = session.scalar(base.with_only_columns(func.count()))
-    if not count:
-        return None
-    ordered = base.with_only_columns(delay).order_by(delay)
-    middle = session.scalars(ordered.limit(2 - count % 2).offset((count - 1) // 2)).all()
-    return round(sum(middle) / len(middle), 1)
+    else:
+        delay = func.julianday(Intervention.confirmed_at) - func.julianday(InterventionRequest.submitted_at)
+    ranked = (select(delay.label("delay"), func.row_number().over(order_by=delay).label("rank"),
+                     func.count().over().label("total"))
+              .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+              .where(scope, _in_period(period), Intervention.confirmed_at.is_not(None),
+                     InterventionRequest.submitted_at.is_not(None))
+              .subquery())
+    value = session.scalar(select(func.avg(ranked.c.delay))
+                           .where(ranked.c["rank"].in_(((ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2))))
+    return None if value is None else round(float(value), 1)
 
 
 def build_dashboard(session: Session, *, session_scope, request_scope, trainer_scope, period: Period,
                     language: str = "fr") -> Dashboard:
     low, high = period.bounds
-    people = _people()
-    status_counts = dict(session.execute(
-        select(Intervention.status, func.count(Intervention.id))
-        .where(session_scope, _in_period(period)).group_by(Intervention.status)).all())
-    reached = session.scalar(
-        select(func.coalesce(func.sum(people.c.people), 0)).select_from(Intervention)
-        .join(people, people.c.intervention_id == Intervention.id)
-        .where(session_scope, _in_period(period), Intervention.status == InterventionStatus.DONE))
-    submitted = (select(InterventionRequest.id).where(request_scope, InterventionRequest.submitted_at >= low,
-                                                      InterventionRequest.submitted_at < high))
-    requests = session.scalar(select(func.count()).select_from(submitted.subquery()))
+    # One pass over the period's sessions, grouped by every facet the tables need (a few thousand groups
+    # at most); the tables below add these groups up instead of each scanning the sessions again.
+    month = _month(session, Intervention.starts_at)
+    facets = session.execute(
+        select(month, Intervention.status, Intervention.departement_code, Intervention.force, Establishment.kind,
+               func.count(Intervention.id), func.coalesce(func.sum(Intervention.people_reached), 0))
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
+        .where(session_scope, _in_period(period))
+        .group_by(month, Intervention.status, Intervention.departement_code, Intervention.force,
+                  Establishment.kind)).all()
+    status_counts: Counter = Counter()
+    by_month = {m: [m, 0, 0, 0, 0] for m in _months(period)}
+    given_by: dict[str, Counter] = {"departement": Counter(), "force": Counter(), "kind": Counter()}
+    people_by: dict[str, Counter] = {"departement": Counter(), "force": Counter(), "kind": Counter()}
+    for value, status, departement_code, force, kind, count, people in facets:
+        status_counts[status] += count
+        row = by_month.setdefault(value, [value, 0, 0, 0, 0])
+        if status in PLANNED:
+            row[1] += count
+        if status is InterventionStatus.CANCELLED:
+            row[3] += count
+        if status is InterventionStatus.DONE:
+            row[2] += count
+            row[4] += int(people)
+            for facet, key in (("departement", departement_code), ("force", force), ("kind", kind)):
+                given_by[facet][key] += count
+                people_by[facet][key] += int(people)
+
+    submitted = (request_scope, InterventionRequest.submitted_at >= low, InterventionRequest.submitted_at < high)
+    requests = session.scalar(select(func.count(InterventionRequest.id)).where(*submitted))
     served = session.scalar(
         select(func.count(func.distinct(Intervention.request_id)))
-        .where(Intervention.request_id.in_(submitted),
-               Intervention.status.in_((InterventionStatus.CONFIRMED, InterventionStatus.DONE))))
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .where(*submitted, Intervention.status.in_((InterventionStatus.CONFIRMED, InterventionStatus.DONE))))
     feedback = session.scalar(
         select(func.avg(Feedback.satisfaction)).join(Intervention, Intervention.id == Feedback.intervention_id)
         .where(session_scope, _in_period(period)))
     summary = {
         "requests": requests,
-        "planned": sum(status_counts.get(s, 0) for s in PLANNED),
-        "given": status_counts.get(InterventionStatus.DONE, 0),
-        "not_held": status_counts.get(InterventionStatus.NOT_HELD, 0),
-        "cancelled": status_counts.get(InterventionStatus.CANCELLED, 0),
-        "people": int(reached or 0),
+        "planned": sum(status_counts[s] for s in PLANNED),
+        "given": status_counts[InterventionStatus.DONE],
+        "not_held": status_counts[InterventionStatus.NOT_HELD],
+        "cancelled": status_counts[InterventionStatus.CANCELLED],
+        "people": sum(people_by["force"].values()),
         "served_share": round(100 * served / requests, 1) if requests else None,
         "median_delay_days": _median_delay_days(session, session_scope, period),
         "feedback": round(float(feedback), 2) if feedback is not None else None,
     }
 
-    tables: list[Table] = []
-    month = _month(session, Intervention.starts_at)
-    by_month = {m: [m, 0, 0, 0, 0] for m in _months(period)}
-    for value, planned, given, cancelled in session.execute(
-            select(month, func.count(Intervention.id),
-                   func.sum(case((Intervention.status == InterventionStatus.DONE, 1), else_=0)),
-                   func.sum(case((Intervention.status == InterventionStatus.CANCELLED, 1), else_=0)))
-            .where(session_scope, _in_period(period), Intervention.status.in_((*PLANNED, InterventionStatus.CANCELLED)))
-            .group_by(month)):
-        by_month.setdefault(value, [value, 0, 0, 0, 0])[1:4] = [planned - cancelled, given, cancelled]
-    for value, _given, reached_month in _given_by(session, session_scope, period, month):
-        by_month.setdefault(value, [value, 0, 0, 0, 0])[4] = int(reached_month)
-    tables.append(Table("mois", "Par mois", ["Mois", "Programmées", "Réalisées", "Annulées", "Personnes touchées"],
-                        [by_month[m] for m in sorted(by_month)], chart="line"))
+    def given_rows(facet: str, label) -> list[list]:
+        return sorted(([label(key), n, people_by[facet][key]] for key, n in given_by[facet].items()),
+                      key=lambda r: (-r[1], r[0]))
 
-    label_topic = getattr(Topic, f"label_{language}", Topic.label_fr)
-    rows = _given_by(session, session_scope, period, Topic.code,
-                     (request_topic, request_topic.c.request_id == InterventionRequest.id),
-                     (Topic, Topic.code == request_topic.c.topic_code), label_column=label_topic)
-    tables.append(Table("themes", "Par thème demandé", ["Thème", "Interventions réalisées", "Personnes touchées"],
-                        sorted(([label, n, int(p)] for label, n, p in rows), key=lambda r: -r[1]), chart="bar"))
-
-    label_audience = getattr(Audience, f"label_{language}", Audience.label_fr)
-    rows = _given_by(session, session_scope, period, Audience.code,
-                     (request_audience, request_audience.c.request_id == InterventionRequest.id),
-                     (Audience, Audience.code == request_audience.c.audience_code), label_column=label_audience)
-    tables.append(Table("publics", "Par public", ["Public", "Interventions réalisées", "Personnes touchées"],
-                        sorted(([label, n, int(p)] for label, n, p in rows), key=lambda r: -r[1]), chart="bar"))
-
-    rows = _given_by(session, session_scope, period, Establishment.kind,
-                     (Establishment, Establishment.id == InterventionRequest.establishment_id))
-    tables.append(Table("etablissements", "Par type d'établissement",
-                        ["Type d'établissement", "Interventions réalisées", "Personnes touchées"],
-                        sorted(([KIND_LABELS.get(k.value, k.value), n, int(p)] for k, n, p in rows),
-                               key=lambda r: -r[1]), chart="bar"))
-
-    rows = _given_by(session, session_scope, period, Intervention.departement_code,
-                     (Departement, Departement.code == Intervention.departement_code),
-                     label_column=Departement.name)
+    tables: list[Table] = [
+        Table("mois", "Par mois", ["Mois", "Programmées", "Réalisées", "Annulées", "Personnes touchées"],
+              [by_month[m] for m in sorted(by_month)], chart="line"),
+        Table("themes", "Par thème demandé", ["Thème", "Interventions réalisées", "Personnes touchées"],
+              _given_by_link(session, session_scope, period, request_topic, "topic_code",
+                             getattr(Topic, f"label_{language}", Topic.label_fr)), chart="bar"),
+        Table("publics", "Par public", ["Public", "Interventions réalisées", "Personnes touchées"],
+              _given_by_link(session, session_scope, period, request_audience, "audience_code",
+                             getattr(Audience, f"label_{language}", Audience.label_fr)), chart="bar"),
+        Table("etablissements", "Par type d'établissement",
+              ["Type d'établissement", "Interventions réalisées", "Personnes touchées"],
+              given_rows("kind", lambda kind: KIND_LABELS.get(kind.value, kind.value)), chart="bar"),
+    ]
+    names = dict(session.execute(select(Departement.code, Departement.name)
+                                 .where(Departement.code.in_(list(given_by["departement"])))).all())
     tables.append(Table("departements", "Par département", ["Département", "Interventions réalisées",
                                                              "Personnes touchées"],
-                        sorted(([name, n, int(p)] for name, n, p in rows), key=lambda r: -r[1]), chart="bar"))
-
-    rows = _given_by(session, session_scope, period, Intervention.force)
+                        given_rows("departement", names.__getitem__), chart="bar"))
     tables.append(Table("forces", "Par force", ["Force", "Interventions réalisées", "Personnes touchées"],
-                        sorted(([FORCE_LABELS.get(f.value if f else "", "—"), n, int(p)] for f, n, p in rows),
-                               key=lambda r: -r[1]), chart="bar"))
+                        given_rows("force", lambda force: FORCE_LABELS.get(force.value if force else "", "—")),
+                        chart="bar"))
 
     per_trainer = (select(Assignment.trainer_id.label("trainer_id"), func.count(Intervention.id).label("given"))
                    .join(Intervention, Intervention.id == Assignment.intervention_id)

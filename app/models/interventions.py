@@ -171,6 +171,9 @@ class Intervention(db.Model):
     # First time every trainer needed had accepted: from then on, calendars know the session.
     confirmed_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # People reached, kept from the reports (the largest count among those saying it was held) so that the
+    # statistics sum one column instead of grouping every report of the year.
+    people_reached: Mapped[int | None]
     # iCalendar identity: a stable UID and a SEQUENCE raised on every change (RFC 5545).
     ical_uid: Mapped[str] = mapped_column(String(80), unique=True, default=lambda: f"{uuid.uuid4()}@relais")
     ical_sequence: Mapped[int] = mapped_column(default=0)

@@ -6,14 +6,15 @@ import csv
 import html
 import io
 import re
-from datetime import date
+import statistics
+from datetime import UTC, date
 
 from sqlalchemy import func, select
 
 from app.domain.demo import DEMO_PASSWORD, build_demo_data
-from app.domain.statistics import Period, build_dashboard, school_year
+from app.domain.statistics import KIND_LABELS, Period, build_dashboard, school_year
 from app.extensions import db
-from app.models import Intervention, InterventionStatus, SessionReport, Trainer, User
+from app.models import Intervention, InterventionRequest, InterventionStatus, SessionReport, Trainer, User
 from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
 from tests.conftest import login
 
@@ -33,10 +34,27 @@ def independent_counts(sessions, period: Period) -> dict:
     given = [s for s in inside if s.status is InterventionStatus.DONE]
     people = sum(max((r.people_present or 0 for r in s.reports if r.held), default=0) for s in given)
     by_force: dict[str, int] = {}
+    by_topic: dict[str, list[int]] = {}
+    by_kind: dict[str, int] = {}
     for s in given:
         by_force[s.force.value] = by_force.get(s.force.value, 0) + 1
+        by_kind[s.request.establishment.kind.value] = by_kind.get(s.request.establishment.kind.value, 0) + 1
+        reached = max((r.people_present or 0 for r in s.reports if r.held), default=0)
+        for topic in s.request.topics:
+            counts = by_topic.setdefault(topic.label_fr, [0, 0])
+            counts[0] += 1
+            counts[1] += reached
+    delays = [(s.confirmed_at - s.request.submitted_at).total_seconds() / 86400 for s in inside
+              if s.confirmed_at is not None and s.request.submitted_at is not None]
+    requests = {s.request for s in sessions} | set(db.session.scalars(select(InterventionRequest)))
+    submitted = [r for r in requests if r.submitted_at is not None and low <= r.submitted_at.replace(tzinfo=UTC) < high]
+    served = [r for r in submitted if any(s.status in (InterventionStatus.CONFIRMED, InterventionStatus.DONE)
+                                          for s in r.interventions)]
     return {"given": len(given), "people": people,
-            "cancelled": sum(1 for s in inside if s.status is InterventionStatus.CANCELLED), "by_force": by_force}
+            "cancelled": sum(1 for s in inside if s.status is InterventionStatus.CANCELLED), "by_force": by_force,
+            "by_topic": by_topic, "by_kind": by_kind,
+            "median_delay": round(statistics.median(delays), 1) if delays else None,
+            "served_share": round(100 * len(served) / len(submitted), 1) if submitted else None}
 
 
 def test_national_and_scoped_figures_match_independent_counts(app, clock):
@@ -54,6 +72,11 @@ def test_national_and_scoped_figures_match_independent_counts(app, clock):
         forces = {row[0]: row[1] for row in board.table("forces").rows}
         assert forces == {{"police": "Police nationale", "gendarmerie": "Gendarmerie nationale"}[k]: v
                           for k, v in expected["by_force"].items()}
+        assert board.summary["median_delay_days"] == expected["median_delay"] is not None
+        assert board.summary["served_share"] == expected["served_share"] is not None
+        assert {row[0]: row[1:] for row in board.table("themes").rows} == expected["by_topic"]
+        assert {row[0]: row[1] for row in board.table("etablissements").rows} == {
+            KIND_LABELS[k]: v for k, v in expected["by_kind"].items()}
         months = board.table("mois").rows
         assert sum(row[2] for row in months) == expected["given"]
         assert sum(row[4] for row in months) == expected["people"]
@@ -115,3 +138,10 @@ def test_a_report_moves_the_dashboard(app, client, clock):
     assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">27<", after)
     assert re.search(r"Interventions réalisées</th><td data-indicateur=\"3\">1<", after)
     assert db.session.scalar(select(SessionReport.people_present)) == 27
+    # A correction within the 30 days moves the figure again (the session stays done).
+    reports.save_report(db.session, intervention, trainer,
+                        reports.ReportData(held=True, people_present=31, topic_codes=("cannabis",)), trainer.user,
+                        clock.now() + timedelta(days=2))
+    db.session.commit()
+    corrected = client.get("/statistiques/", query_string=period).get_data(as_text=True)
+    assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">31<", corrected)
