@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.domain.certification import VALIDITY, WARNING_WINDOW, CertificationState
 from app.domain.timezones import to_utc
@@ -25,6 +25,7 @@ from app.models import (
     Intervention,
     InterventionStatus,
     Role,
+    Topic,
     Trainer,
     User,
 )
@@ -93,6 +94,8 @@ class RosterFilters:
 class RosterRow:
     trainer: Trainer
     sessions_this_month: int
+    departement_codes: tuple[str, ...]
+    topic_labels: tuple[str, ...]  # in the programme's order
 
 
 def month_bounds(today: date, timezone_name: str) -> tuple[datetime, datetime]:
@@ -144,9 +147,7 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
 
     Keyset pagination on (name, id), and a fixed number of queries whatever the page size.
     """
-    query = (roster_query(user, filters, today)
-             .options(selectinload(Trainer.departements), selectinload(Trainer.topics))
-             .order_by(User.full_name, Trainer.id))
+    query = roster_query(user, filters, today).order_by(User.full_name, Trainer.id)
     if after:
         last_name = session.scalar(select(User.full_name).join(Trainer, Trainer.user_id == User.id)
                                    .where(Trainer.id == after))
@@ -154,10 +155,24 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
             query = query.where(or_(User.full_name > last_name,
                                     and_(User.full_name == last_name, Trainer.id > after)))
     trainers = session.scalars(query.limit(limit + 1)).all()
-    # Counted for the page only: the roster walks the name index and stops after one page.
+    shown = trainers[:limit]
+    ids = [t.id for t in shown]
+    # For the page only, and as plain rows: the roster walks the name order and stops after one page.
     start, end = month_bounds(today, timezone_name)
-    counts = accepted_sessions_by_trainer(session, [t.id for t in trainers[:limit]], start, end)
-    page = [RosterRow(trainer, counts.get(trainer.id, 0)) for trainer in trainers[:limit]]
+    counts = accepted_sessions_by_trainer(session, ids, start, end)
+    departements: dict[int, list[str]] = {}
+    topics: dict[int, list[str]] = {}
+    if ids:
+        for trainer_id, code in session.execute(
+                select(trainer_departement.c.trainer_id, trainer_departement.c.departement_code)
+                .where(trainer_departement.c.trainer_id.in_(ids)).order_by(trainer_departement.c.departement_code)):
+            departements.setdefault(trainer_id, []).append(code)
+        for trainer_id, label in session.execute(
+                select(trainer_topic.c.trainer_id, Topic.label_fr).join(Topic, Topic.code == trainer_topic.c.topic_code)
+                .where(trainer_topic.c.trainer_id.in_(ids)).order_by(Topic.position)):
+            topics.setdefault(trainer_id, []).append(label)
+    page = [RosterRow(t, counts.get(t.id, 0), tuple(departements.get(t.id, ())), tuple(topics.get(t.id, ())))
+            for t in shown]
     next_after = page[-1].trainer.id if len(trainers) > limit else None
     return page, next_after
 

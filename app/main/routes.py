@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased, selectinload
 
 from app.access import public
 from app.domain.certification import WARNING_WINDOW, certification_status
@@ -98,11 +98,11 @@ def _requester_home():
     joins = db.session.scalar(select(func.count(JoinRequest.id)).where(
         JoinRequest.establishment_id == establishment.id, JoinRequest.status == JoinStatus.PENDING))
     # Last year's sessions not yet renewed: the law asks for at least one session a year.
-    copies = select(InterventionRequest.copied_from_id).where(InterventionRequest.copied_from_id.is_not(None))
+    copy = aliased(InterventionRequest)
     renewals = db.session.scalars(select(InterventionRequest).where(
         mine, InterventionRequest.status == RequestStatus.DONE,
         InterventionRequest.created_at.between(now - timedelta(days=450), now - timedelta(days=270)),
-        InterventionRequest.id.not_in(copies)).order_by(InterventionRequest.id)).all()
+        ~exists().where(copy.copied_from_id == InterventionRequest.id)).order_by(InterventionRequest.id)).all()
     return render_template("main/home_requester.html", establishment=establishment, requests=requests,
                            upcoming=upcoming, feedback_due=feedback_due, drafts=drafts, pending_joins=joins,
                            renewals=renewals, confirm_form=ConfirmForm())

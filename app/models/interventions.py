@@ -88,7 +88,7 @@ class InterventionRequest(db.Model):
     wants_two_trainers: Mapped[bool] = mapped_column(default=False)
     refusal_reason: Mapped[str | None] = mapped_column(String(500))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
-    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("intervention_request.id"))
+    copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("intervention_request.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]

@@ -187,6 +187,25 @@ def test_duplicate_last_year_in_one_click(school, logged_in):
     assert copy.status is RequestStatus.DRAFT and copy.establishment_id == establishment.id
 
 
+def test_last_year_request_proposed_for_renewal_until_renewed(school, logged_in):
+    from datetime import timedelta
+
+    from app.domain.clock import utcnow
+
+    establishment, requester, _ = school
+    last_year = make_request(establishment, requester, status="submitted")
+    recent = make_request(establishment, requester, status="submitted")
+    last_year.status = recent.status = RequestStatus.DONE
+    last_year.created_at = utcnow() - timedelta(days=365)
+    db.session.commit()
+    client = logged_in(requester)
+    renewal = "L'an dernier, vous aviez demandé l'intervention n° {} "
+    home = text(client.get("/accueil"))
+    assert renewal.format(last_year.id) in home and renewal.format(recent.id) not in home
+    post_form(client, f"/demandes/{last_year.id}/dupliquer", {}, page="/accueil")
+    assert renewal.format(last_year.id) not in text(client.get("/accueil")), "renewed: no longer proposed"
+
+
 def test_feedback_after_the_session_once_and_editable(school, logged_in, clock):
     from datetime import timedelta
 
