@@ -86,7 +86,7 @@ def queue():
         query = query.where(InterventionRequest.id > after)  # keyset pagination, oldest first
     rows = db.session.scalars(
         query.options(selectinload(InterventionRequest.establishment), selectinload(InterventionRequest.windows),
-                      selectinload(InterventionRequest.audiences), selectinload(InterventionRequest.topics))
+                      selectinload(InterventionRequest.audiences))
         .order_by(InterventionRequest.id).limit(PAGE_SIZE + 1)).all()
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

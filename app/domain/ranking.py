@@ -82,8 +82,9 @@ def rank_candidates(need: SessionNeed, trainers: Iterable[TrainerProfile], start
             continue
         possible, first_refusal = [], None
         for start, end in starts:
+            # Only the first refusal is shown: the later ones need no reasons in French.
             refusals = timed_exclusions(need, trainer, start, end, workloads[trainer.trainer_id],
-                                        availabilities[trainer.trainer_id])
+                                        availabilities[trainer.trainer_id], explain=first_refusal is None)
             if refusals:
                 first_refusal = first_refusal or refusals
             else:
