@@ -83,19 +83,31 @@ def _in_period(period: Period):
     return (Intervention.starts_at >= low) & (Intervention.starts_at < high)
 
 
-def _given_by_link(session: Session, scope, period: Period, link, code_column, label_column):
-    """Sessions given and people reached per topic (or audience) of their request: one row per code."""
-    people = func.coalesce(func.sum(Intervention.people_reached), 0)
-    counts = session.execute(
-        select(link.c[code_column], func.count(Intervention.id), people)
-        .join(link, link.c.request_id == Intervention.request_id)
-        .where(scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
-        .group_by(link.c[code_column])).all()
-    if not counts:
-        return []
-    labels = dict(session.execute(select(label_column.class_.code, label_column)
-                                  .where(label_column.class_.code.in_([code for code, _, _ in counts]))).all())
-    return sorted(([labels[code], n, int(p)] for code, n, p in counts), key=lambda r: (-r[1], r[0]))
+def _given_by_topic_and_audience(session: Session, scope, period: Period, language: str
+                                 ) -> tuple[list[list], list[list]]:
+    """Sessions given and people reached per topic and per audience of their request. One statement: the
+    given sessions are summed per request once, then spread over the request's topics and audiences."""
+    per_request = (select(Intervention.request_id.label("request_id"), func.count(Intervention.id).label("given"),
+                          func.coalesce(func.sum(Intervention.people_reached), 0).label("people"))
+                   .where(scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
+                   .group_by(Intervention.request_id).cte("given_per_request"))
+    by_topic = (select(literal("topic").label("kind"), request_topic.c.topic_code.label("code"),
+                       func.sum(per_request.c.given), func.sum(per_request.c.people))
+                .join(request_topic, request_topic.c.request_id == per_request.c.request_id)
+                .group_by(request_topic.c.topic_code))
+    by_audience = (select(literal("audience"), request_audience.c.audience_code,
+                          func.sum(per_request.c.given), func.sum(per_request.c.people))
+                   .join(request_audience, request_audience.c.request_id == per_request.c.request_id)
+                   .group_by(request_audience.c.audience_code))
+    counts = session.execute(by_topic.union_all(by_audience)).all()
+    labels = {("topic", code): label for code, label in session.execute(
+        select(Topic.code, getattr(Topic, f"label_{language}", Topic.label_fr)))}
+    labels |= {("audience", code): label for code, label in session.execute(
+        select(Audience.code, getattr(Audience, f"label_{language}", Audience.label_fr)))}
+    tables: dict[str, list[list]] = {"topic": [], "audience": []}
+    for kind, code, given, people in counts:
+        tables[kind].append([labels[kind, code], int(given), int(people)])
+    return tuple(sorted(tables[kind], key=lambda r: (-r[1], r[0])) for kind in ("topic", "audience"))
 
 
 def _median_delay_days(session: Session, scope, period: Period) -> float | None:
@@ -105,12 +117,13 @@ def _median_delay_days(session: Session, scope, period: Period) -> float | None:
         delay = func.extract("epoch", Intervention.confirmed_at - InterventionRequest.submitted_at) / 86400.0
     else:
         delay = func.julianday(Intervention.confirmed_at) - func.julianday(InterventionRequest.submitted_at)
-    ranked = (select(delay.label("delay"), func.row_number().over(order_by=delay).label("rank"),
-                     func.count().over().label("total"))
+    delays = (select(delay.label("delay"))
               .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
               .where(scope, _in_period(period), Intervention.confirmed_at.is_not(None),
                      InterventionRequest.submitted_at.is_not(None))
-              .subquery())
+              .subquery())  # computed once, then numbered in order
+    ranked = select(delays.c.delay, func.row_number().over(order_by=delays.c.delay).label("rank"),
+                    func.count().over().label("total")).subquery()
     value = session.scalar(select(func.avg(ranked.c.delay))
                            .where(ranked.c["rank"].in_(((ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2))))
     return None if value is None else round(float(value), 1)
@@ -173,15 +186,14 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
         return sorted(([label(key), n, people_by[facet][key]] for key, n in given_by[facet].items()),
                       key=lambda r: (-r[1], r[0]))
 
+    by_topic, by_audience = _given_by_topic_and_audience(session, session_scope, period, language)
     tables: list[Table] = [
         Table("mois", "Par mois", ["Mois", "Programmées", "Réalisées", "Annulées", "Personnes touchées"],
               [by_month[m] for m in sorted(by_month)], chart="line"),
         Table("themes", "Par thème demandé", ["Thème", "Interventions réalisées", "Personnes touchées"],
-              _given_by_link(session, session_scope, period, request_topic, "topic_code",
-                             getattr(Topic, f"label_{language}", Topic.label_fr)), chart="bar"),
+              by_topic, chart="bar"),
         Table("publics", "Par public", ["Public", "Interventions réalisées", "Personnes touchées"],
-              _given_by_link(session, session_scope, period, request_audience, "audience_code",
-                             getattr(Audience, f"label_{language}", Audience.label_fr)), chart="bar"),
+              by_audience, chart="bar"),
         Table("etablissements", "Par type d'établissement",
               ["Type d'établissement", "Interventions réalisées", "Personnes touchées"],
               given_rows("kind", lambda kind: KIND_LABELS.get(kind.value, kind.value)), chart="bar"),
@@ -195,10 +207,13 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
                         given_rows("force", lambda force: FORCE_LABELS.get(force.value if force else "", "—")),
                         chart="bar"))
 
-    per_trainer = (select(Assignment.trainer_id.label("trainer_id"), func.count(Intervention.id).label("given"))
-                   .join(Intervention, Intervention.id == Assignment.intervention_id)
-                   .where(session_scope, _in_period(period), Assignment.status == AssignmentStatus.ACCEPTED,
-                          Intervention.status == InterventionStatus.DONE)
+    # From the scope's given sessions to their trainers: the acceptance is counted, not filtered on, or SQLite
+    # (no statistics) would walk every accepted assignment of the country by the status index.
+    given_sessions = select(Intervention.id).where(session_scope, _in_period(period),
+                                                   Intervention.status == InterventionStatus.DONE)
+    per_trainer = (select(Assignment.trainer_id.label("trainer_id"),
+                          func.count(case((Assignment.status == AssignmentStatus.ACCEPTED, 1))).label("given"))
+                   .where(Assignment.intervention_id.in_(given_sessions))
                    .group_by(Assignment.trainer_id).subquery())
     given = func.coalesce(per_trainer.c.given, 0)
     bucket = case(*[((given >= low_) & (given <= high_), literal(index))
