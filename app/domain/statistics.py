@@ -132,22 +132,19 @@ def _median_delay_days(session: Session, scope, period: Period) -> float | None:
 def build_dashboard(session: Session, *, session_scope, request_scope, trainer_scope, period: Period,
                     language: str = "fr") -> Dashboard:
     low, high = period.bounds
-    # One pass over the period's sessions, grouped by every facet the tables need (a few thousand groups
-    # at most); the tables below add these groups up instead of each scanning the sessions again.
+    # One pass over the period's sessions, grouped by every facet of their own the tables need (a few thousand
+    # groups at most); the tables below add these groups up instead of each scanning the sessions again.
     month = _month(session, Intervention.starts_at)
     facets = session.execute(
-        select(month, Intervention.status, Intervention.departement_code, Intervention.force, Establishment.kind,
+        select(month, Intervention.status, Intervention.departement_code, Intervention.force,
                func.count(Intervention.id), func.coalesce(func.sum(Intervention.people_reached), 0))
-        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
-        .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
         .where(session_scope, _in_period(period))
-        .group_by(month, Intervention.status, Intervention.departement_code, Intervention.force,
-                  Establishment.kind)).all()
+        .group_by(month, Intervention.status, Intervention.departement_code, Intervention.force)).all()
     status_counts: Counter = Counter()
     by_month = {m: [m, 0, 0, 0, 0] for m in _months(period)}
     given_by: dict[str, Counter] = {"departement": Counter(), "force": Counter(), "kind": Counter()}
     people_by: dict[str, Counter] = {"departement": Counter(), "force": Counter(), "kind": Counter()}
-    for value, status, departement_code, force, kind, count, people in facets:
+    for value, status, departement_code, force, count, people in facets:
         status_counts[status] += count
         row = by_month.setdefault(value, [value, 0, 0, 0, 0])
         if status in PLANNED:
@@ -157,9 +154,19 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
         if status is InterventionStatus.DONE:
             row[2] += count
             row[4] += int(people)
-            for facet, key in (("departement", departement_code), ("force", force), ("kind", kind)):
+            for facet, key in (("departement", departement_code), ("force", force)):
                 given_by[facet][key] += count
                 people_by[facet][key] += int(people)
+    # The kind of establishment, for the given sessions only (the join costs more than the scan).
+    for kind, count, people in session.execute(
+            select(Establishment.kind, func.count(Intervention.id),
+                   func.coalesce(func.sum(Intervention.people_reached), 0))
+            .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+            .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
+            .where(session_scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
+            .group_by(Establishment.kind)):
+        given_by["kind"][kind] += count
+        people_by["kind"][kind] += int(people)
 
     submitted = (request_scope, InterventionRequest.submitted_at >= low, InterventionRequest.submitted_at < high)
     requests = session.scalar(select(func.count(InterventionRequest.id)).where(*submitted))
