@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.calendar import (
@@ -212,6 +212,22 @@ def last_modified(rows: Sequence[FeedRow], default: datetime | None) -> datetime
 
 UrlFor = Callable[[Intervention, str], str]
 OrganizerFor = Callable[[Intervention], Organizer]
+
+
+def refresh_events_of_trainers(session: Session, trainer_ids: Iterable[int], now: datetime) -> int:
+    """A trainer's name, rank or e-mail changed: every event that names them must say it anew. Their sessions
+    still in calendars are marked modified now, so that feeds rebuild those VEVENTs (the kept ones are keyed
+    on the modification) and stop answering 304. The SEQUENCE stays: who attends is no reschedule."""
+    ids = list(trainer_ids)
+    if not ids:
+        return 0
+    theirs = select(Assignment.intervention_id).where(Assignment.trainer_id.in_(ids),
+                                                      Assignment.status == AssignmentStatus.ACCEPTED)
+    return session.execute(
+        update(Intervention)
+        .where(Intervention.id.in_(theirs), Intervention.confirmed_at.is_not(None),
+               Intervention.starts_at >= now - PAST_WINDOW)
+        .values(updated_at=now).execution_options(synchronize_session=False)).rowcount
 
 
 def _entry_version(row: FeedRow, salt: str) -> str:

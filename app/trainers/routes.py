@@ -11,6 +11,7 @@ from app.access import role_required
 from app.domain.availability import DEFAULT_SLOTS
 from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
 from app.domain.clock import utcnow
+from app.domain.feeds import refresh_events_of_trainers
 from app.domain.imports.trainers import ImportFileError, export_trainers, import_trainers, read_table
 from app.domain.roster import (
     GRID_WEEKDAYS,
@@ -180,6 +181,8 @@ def _record_scope_errors(form: TrainerForm, force: Force) -> bool:
 
 
 def _save_record(form: TrainerForm, trainer: Trainer) -> None:
+    if trainer.id is not None and trainer.rank != form.rank.data:
+        refresh_events_of_trainers(db.session, [trainer.id], utcnow())  # events name them with their rank
     for name in ("rank", "unit_id", "initial_training_on", "last_refresher_on", "max_sessions_per_week",
                  "max_sessions_per_month", "max_distance_km", "accepts_pair_work", "active"):
         setattr(trainer, name, form[name].data)

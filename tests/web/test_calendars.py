@@ -228,3 +228,31 @@ def test_after_a_key_rotation_the_shown_address_works_and_the_old_one_does_not(a
     db.session.commit()
     new = f"/calendrier/flux/{feeds.feed_token(app.config['SECRET_KEY'], feed.nonce)}.ics"
     assert client.get(new).status_code == 200 and client.get(old).status_code == 404
+
+
+def test_a_renamed_trainer_is_renamed_in_the_feeds(app, client, clock):
+    from app.domain.imports.trainers import export_trainers, import_trainers, read_table
+    from app.models import Trainer
+
+    intervention, trainer, _ = confirmed_session()
+    login(client, trainer.user)
+    url = feed_url_of(client)
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    assert "Formateurs : " + f"{trainer.rank} {trainer.full_name}" in str(
+        events(first)[intervention.ical_uid]["DESCRIPTION"])
+    # The trainer's row, exported then re-imported with a new name (the registry's way of renaming).
+    exported = export_trainers(db.session, select(Trainer).where(Trainer.id == trainer.id))
+    renamed = exported.replace(trainer.full_name, "Camille Nouveau-Nom")
+    clock.advance(timedelta(minutes=5))
+    report = import_trainers(db.session, read_table("formateurs.csv", renamed.encode()), actor=None,
+                             today=clock.now().date())
+    assert report.ok and [change.changed_columns for change in report.updated] == [["nom"]]
+    db.session.commit()
+    after = anonymous.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200, "the kept VEVENT and the 304 would have kept the old name"
+    event = events(after)[intervention.ical_uid]
+    assert "Camille Nouveau-Nom" in str(event["DESCRIPTION"]) and event["SEQUENCE"] == 1
+    attendees = [a.params.get("CN") for a in event["ATTENDEE"]] if isinstance(event["ATTENDEE"], list) else [
+        event["ATTENDEE"].params.get("CN")]
+    assert "Camille Nouveau-Nom" in attendees

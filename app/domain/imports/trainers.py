@@ -22,6 +22,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from app.domain.clock import utcnow
+from app.domain.feeds import refresh_events_of_trainers
 from app.models import Audience, Departement, Force, Role, Topic, Trainer, Unit, UnitKind, User
 from app.models.accounts import normalize_email
 
@@ -32,6 +34,7 @@ COLUMNS = (
     "max_seances_semaine", "max_seances_mois", "distance_max_km", "binome", "langues", "actif",
     "motif_inactivite",
 )
+NAMED_IN_EVENTS = {"grade", "nom", "email"}  # what calendar events say of a trainer
 OPTIONAL = {"telephone", "dernier_recyclage", "motif_inactivite", "langues"}
 LIST_SEPARATOR = "|"
 DELIMITER = ";"  # what French spreadsheet software writes and reads
@@ -476,6 +479,9 @@ def import_trainers(session: Session, rows: list[tuple[int, dict[str, str]]], *,
         if progress:
             progress(done, total)
     session.flush()
+    renamed = [lookups.trainers[(change.force, change.matricule)].id for change in report.updated
+               if NAMED_IN_EVENTS & set(change.changed_columns)]
+    refresh_events_of_trainers(session, renamed, utcnow())
     return report
 
 
