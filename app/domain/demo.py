@@ -137,12 +137,14 @@ class DemoBuilder:
         self.build_requests()
         self.session.flush()
         self.build_offers()
+        self.build_outbox()
         self.result.counts.update({
             "départements": len(self.scale.departements),
             "communes": sum(len(c) for c in self.communes.values()),
             "établissements": len(self.establishments),
             "formateurs": len(self.trainers),
             "demandes d'intervention": self.request_count,
+            "messages": self.message_count,
         })
         return self.result
 
@@ -365,6 +367,32 @@ class DemoBuilder:
     REPORT_REMARKS = ("Élèves attentifs, beaucoup de questions sur le protoxyde d'azote.",
                       "Bonne participation ; prévoir un temps plus long la prochaine fois.",
                       "Salle mal équipée, vidéoprojecteur en panne.", "", "")
+
+    def build_outbox(self) -> None:
+        """The messages of the periodic jobs as `tick` writes them this morning (reports overdue, feedback
+        invitations, certification warnings, the coordinators' digest), then as the delivery worker left
+        them: most sent, the last few waiting for its next pass, one refused by the recipient's server,
+        which the administrator can send again."""
+        from app.domain import jobs  # noqa: F401  (registers the jobs)
+        from app.domain.periodic import JOBS
+        from app.models import MessageStatus, OutgoingMessage
+
+        now = self._moment(days_ago=0)
+        for job in JOBS.values():
+            job(self.session, now)  # the caller commits: no transaction per job here
+        self.session.flush()
+        messages = list(self.session.scalars(select(OutgoingMessage).order_by(OutgoingMessage.id)))
+        for number, message in enumerate(messages):
+            if number >= len(messages) - 3:
+                continue  # still pending
+            if number == 1:
+                message.status, message.attempts = MessageStatus.FAILED, 5
+                message.last_error = (f"550 5.1.1 <{message.recipient}>: adresse inconnue du serveur "
+                                      "destinataire (Recipient address rejected)")
+            else:
+                message.status, message.attempts = MessageStatus.SENT, 1
+                message.sent_at = message.created_at + timedelta(minutes=1 + number % 4)
+        self.message_count = len(messages)
 
     def build_offers(self) -> None:
         """Offers in every state, made through the real rules: pending (two for each demo trainer),

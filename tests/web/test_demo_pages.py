@@ -35,3 +35,23 @@ def test_every_parameterless_page_renders_for_demo_accounts(app, client, clock, 
         assert not re.search(r"<script(?![^>]*\bsrc=)", response.get_data(as_text=True)), rule.rule
         opened += 1
     assert opened >= 3
+
+
+def test_the_demo_outbox_shows_every_state_and_a_message_to_send_again(app, client, clock):
+    from html import unescape
+
+    from sqlalchemy import func, select
+
+    from app.models import MessageStatus, OutgoingMessage
+
+    build_demo_data(db.session, seed=2026, scale="demo", today=clock.now().date(),
+                    password_hash_method="pbkdf2:sha256:1000")
+    db.session.commit()
+    states = dict(db.session.execute(select(OutgoingMessage.status, func.count(OutgoingMessage.id))
+                                     .group_by(OutgoingMessage.status)).all())
+    assert states[MessageStatus.SENT] > 10 and states[MessageStatus.PENDING] == 3 and states[MessageStatus.FAILED] == 1
+    subjects = set(db.session.scalars(select(OutgoingMessage.subject)))
+    assert {"[Relais] Votre avis sur l'intervention", "[Relais] Relais : votre synthèse de la semaine"} <= subjects
+    login(client, User.by_email("admin@relais.demo"), DEMO_PASSWORD)
+    page = unescape(client.get("/admin/messages?statut=failed").get_data(as_text=True))
+    assert "Recipient address rejected" in page and "/renvoyer" in page
