@@ -25,6 +25,7 @@ from app.domain.roster import (
     month_bounds,
     replace_weekly_pattern,
     roster_page,
+    roster_query,
     roster_total,
     trainer_timezone,
     upcoming_busy,
@@ -44,7 +45,6 @@ from app.models import (
     User,
 )
 from app.models.accounts import normalize_email
-from app.scoping import trainers_in_scope
 from app.trainers import bp
 from app.trainers.forms import (
     WEEKDAY_NAMES,
@@ -84,9 +84,8 @@ def _own_trainer() -> Trainer:
 # -- roster -------------------------------------------------------------------------------------------
 
 
-@bp.route("/")
-@role_required(*STAFF)
-def roster():
+def _roster_filters() -> tuple[RosterFilterForm, RosterFilters]:
+    """The roster's filters from the query string (a value outside the choices is ignored, not an error)."""
     form = RosterFilterForm(request.args)
     departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
     if current_user.role is Role.COORDINATOR:
@@ -105,6 +104,13 @@ def roster():
         active={"oui": True, "non": False}.get(form.actif.data or "oui"),
         search=(form.q.data or "").strip(),
     )
+    return form, filters
+
+
+@bp.route("/")
+@role_required(*STAFF)
+def roster():
+    form, filters = _roster_filters()
     today = utcnow().date()
     rows, next_after = roster_page(db.session, current_user, filters, today, _default_timezone(),
                                    after=request.args.get("apres", type=int))
@@ -114,13 +120,16 @@ def roster():
                            total=roster_total(db.session, current_user, filters, today),
                            next_url=url_for("trainers.roster", apres=next_after, **query_args) if next_after else None,
                            first_url=url_for("trainers.roster", **query_args) if request.args.get("apres") else None,
+                           export_url=url_for("trainers.export", **query_args),
                            warning_days=WARNING_WINDOW.days)
 
 
 @bp.route("/export.csv")
 @role_required(*STAFF)
 def export():
-    text = export_trainers(db.session, trainers_in_scope(current_user))
+    """The trainers the roster shows with the same filters (every page of them), in the import's format."""
+    _, filters = _roster_filters()
+    text = export_trainers(db.session, roster_query(current_user, filters, utcnow().date()))
     filename = f"formateurs-{utcnow().date().isoformat()}.csv"
     return Response("\ufeff" + text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -63,6 +64,15 @@ def test_an_admin_sees_everyone(client, scene):
     roster = client.get("/formateurs/?actif=tous").get_data(as_text=True)
     assert all(t.full_name in roster for t in (mine, other_force, other_departement))
     assert client.get(f"/formateurs/{other_departement.id}").status_code == 200
+    # The export takes the roster's filters: the link carries them, the file holds what the list shows.
+    filtered = client.get("/formateurs/?actif=tous&force=gendarmerie").get_data(as_text=True)
+    link = re.search(r'href="(/formateurs/export\.csv\?[^"]+)"', filtered).group(1).replace("&amp;", "&")
+    assert "force=gendarmerie" in link and "actif=tous" in link
+    exported = client.get(link).get_data(as_text=True)
+    assert other_force.matricule in exported
+    assert mine.matricule not in exported and other_departement.matricule not in exported
+    everyone = client.get("/formateurs/export.csv?actif=tous").get_data(as_text=True)
+    assert all(t.matricule in everyone for t in (mine, other_force, other_departement))
 
 
 def test_a_trainer_has_no_roster_and_no_one_elses_page(client, scene):
