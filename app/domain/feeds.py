@@ -215,17 +215,26 @@ OrganizerFor = Callable[[Intervention], Organizer]
 
 
 def refresh_events_of_trainers(session: Session, trainer_ids: Iterable[int], now: datetime) -> int:
-    """A trainer's name, rank or e-mail changed: every event that names them must say it anew. Their sessions
-    still in calendars are marked modified now, so that feeds rebuild those VEVENTs (the kept ones are keyed
-    on the modification) and stop answering 304. The SEQUENCE stays: who attends is no reschedule."""
+    """A trainer's name, rank or e-mail changed: every event that names them must say it anew."""
     ids = list(trainer_ids)
     if not ids:
         return 0
-    theirs = select(Assignment.intervention_id).where(Assignment.trainer_id.in_(ids),
-                                                      Assignment.status == AssignmentStatus.ACCEPTED)
+    return _refresh_events(session, select(Assignment.intervention_id).where(
+        Assignment.trainer_id.in_(ids), Assignment.status == AssignmentStatus.ACCEPTED), now)
+
+
+def refresh_events_of_establishment(session: Session, establishment_id: int, now: datetime) -> int:
+    """An establishment's name or address changed: its sessions' events say where anew."""
+    return _refresh_events(session, select(Intervention.id).join(InterventionRequest).where(
+        InterventionRequest.establishment_id == establishment_id), now)
+
+
+def _refresh_events(session: Session, intervention_ids: Select, now: datetime) -> int:
+    """Those sessions still in calendars are marked modified now, so that feeds rebuild their VEVENTs (the kept
+    ones are keyed on the modification) and stop answering 304. The SEQUENCE stays: no reschedule."""
     return session.execute(
         update(Intervention)
-        .where(Intervention.id.in_(theirs), Intervention.confirmed_at.is_not(None),
+        .where(Intervention.id.in_(intervention_ids), Intervention.confirmed_at.is_not(None),
                Intervention.starts_at >= now - PAST_WINDOW)
         .values(updated_at=now).execution_options(synchronize_session=False)).rowcount
 

@@ -48,6 +48,19 @@ def normalized_identifier(kind: EstablishmentKind, value: str) -> tuple[str | No
     return (normalize_uai(value), None) if kind.uses_uai else (None, normalize_siret(value))
 
 
+class EstablishmentDetailsForm(FlaskForm):
+    """What members may correct themselves; the commune (hence the département and the force) stays."""
+
+    name = StringField(_l("Nom de l'établissement"), validators=[DataRequired(_l("Indiquez le nom.")),
+                                                                Length(max=200)],
+                       render_kw={"autocomplete": "organization"})
+    address = StringField(_l("Adresse"), validators=[DataRequired(_l("Indiquez l'adresse.")), Length(max=250)],
+                          render_kw={"autocomplete": "street-address"})
+    phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), Length(max=30)],
+                        render_kw={"autocomplete": "tel"})
+    submit = SubmitField(_l("Enregistrer les modifications"))
+
+
 class EstablishmentForm(FlaskForm):
     kind = SelectField(_l("Type d'établissement"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
                        validators=[DataRequired(_l("Choisissez le type d'établissement."))])

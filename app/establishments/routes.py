@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app.access import role_required
 from app.domain.clock import utcnow
 from app.domain.establishments import CommuneError, locate
+from app.domain.feeds import refresh_events_of_establishment
 from app.domain.identifiers import normalize_siret, normalize_uai
 from app.emails import (
     queue_activation,
@@ -21,6 +22,7 @@ from app.emails import (
 from app.establishments import bp
 from app.establishments.forms import (
     DecisionForm,
+    EstablishmentDetailsForm,
     EstablishmentForm,
     InviteColleagueForm,
     JoinForm,
@@ -129,6 +131,25 @@ def members():
                                 .order_by(User.full_name)).all()
     return render_template("establishments/members.html", establishment=establishment, people=people,
                            pending=pending, invite_form=InviteColleagueForm(), decision_form=DecisionForm())
+
+
+@bp.route("/modifier", methods=["GET", "POST"])
+@role_required(Role.REQUESTER)
+def edit():
+    establishment = current_user.establishment
+    if establishment is None:
+        return redirect(url_for("main.home"))
+    form = EstablishmentDetailsForm(obj=establishment)
+    if form.validate_on_submit():
+        name, address = form.name.data.strip(), form.address.data.strip()
+        if (name, address) != (establishment.name, establishment.address):
+            refresh_events_of_establishment(db.session, establishment.id, utcnow())  # calendars say where
+        establishment.name, establishment.address = name, address
+        establishment.phone = (form.phone.data or "").strip() or None
+        db.session.commit()
+        flash(_("Les informations de l'établissement sont enregistrées."), "success")
+        return redirect(url_for("establishments.members"))
+    return render_template("establishments/edit.html", form=form, establishment=establishment)
 
 
 @bp.route("/inviter", methods=["POST"])

@@ -256,3 +256,23 @@ def test_a_renamed_trainer_is_renamed_in_the_feeds(app, client, clock):
     attendees = [a.params.get("CN") for a in event["ATTENDEE"]] if isinstance(event["ATTENDEE"], list) else [
         event["ATTENDEE"].params.get("CN")]
     assert "Camille Nouveau-Nom" in attendees
+
+
+def test_an_establishment_renamed_is_renamed_in_the_feeds(app, client, clock):
+    intervention, trainer, _ = confirmed_session()
+    login(client, trainer.user)
+    url = feed_url_of(client)
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    establishment = intervention.request.establishment
+    member = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    db.session.commit()
+    switch_to(client, member)
+    clock.advance(timedelta(minutes=5))
+    response = post_form(client, "/etablissement/modifier", {"name": "Collège Lumière", "address": "12 rue Neuve",
+                                                             "phone": "04 72 00 00 00"})
+    assert response.status_code == 302
+    after = anonymous.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200, "the kept VEVENT and the 304 would have kept the old place"
+    location = str(events(after)[intervention.ical_uid]["LOCATION"])
+    assert location.startswith("Collège Lumière") and "12 rue Neuve" in location

@@ -169,3 +169,29 @@ def test_invite_a_colleague_creates_an_account_attached_and_never_hijacks_an_exi
     assert existing.establishment_id is None  # told by e-mail, joins only by asking
     message = db.session.scalar(select(OutgoingMessage).where(OutgoingMessage.recipient == "deja@exemple.fr"))
     assert "rejoindre" in message.body_text
+
+
+def test_members_correct_their_establishment_but_not_its_commune(app, client, logged_in):
+    establishment = make_establishment(uai=make_uai(690004))
+    member = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    loner = make_user(Role.REQUESTER)
+    db.session.commit()
+    commune, departement = establishment.commune_insee, establishment.departement_code
+    logged_in(member)
+    page = unescape(client.get("/etablissement/").get_data(as_text=True))
+    assert "Modifier les informations de l'établissement" in page
+    refused = post_form(client, "/etablissement/modifier", {"name": " ", "address": "1 place du Marché"})
+    assert refused.status_code == 200 and "Indiquez le nom." in unescape(refused.get_data(as_text=True))
+    db.session.refresh(establishment)
+    assert establishment.address != "1 place du Marché", "nothing saved from a refused form"
+    saved = post_form(client, "/etablissement/modifier", {"name": "Collège Jean-Moulin", "address": "1 place du Marché",
+                                                          "phone": "04 78 12 34 56", "commune_insee": "13055"})
+    assert saved.status_code == 302
+    db.session.refresh(establishment)
+    assert (establishment.name, establishment.address, establishment.phone) == (
+        "Collège Jean-Moulin", "1 place du Marché", "04 78 12 34 56")
+    assert (establishment.commune_insee, establishment.departement_code) == (commune, departement)
+    assert "04 78 12 34 56" in unescape(client.get("/etablissement/").get_data(as_text=True))
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    logged_in(loner)
+    assert client.get("/etablissement/modifier").status_code == 302, "no establishment: nothing to edit"
