@@ -56,3 +56,28 @@ def test_requester_creates_and_submits_a_request(app, page, clock):
     db.session.expire_all()
     item = db.session.scalar(select(InterventionRequest))
     assert item.status is RequestStatus.SUBMITTED and item.group_count == 3
+
+
+def test_a_member_corrects_the_establishment_with_the_keyboard(app, page, clock):
+    establishment = make_establishment("69", force=Force.POLICE, name="College Jean Moulin")
+    requester = make_user(Role.REQUESTER, establishment_id=establishment.id, full_name="Isabelle Lefèvre")
+    db.session.commit()
+
+    log_in(page, requester.email, PASSWORD)
+    page.goto(page.url.split("/accueil")[0] + "/etablissement/")
+    page.get_by_role("link", name="Modifier les informations de l'établissement").click()
+    page.wait_for_url("**/etablissement/modifier")
+    assert_accessible(page)
+    name = page.get_by_label("Nom de l'établissement")
+    name.fill("")
+    page.keyboard.press("Enter")  # submitted from the keyboard, with the name missing
+    page.wait_for_load_state()
+    assert "Indiquez le nom." in page.locator("#name-erreur").inner_text()
+    assert name.get_attribute("aria-invalid") == "true"
+    assert_accessible(page)
+    name.fill("Collège Jean-Moulin")
+    page.get_by_label("Téléphone de l'établissement").fill("04 78 00 00 01")
+    page.get_by_role("button", name="Enregistrer les modifications").press("Enter")
+    page.wait_for_url("**/etablissement/")
+    assert "Collège Jean-Moulin" in page.locator("h1").inner_text() and "04 78 00 00 01" in page.content()
+    assert_accessible(page)
