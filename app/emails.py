@@ -100,6 +100,13 @@ def queue_join_request(member: User, join_request) -> None:
                           join_request=join_request, link=absolute_url("establishments.members"))
 
 
+def queue_join_request_to_coordination(coordinator: User, join_request) -> None:
+    """The establishment has no active member to approve the newcomer: the coordination decides."""
+    queue_templated_email(coordinator, "join_request_coordination",
+                          _l("Demande de rattachement à un établissement sans membre actif"),
+                          join_request=join_request, link=absolute_url("coordination.join_requests"))
+
+
 def queue_join_decision(join_request) -> None:
     queue_templated_email(join_request.user, "join_decision", _l("Votre demande de rattachement"),
                           join_request=join_request, link=absolute_url("main.home"))

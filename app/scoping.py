@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from app.models import Intervention, InterventionRequest, RequestStatus, Role, Trainer, User
+from app.models import Establishment, Intervention, InterventionRequest, RequestStatus, Role, Trainer, User
 from app.models.trainers import trainer_departement
 
 
@@ -49,6 +49,12 @@ def requests_in_scope(user: User) -> Select:
         _territory_condition(user, InterventionRequest.departement_code,
                              lambda force: or_(InterventionRequest.force == force,
                                                InterventionRequest.force.is_(None))))
+
+
+def establishment_scope_condition(user: User) -> ColumnElement[bool]:
+    """Establishments of the coordinator's territory; those whose force is undecided, for both forces."""
+    return _territory_condition(user, Establishment.departement_code,
+                                lambda force: or_(Establishment.force == force, Establishment.force.is_(None)))
 
 
 def interventions_in_scope(user: User) -> Select:

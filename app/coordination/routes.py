@@ -16,8 +16,10 @@ from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
 from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
+from app.domain.establishments import decide_join, has_active_member, without_active_member
 from app.domain.matching import rank_intervention
-from app.establishments.forms import KIND_LABELS
+from app.emails import queue_join_decision
+from app.establishments.forms import KIND_LABELS, DecisionForm
 from app.extensions import db
 from app.models import (
     Assignment,
@@ -27,6 +29,8 @@ from app.models import (
     Force,
     Intervention,
     InterventionRequest,
+    JoinRequest,
+    JoinStatus,
     RequestStatus,
     RequestWindow,
     Role,
@@ -35,7 +39,7 @@ from app.models import (
 )
 from app.offers.forms import OfferForm
 from app.offers.routes import start_choices
-from app.scoping import requests_in_scope
+from app.scoping import establishment_scope_condition, requests_in_scope
 from app.transitions import apply_transition
 
 PAGE_SIZE = 50
@@ -212,3 +216,59 @@ def candidates(request_id: int, intervention_id: int):
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
                            ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,
                            staffable=staffable)
+
+
+# -- newcomers of establishments that have nobody to approve them -----------------------------------------
+
+
+def _orphan_join_requests():
+    """Pending requests to join an establishment of the scope where no active member can decide."""
+    return (select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
+            .where(JoinRequest.status == JoinStatus.PENDING, establishment_scope_condition(current_user),
+                   without_active_member()))
+
+
+@bp.route("/rattachements")
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def join_requests():
+    pending = db.session.scalars(
+        _orphan_join_requests()
+        .options(selectinload(JoinRequest.user), selectinload(JoinRequest.establishment))
+        .order_by(JoinRequest.created_at, JoinRequest.id)).all()
+    return render_template("coordination/join_requests.html", pending=pending, decision_form=DecisionForm())
+
+
+@bp.route("/rattachements/<int:join_id>/accepter", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def approve_join(join_id: int):
+    return _decide_join(join_id, approve=True)
+
+
+@bp.route("/rattachements/<int:join_id>/refuser", methods=["POST"])
+@role_required(Role.COORDINATOR, Role.ADMIN)
+def refuse_join(join_id: int):
+    return _decide_join(join_id, approve=False)
+
+
+def _decide_join(join_id: int, approve: bool):
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    join_request = db.session.scalar(
+        select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
+        .where(JoinRequest.id == join_id, establishment_scope_condition(current_user)))
+    if join_request is None:
+        abort(404)
+    if has_active_member(db.session, join_request.establishment_id):
+        flash(_("Un membre actif de l'établissement peut maintenant décider : la demande lui revient."), "info")
+        return redirect(url_for("coordination.join_requests"))
+    if decide_join(db.session, join_request, current_user, approve, utcnow()) is None:
+        flash(_("Cette demande a déjà été traitée."), "info")
+        return redirect(url_for("coordination.join_requests"))
+    queue_join_decision(join_request)
+    db.session.commit()
+    if join_request.status is JoinStatus.APPROVED:
+        flash(_("%(name)s est rattaché(e) à %(establishment)s.", name=join_request.user.full_name,
+                establishment=join_request.establishment.name), "success")
+    else:
+        flash(_("Demande de %(name)s refusée.", name=join_request.user.full_name), "info")
+    return redirect(url_for("coordination.join_requests"))

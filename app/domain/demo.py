@@ -138,6 +138,7 @@ class DemoBuilder:
         self.session.flush()
         self.build_offers()
         self.build_outbox()
+        self.build_join_requests()
         self.result.counts.update({
             "départements": len(self.scale.departements),
             "communes": sum(len(c) for c in self.communes.values()),
@@ -367,6 +368,21 @@ class DemoBuilder:
     REPORT_REMARKS = ("Élèves attentifs, beaucoup de questions sur le protoxyde d'azote.",
                       "Bonne participation ; prévoir un temps plus long la prochaine fois.",
                       "Salle mal équipée, vidéoprojecteur en panne.", "", "")
+
+    def build_join_requests(self) -> None:
+        """A newcomer asks to join a school of the first département where nobody is left to approve them:
+        the coordination decides (its home page says so)."""
+        from app.models import JoinRequest
+
+        code = self.scale.departements[0]
+        orphans = [e for e in self.establishments if e.departement_code == code and not e.members]
+        if not orphans:
+            return
+        # Preferably a school the demo's police coordinator sees.
+        orphan = min(orphans, key=lambda e: (e.force is Force.GENDARMERIE, not e.kind.is_school))
+        newcomer = self._user(Role.REQUESTER, self.fake.name())
+        self.session.add(JoinRequest(establishment=orphan, user=newcomer, created_at=self._moment(days_ago=2),
+                                     message="Nouvelle CPE depuis la rentrée, je reprends le dossier prévention."))
 
     def build_outbox(self) -> None:
         """The messages of the periodic jobs as `tick` writes them this morning (reports overdue, feedback

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.reference import departement_for_commune, departements_by_code
-from app.models import CommuneCompetence, Force
+from app.models import CommuneCompetence, Establishment, Force, JoinRequest, JoinStatus, Role, User
 
 
 class CommuneError(ValueError):
@@ -71,3 +72,45 @@ def locate(session: Session, postcode: str, insee_code: str | None, commune_name
     latitude = commune.latitude if commune.latitude is not None else departement.latitude
     longitude = commune.longitude if commune.longitude is not None else departement.longitude
     return Location(insee, commune.name, departement_code, commune.force, latitude, longitude)
+
+
+# -- joining an establishment -----------------------------------------------------------------------------
+
+
+def has_active_member(session: Session, establishment_id: int) -> bool:
+    """Someone can approve newcomers: an active, activated account attached to the establishment."""
+    return session.scalar(select(exists().where(User.establishment_id == establishment_id, User.active,
+                                                User.password_hash.is_not(None), User.activated_at.is_not(None))))
+
+
+def without_active_member():
+    """The condition on `Establishment` that nobody there can approve a newcomer (the coordination does)."""
+    return ~exists().where(User.establishment_id == Establishment.id, User.active, User.password_hash.is_not(None),
+                           User.activated_at.is_not(None))
+
+
+def decide_join(session: Session, join_request: JoinRequest, decider: User, approve: bool, now: datetime
+                ) -> JoinStatus | None:
+    """Approves or refuses a pending request to join; None when it was decided already (by someone else a
+    moment ago: the session is then rolled back). An approval finding the newcomer attached elsewhere
+    meanwhile becomes a refusal: an account belongs to one establishment. The caller tells the newcomer and
+    commits."""
+    if approve:
+        attached = session.execute(
+            update(User).where(User.id == join_request.user_id, User.establishment_id.is_(None),
+                               User.role == Role.REQUESTER)
+            .values(establishment_id=join_request.establishment_id)
+            .execution_options(synchronize_session=False)).rowcount
+        approve = attached == 1
+    status = JoinStatus.APPROVED if approve else JoinStatus.REFUSED
+    decided = session.execute(
+        update(JoinRequest)
+        .where(JoinRequest.id == join_request.id, JoinRequest.status == JoinStatus.PENDING)
+        .values(status=status, decided_at=now, decided_by_id=decider.id)
+        .execution_options(synchronize_session=False)).rowcount
+    if decided != 1:
+        session.rollback()
+        return None
+    session.refresh(join_request)
+    session.refresh(join_request.user)
+    return status

@@ -5,19 +5,21 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.access import role_required
 from app.domain.clock import utcnow
-from app.domain.establishments import CommuneError, locate
+from app.domain.establishments import CommuneError, decide_join, has_active_member, locate
 from app.domain.feeds import refresh_events_of_establishment
 from app.domain.identifiers import normalize_siret, normalize_uai
+from app.domain.lifecycle import coordinators_for
 from app.emails import (
     queue_activation,
     queue_colleague_invitation_for_existing_account,
     queue_join_decision,
     queue_join_request,
+    queue_join_request_to_coordination,
 )
 from app.establishments import bp
 from app.establishments.forms import (
@@ -111,6 +113,11 @@ def join():
             for member in establishment.members:
                 if member.is_active:
                     queue_join_request(member, join_request)
+            if not has_active_member(db.session, establishment.id):
+                # Nobody there to approve: the coordination of the territory decides.
+                for coordinator in coordinators_for(db.session, establishment.departement_code,
+                                                    establishment.force):
+                    queue_join_request_to_coordination(coordinator, join_request)
             db.session.commit()
             flash(_("Votre demande est envoyée aux membres de %(name)s : vous recevrez un e-mail dès qu'ils "
                     "l'auront acceptée.", name=establishment.name), "success")
@@ -198,31 +205,18 @@ def _decide(join_id: int, approve: bool):
     join_request = db.session.get(JoinRequest, join_id)
     if join_request is None or join_request.establishment_id != current_user.establishment_id:
         abort(404)
-    now = utcnow()
-    if approve:
-        # The newcomer must still be free: an account belongs to one establishment.
-        attached = db.session.execute(
-            update(User).where(User.id == join_request.user_id, User.establishment_id.is_(None),
-                               User.role == Role.REQUESTER)
-            .values(establishment_id=join_request.establishment_id)
-            .execution_options(synchronize_session=False)).rowcount
-        if attached != 1:
-            approve = False
-    result = db.session.execute(
-        update(JoinRequest)
-        .where(JoinRequest.id == join_id, JoinRequest.status == JoinStatus.PENDING)
-        .values(status=JoinStatus.APPROVED if approve else JoinStatus.REFUSED, decided_at=now,
-                decided_by_id=current_user.id)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        db.session.rollback()
+    decided = decide_join(db.session, join_request, current_user, approve, utcnow())
+    if decided is None:
         flash(_("Cette demande a déjà été traitée."), "info")
         return redirect(url_for("establishments.members"))
-    db.session.refresh(join_request)
     queue_join_decision(join_request)
     db.session.commit()
-    if approve:
+    flash_join_decision(join_request)
+    return redirect(url_for("establishments.members"))
+
+
+def flash_join_decision(join_request: JoinRequest) -> None:
+    if join_request.status is JoinStatus.APPROVED:
         flash(_("%(name)s fait maintenant partie de l'établissement.", name=join_request.user.full_name), "success")
     else:
         flash(_("Demande de %(name)s refusée.", name=join_request.user.full_name), "info")
-    return redirect(url_for("establishments.members"))

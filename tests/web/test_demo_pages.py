@@ -9,7 +9,7 @@ import pytest
 from app.domain.demo import DEMO_PASSWORD, build_demo_data
 from app.extensions import db
 from app.models import User
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.web.test_access_audit import _view_roles
 
 DEMO_ACCOUNTS = ["admin@relais.demo", "coordination.police.69@relais.demo", "formateur.pfad@relais.demo",
@@ -37,7 +37,7 @@ def test_every_parameterless_page_renders_for_demo_accounts(app, client, clock, 
     assert opened >= 3
 
 
-def test_the_demo_outbox_shows_every_state_and_a_message_to_send_again(app, client, clock):
+def test_the_demo_has_messages_in_every_state_and_a_join_request_for_the_coordination(app, client, clock):
     from html import unescape
 
     from sqlalchemy import func, select
@@ -55,3 +55,8 @@ def test_the_demo_outbox_shows_every_state_and_a_message_to_send_again(app, clie
     login(client, User.by_email("admin@relais.demo"), DEMO_PASSWORD)
     page = unescape(client.get("/admin/messages?statut=failed").get_data(as_text=True))
     assert "Recipient address rejected" in page and "/renvoyer" in page
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    login(client, User.by_email("coordination.police.69@relais.demo"), DEMO_PASSWORD)
+    home = unescape(client.get("/accueil").get_data(as_text=True))
+    assert "1 demande de rattachement à un établissement sans membre actif attend votre décision." in home
+    assert "Nouvelle CPE depuis la rentrée" in unescape(client.get("/coordination/rattachements").get_data(as_text=True))

@@ -11,7 +11,7 @@ from app.domain.identifiers import make_siret, make_uai
 from app.extensions import db
 from app.models import Establishment, Force, JoinRequest, JoinStatus, OutgoingMessage, Role, User
 from tests.conftest import post_form
-from tests.factories import make_commune, make_establishment, make_user
+from tests.factories import make_commune, make_coordinator, make_establishment, make_user
 
 URL = "/etablissement/nouveau"
 
@@ -195,3 +195,52 @@ def test_members_correct_their_establishment_but_not_its_commune(app, client, lo
     post_form(client, "/compte/deconnexion", {}, page="/accueil")
     logged_in(loner)
     assert client.get("/etablissement/modifier").status_code == 302, "no establishment: nothing to edit"
+
+
+def test_with_no_active_member_left_the_coordination_decides_who_joins(app, client, logged_in):
+    orphan = make_establishment(uai=make_uai(690005), name="Collège des Lilas")
+    make_user(Role.REQUESTER, establishment_id=orphan.id, active=False)  # the one who left
+    staffed = make_establishment(uai=make_uai(690006))
+    make_user(Role.REQUESTER, establishment_id=staffed.id)
+    coordinator = make_coordinator("69", Force.POLICE)
+    elsewhere = make_coordinator("13", Force.POLICE)
+    newcomer, other = make_user(Role.REQUESTER), make_user(Role.REQUESTER)
+    db.session.commit()
+    logged_in(newcomer)
+    post_form(client, "/etablissement/rejoindre", {"identifier": make_uai(690005), "message": "Nouvelle CPE"})
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    logged_in(other)
+    post_form(client, "/etablissement/rejoindre", {"identifier": make_uai(690006)})
+    told = db.session.scalars(select(OutgoingMessage.recipient).where(
+        OutgoingMessage.subject == "[Relais] Demande de rattachement à un établissement sans membre actif")).all()
+    assert told == [coordinator.email], "the coordination of the territory only, and only for the orphan"
+    orphan_join, staffed_join = db.session.scalars(select(JoinRequest).order_by(JoinRequest.id)).all()
+
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    logged_in(elsewhere)
+    assert "Aucune demande en attente." in unescape(client.get("/coordination/rattachements").get_data(as_text=True))
+    refused = post_form(client, f"/coordination/rattachements/{orphan_join.id}/accepter", {},
+                        page="/coordination/rattachements")
+    assert refused.status_code == 404, "another département's establishment"
+
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    logged_in(coordinator)
+    home = unescape(client.get("/accueil").get_data(as_text=True))
+    assert "1 demande de rattachement à un établissement sans membre actif attend votre décision." in home
+    page = unescape(client.get("/coordination/rattachements").get_data(as_text=True))
+    assert newcomer.full_name in page and "Nouvelle CPE" in page and other.full_name not in page
+    members_decide = post_form(client, f"/coordination/rattachements/{staffed_join.id}/accepter", {},
+                               page="/coordination/rattachements")
+    assert members_decide.status_code == 302
+    db.session.refresh(other)
+    assert other.establishment_id is None, "a member is there to decide"
+    approved = post_form(client, f"/coordination/rattachements/{orphan_join.id}/accepter", {},
+                         page="/coordination/rattachements")
+    assert approved.status_code == 302
+    db.session.refresh(newcomer)
+    db.session.refresh(orphan_join)
+    assert newcomer.establishment_id == orphan.id and orphan_join.status is JoinStatus.APPROVED
+    assert orphan_join.decided_by_id == coordinator.id
+    assert db.session.scalar(select(OutgoingMessage.recipient).where(
+        OutgoingMessage.subject == "[Relais] Votre demande de rattachement")) == newcomer.email
+    assert "Aucune demande en attente." in unescape(client.get("/coordination/rattachements").get_data(as_text=True))
