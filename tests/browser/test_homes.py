@@ -52,3 +52,18 @@ def test_language_switch_in_the_browser(demo, page):
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("button", name="Log out").is_visible()
     assert_accessible(page)
+
+
+def test_the_coordination_accepts_a_newcomer_from_its_home_with_the_keyboard(demo, page):
+    log_in(page, "coordination.police.69@relais.demo", DEMO_PASSWORD)
+    link = page.get_by_role("link", name="1 demande de rattachement à un établissement sans membre actif attend "
+                                          "votre décision.")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/coordination/rattachements")
+    assert_accessible(page)
+    page.get_by_role("button", name="Accepter").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Aucune demande en attente.").wait_for()
+    assert "Aucune demande en attente." in page.content() and "est rattaché(e) à" in page.content()
+    assert_accessible(page)
