@@ -152,8 +152,9 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
         last_name = session.scalar(select(User.full_name).join(Trainer, Trainer.user_id == User.id)
                                    .where(Trainer.id == after))
         if last_name is not None:
-            query = query.where(or_(User.full_name > last_name,
-                                    and_(User.full_name == last_name, Trainer.id > after)))
+            # The `>=` lets the name index start at the last name instead of the first (the OR alone cannot).
+            query = query.where(User.full_name >= last_name,
+                                or_(User.full_name > last_name, and_(User.full_name == last_name, Trainer.id > after)))
     trainers = session.scalars(query.limit(limit + 1)).all()
     shown = trainers[:limit]
     ids = [t.id for t in shown]
