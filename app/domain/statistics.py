@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Integer, case, cast, func, literal, select
+from sqlalchemy import Integer, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -83,31 +83,36 @@ def _in_period(period: Period):
     return (Intervention.starts_at >= low) & (Intervention.starts_at < high)
 
 
-def _given_by_topic_and_audience(session: Session, scope, period: Period, language: str
-                                 ) -> tuple[list[list], list[list]]:
-    """Sessions given and people reached per topic and per audience of their request. One statement: the
-    given sessions are summed per request once, then spread over the request's topics and audiences."""
+def _given_by_request_facets(session: Session, scope, period: Period, language: str) -> dict[str, list[list]]:
+    """Sessions given and people reached per topic, audience and kind of establishment of their request. One
+    statement: the given sessions are summed per request once, then spread over the request's topics and
+    audiences and looked up in its establishment."""
     per_request = (select(Intervention.request_id.label("request_id"), func.count(Intervention.id).label("given"),
                           func.coalesce(func.sum(Intervention.people_reached), 0).label("people"))
                    .where(scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
                    .group_by(Intervention.request_id).cte("given_per_request"))
-    by_topic = (select(literal("topic").label("kind"), request_topic.c.topic_code.label("code"),
-                       func.sum(per_request.c.given), func.sum(per_request.c.people))
+    given, people = func.sum(per_request.c.given), func.sum(per_request.c.people)
+    by_topic = (select(literal("topic").label("facet"), request_topic.c.topic_code.label("code"), given, people)
                 .join(request_topic, request_topic.c.request_id == per_request.c.request_id)
                 .group_by(request_topic.c.topic_code))
-    by_audience = (select(literal("audience"), request_audience.c.audience_code,
-                          func.sum(per_request.c.given), func.sum(per_request.c.people))
+    by_audience = (select(literal("audience"), request_audience.c.audience_code, given, people)
                    .join(request_audience, request_audience.c.request_id == per_request.c.request_id)
                    .group_by(request_audience.c.audience_code))
-    counts = session.execute(by_topic.union_all(by_audience)).all()
+    kind = cast(Establishment.kind, String)
+    by_kind = (select(literal("kind"), kind, given, people)
+               .join(InterventionRequest, InterventionRequest.id == per_request.c.request_id)
+               .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
+               .group_by(kind))
+    counts = session.execute(by_topic.union_all(by_audience, by_kind)).all()
     labels = {("topic", code): label for code, label in session.execute(
         select(Topic.code, getattr(Topic, f"label_{language}", Topic.label_fr)))}
     labels |= {("audience", code): label for code, label in session.execute(
         select(Audience.code, getattr(Audience, f"label_{language}", Audience.label_fr)))}
-    tables: dict[str, list[list]] = {"topic": [], "audience": []}
-    for kind, code, given, people in counts:
-        tables[kind].append([labels[kind, code], int(given), int(people)])
-    return tuple(sorted(tables[kind], key=lambda r: (-r[1], r[0])) for kind in ("topic", "audience"))
+    labels |= {("kind", code): label for code, label in KIND_LABELS.items()}
+    tables: dict[str, list[list]] = {"topic": [], "audience": [], "kind": []}
+    for facet, code, count, reached in counts:
+        tables[facet].append([labels.get((facet, code), code), int(count), int(reached)])
+    return {facet: sorted(rows, key=lambda r: (-r[1], r[0])) for facet, rows in tables.items()}
 
 
 def _median_delay_days(session: Session, scope, period: Period) -> float | None:
@@ -142,8 +147,8 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
         .group_by(month, Intervention.status, Intervention.departement_code, Intervention.force)).all()
     status_counts: Counter = Counter()
     by_month = {m: [m, 0, 0, 0, 0] for m in _months(period)}
-    given_by: dict[str, Counter] = {"departement": Counter(), "force": Counter(), "kind": Counter()}
-    people_by: dict[str, Counter] = {"departement": Counter(), "force": Counter(), "kind": Counter()}
+    given_by: dict[str, Counter] = {"departement": Counter(), "force": Counter()}
+    people_by: dict[str, Counter] = {"departement": Counter(), "force": Counter()}
     for value, status, departement_code, force, count, people in facets:
         status_counts[status] += count
         row = by_month.setdefault(value, [value, 0, 0, 0, 0])
@@ -157,16 +162,6 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
             for facet, key in (("departement", departement_code), ("force", force)):
                 given_by[facet][key] += count
                 people_by[facet][key] += int(people)
-    # The kind of establishment, for the given sessions only (the join costs more than the scan).
-    for kind, count, people in session.execute(
-            select(Establishment.kind, func.count(Intervention.id),
-                   func.coalesce(func.sum(Intervention.people_reached), 0))
-            .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
-            .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
-            .where(session_scope, _in_period(period), Intervention.status == InterventionStatus.DONE)
-            .group_by(Establishment.kind)):
-        given_by["kind"][kind] += count
-        people_by["kind"][kind] += int(people)
 
     submitted = (request_scope, InterventionRequest.submitted_at >= low, InterventionRequest.submitted_at < high)
     requests = session.scalar(select(func.count(InterventionRequest.id)).where(*submitted))
@@ -193,17 +188,17 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
         return sorted(([label(key), n, people_by[facet][key]] for key, n in given_by[facet].items()),
                       key=lambda r: (-r[1], r[0]))
 
-    by_topic, by_audience = _given_by_topic_and_audience(session, session_scope, period, language)
+    by_request = _given_by_request_facets(session, session_scope, period, language)
     tables: list[Table] = [
         Table("mois", "Par mois", ["Mois", "Programmées", "Réalisées", "Annulées", "Personnes touchées"],
               [by_month[m] for m in sorted(by_month)], chart="line"),
         Table("themes", "Par thème demandé", ["Thème", "Interventions réalisées", "Personnes touchées"],
-              by_topic, chart="bar"),
+              by_request["topic"], chart="bar"),
         Table("publics", "Par public", ["Public", "Interventions réalisées", "Personnes touchées"],
-              by_audience, chart="bar"),
+              by_request["audience"], chart="bar"),
         Table("etablissements", "Par type d'établissement",
               ["Type d'établissement", "Interventions réalisées", "Personnes touchées"],
-              given_rows("kind", lambda kind: KIND_LABELS.get(kind.value, kind.value)), chart="bar"),
+              by_request["kind"], chart="bar"),
     ]
     names = dict(session.execute(select(Departement.code, Departement.name)
                                  .where(Departement.code.in_(list(given_by["departement"])))).all())
