@@ -230,15 +230,20 @@ def test_after_a_key_rotation_the_shown_address_works_and_the_old_one_does_not(a
     assert client.get(new).status_code == 200 and client.get(old).status_code == 404
 
 
+def subscribed_trainer(app, client):
+    """A confirmed session, its trainer's feed address, a calendar application reading it, its first answer."""
+    intervention, trainer, _ = confirmed_session()
+    login(client, trainer.user)
+    url = feed_url_of(client)
+    calendar_app = app.test_client()
+    return intervention, trainer, url, calendar_app, calendar_app.get(url)
+
+
 def test_a_renamed_trainer_is_renamed_in_the_feeds(app, client, clock):
     from app.domain.imports.trainers import export_trainers, import_trainers, read_table
     from app.models import Trainer
 
-    intervention, trainer, _ = confirmed_session()
-    login(client, trainer.user)
-    url = feed_url_of(client)
-    anonymous = app.test_client()
-    first = anonymous.get(url)
+    intervention, trainer, url, anonymous, first = subscribed_trainer(app, client)
     assert "Formateurs : " + f"{trainer.rank} {trainer.full_name}" in str(
         events(first)[intervention.ical_uid]["DESCRIPTION"])
     # The trainer's row, exported then re-imported with a new name (the registry's way of renaming).
@@ -259,11 +264,7 @@ def test_a_renamed_trainer_is_renamed_in_the_feeds(app, client, clock):
 
 
 def test_an_establishment_renamed_is_renamed_in_the_feeds(app, client, clock):
-    intervention, trainer, _ = confirmed_session()
-    login(client, trainer.user)
-    url = feed_url_of(client)
-    anonymous = app.test_client()
-    first = anonymous.get(url)
+    intervention, _, url, anonymous, first = subscribed_trainer(app, client)
     establishment = intervention.request.establishment
     member = make_user(Role.REQUESTER, establishment_id=establishment.id)
     db.session.commit()

@@ -59,4 +59,5 @@ def test_the_demo_has_messages_in_every_state_and_a_join_request_for_the_coordin
     login(client, User.by_email("coordination.police.69@relais.demo"), DEMO_PASSWORD)
     home = unescape(client.get("/accueil").get_data(as_text=True))
     assert "1 demande de rattachement à un établissement sans membre actif attend votre décision." in home
-    assert "Nouvelle CPE depuis la rentrée" in unescape(client.get("/coordination/rattachements").get_data(as_text=True))
+    joins = unescape(client.get("/coordination/rattachements").get_data(as_text=True))
+    assert "Nouvelle CPE depuis la rentrée" in joins
