@@ -45,14 +45,18 @@ def create_app(config_name: str | None = None, test_config: dict | None = None) 
 
 def _deliver_to_console_after_each_request(app: Flask) -> None:
     """Development: e-mails (reset links, invitations) show in the terminal as soon as they are written."""
+    from flask import request
+
     from app.cli import mail_transport
     from app.domain.clock import utcnow
     from app.domain.mail import deliver_pending
+    from app.emails import LINKS_ONLY
     from app.extensions import db
 
     @app.teardown_request
     def deliver(_error) -> None:
-        if _error is None:
+        # Not after `url_context` (links built by the CLI or a job): its caller's transaction is not over.
+        if _error is None and not request.environ.get(LINKS_ONLY):
             db.session.remove()
             deliver_pending(db.session, mail_transport(), app.config["MAIL_DEFAULT_SENDER"], utcnow())
 

@@ -51,6 +51,9 @@ def queue_activation(user: User, inviter: User | None = None) -> None:
                           inviter=inviter, days=current_app.config["RELAIS_ACTIVATION_TOKEN_DAYS"])
 
 
+LINKS_ONLY = "relais.links_only"
+
+
 def url_context():
     """A request context for building links outside a request (CLI, periodic jobs); none needed inside one."""
     from contextlib import nullcontext
@@ -59,7 +62,10 @@ def url_context():
 
     if has_request_context():
         return nullcontext()
-    return current_app.test_request_context(base_url=current_app.config["RELAIS_BASE_URL"])
+    # Marked, so that nothing meant for real requests runs when it closes (the development console
+    # delivery would end the caller's transaction).
+    return current_app.test_request_context(base_url=current_app.config["RELAIS_BASE_URL"],
+                                            environ_overrides={LINKS_ONLY: True})
 
 
 _NOTICE_SUBJECTS = {

@@ -40,3 +40,27 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         db.engine.dispose()
+
+
+def test_development_console_mail_does_not_end_a_command_s_transaction(monkeypatch, tmp_path):
+    """Development prints e-mails after each request; links built by a command (`tick`, `demo-data`) open
+    a request context of their own, and closing it must leave the command's transaction alone."""
+    from flask import url_for
+    from sqlalchemy import func, select
+
+    from app.emails import url_context
+    from app.extensions import db
+    from app.models import Role, User
+
+    monkeypatch.setenv("RELAIS_INSTANCE_PATH", str(tmp_path))
+    development = create_app("development", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+                                             "MAIL_BACKEND": "console"})
+    with development.app_context():
+        db.create_all()
+        user = User(email="quelqu.un@exemple.fr", full_name="Quelqu'un", role=Role.ADMIN)
+        db.session.add(user)
+        with url_context():
+            link = url_for("main.home", _external=True)
+        assert link.endswith("/accueil") and user in db.session, "the pending work is still there"
+        db.session.commit()
+        assert db.session.scalar(select(func.count(User.id))) == 1
