@@ -6,7 +6,18 @@ from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
-from app.models import Establishment, Intervention, InterventionRequest, RequestStatus, Role, Trainer, User
+from app.domain.establishments import without_active_member
+from app.models import (
+    Establishment,
+    Intervention,
+    InterventionRequest,
+    JoinRequest,
+    JoinStatus,
+    RequestStatus,
+    Role,
+    Trainer,
+    User,
+)
 from app.models.trainers import trainer_departement
 
 
@@ -55,6 +66,14 @@ def establishment_scope_condition(user: User) -> ColumnElement[bool]:
     """Establishments of the coordinator's territory; those whose force is undecided, for both forces."""
     return _territory_condition(user, Establishment.departement_code,
                                 lambda force: or_(Establishment.force == force, Establishment.force.is_(None)))
+
+
+def orphan_join_requests(user: User) -> Select:
+    """Pending requests to join an establishment of the territory where no active member can decide: the
+    coordination decides them."""
+    return (select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
+            .where(JoinRequest.status == JoinStatus.PENDING, establishment_scope_condition(user),
+                   without_active_member()))
 
 
 def interventions_in_scope(user: User) -> Select:

@@ -16,7 +16,7 @@ from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
 from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
-from app.domain.establishments import decide_join, has_active_member, without_active_member
+from app.domain.establishments import decide_join, has_active_member
 from app.domain.matching import rank_intervention
 from app.emails import queue_join_decision
 from app.establishments.forms import KIND_LABELS, DecisionForm
@@ -39,7 +39,7 @@ from app.models import (
 )
 from app.offers.forms import OfferForm
 from app.offers.routes import start_choices
-from app.scoping import establishment_scope_condition, requests_in_scope
+from app.scoping import establishment_scope_condition, orphan_join_requests, requests_in_scope
 from app.transitions import apply_transition
 
 PAGE_SIZE = 50
@@ -221,18 +221,11 @@ def candidates(request_id: int, intervention_id: int):
 # -- newcomers of establishments that have nobody to approve them -----------------------------------------
 
 
-def _orphan_join_requests():
-    """Pending requests to join an establishment of the scope where no active member can decide."""
-    return (select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
-            .where(JoinRequest.status == JoinStatus.PENDING, establishment_scope_condition(current_user),
-                   without_active_member()))
-
-
 @bp.route("/rattachements")
 @role_required(Role.COORDINATOR, Role.ADMIN)
 def join_requests():
     pending = db.session.scalars(
-        _orphan_join_requests()
+        orphan_join_requests(current_user)
         .options(selectinload(JoinRequest.user), selectinload(JoinRequest.establishment))
         .order_by(JoinRequest.created_at, JoinRequest.id)).all()
     return render_template("coordination/join_requests.html", pending=pending, decision_form=DecisionForm())

@@ -77,16 +77,19 @@ def locate(session: Session, postcode: str, insee_code: str | None, commune_name
 # -- joining an establishment -----------------------------------------------------------------------------
 
 
-def has_active_member(session: Session, establishment_id: int) -> bool:
+def _active_member_of(establishment_id):
     """Someone can approve newcomers: an active, activated account attached to the establishment."""
-    return session.scalar(select(exists().where(User.establishment_id == establishment_id, User.active,
-                                                User.password_hash.is_not(None), User.activated_at.is_not(None))))
+    return exists().where(User.establishment_id == establishment_id, User.active, User.password_hash.is_not(None),
+                          User.activated_at.is_not(None))
+
+
+def has_active_member(session: Session, establishment_id: int) -> bool:
+    return session.scalar(select(_active_member_of(establishment_id)))
 
 
 def without_active_member():
     """The condition on `Establishment` that nobody there can approve a newcomer (the coordination does)."""
-    return ~exists().where(User.establishment_id == Establishment.id, User.active, User.password_hash.is_not(None),
-                           User.activated_at.is_not(None))
+    return ~_active_member_of(Establishment.id)
 
 
 def decide_join(session: Session, join_request: JoinRequest, decider: User, approve: bool, now: datetime

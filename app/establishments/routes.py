@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.access import role_required
 from app.domain.clock import utcnow
-from app.domain.establishments import CommuneError, decide_join, has_active_member, locate
+from app.domain.establishments import CommuneError, decide_join, locate
 from app.domain.feeds import refresh_events_of_establishment
 from app.domain.identifiers import normalize_siret, normalize_uai
 from app.domain.lifecycle import coordinators_for
@@ -110,10 +110,10 @@ def join():
                                        message=form.message.data or None, created_at=utcnow())
             db.session.add(join_request)
             db.session.flush()
-            for member in establishment.members:
-                if member.is_active:
-                    queue_join_request(member, join_request)
-            if not has_active_member(db.session, establishment.id):
+            approvers = [member for member in establishment.members if member.is_active]
+            for member in approvers:
+                queue_join_request(member, join_request)
+            if not approvers:
                 # Nobody there to approve: the coordination of the territory decides.
                 for coordinator in coordinators_for(db.session, establishment.departement_code,
                                                     establishment.force):
@@ -211,11 +211,11 @@ def _decide(join_id: int, approve: bool):
         return redirect(url_for("establishments.members"))
     queue_join_decision(join_request)
     db.session.commit()
-    flash_join_decision(join_request)
+    _flash_join_decision(join_request)
     return redirect(url_for("establishments.members"))
 
 
-def flash_join_decision(join_request: JoinRequest) -> None:
+def _flash_join_decision(join_request: JoinRequest) -> None:
     if join_request.status is JoinStatus.APPROVED:
         flash(_("%(name)s fait maintenant partie de l'établissement.", name=join_request.user.full_name), "success")
     else:

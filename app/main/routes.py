@@ -12,7 +12,6 @@ from sqlalchemy.orm import aliased, selectinload
 from app.access import public
 from app.domain.certification import WARNING_WINDOW, certification_status
 from app.domain.clock import utcnow
-from app.domain.establishments import without_active_member
 from app.domain.lifecycle import feedback_possible
 from app.extensions import db
 from app.interventions.forms import ConfirmForm
@@ -33,7 +32,7 @@ from app.models import (
     User,
 )
 from app.models.trainers import trainer_departement
-from app.scoping import establishment_scope_condition, interventions_in_scope, requests_in_scope, trainers_in_scope
+from app.scoping import interventions_in_scope, orphan_join_requests, requests_in_scope, trainers_in_scope
 
 
 @bp.route("/healthz")
@@ -153,10 +152,7 @@ def _coordinator_home():
     counts = dict(db.session.execute(
         sessions.where(Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
         .with_only_columns(Intervention.status, func.count(Intervention.id)).group_by(Intervention.status)).all())
-    orphan_joins = db.session.scalar(
-        select(func.count(JoinRequest.id)).join(Establishment, Establishment.id == JoinRequest.establishment_id)
-        .where(JoinRequest.status == JoinStatus.PENDING, establishment_scope_condition(current_user),
-               without_active_member()))
+    orphan_joins = db.session.scalar(orphan_join_requests(current_user).with_only_columns(func.count(JoinRequest.id)))
     return render_template("main/home_coordinator.html", scopes=current_user.scopes, trainer_count=len(trainers),
                            orphan_joins=orphan_joins,
                            flagged=flagged, to_schedule=counts.get(InterventionStatus.TO_SCHEDULE, 0),
