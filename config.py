@@ -59,6 +59,13 @@ class Config:
     RELAIS_LANGUAGES = ("fr", "en")
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Dashboards computed once per revision of the data they count: in each process by default, shared by
+    # every process and machine when a Redis URL is given (redis://host:6379/1).
+    RELAIS_CACHE_REDIS_URL = os.environ.get("RELAIS_CACHE_REDIS_URL", "")
+    CACHE_TYPE = "RedisCache" if RELAIS_CACHE_REDIS_URL else "SimpleCache"
+    CACHE_REDIS_URL = RELAIS_CACHE_REDIS_URL or None
+    CACHE_KEY_PREFIX = "relais:"
+    CACHE_DEFAULT_TIMEOUT = 24 * 3600  # a key names its revision: it is never stale, only unused
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RELAIS_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     RELAIS_LOGIN_LIMIT_PER_ADDRESS = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")

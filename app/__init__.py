@@ -79,7 +79,7 @@ def _ensure_secret_key(app: Flask, config_name: str) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate, select_locale
+    from app.extensions import babel, bootstrap, cache, csrf, db, limiter, login_manager, migrate, select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
@@ -92,7 +92,9 @@ def _init_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    cache.init_app(app)
 
+    import app.domain.revisions  # noqa: F401  (the listeners that raise the statistics' revision)
     import app.models  # noqa: F401  (register every table)
     from app.models import User
 

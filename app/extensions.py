@@ -3,6 +3,7 @@
 from flask import request, session
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -11,12 +12,14 @@ from flask_wtf import CSRFProtect
 
 from app.models.base import db
 
-__all__ = ["babel", "bootstrap", "csrf", "db", "limiter", "login_manager", "migrate", "select_locale"]
+__all__ = ["babel", "bootstrap", "cache", "csrf", "db", "limiter", "login_manager", "migrate", "select_locale"]
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address)
+# Figures computed once per revision of the data (app.domain.revisions): per process, or in Redis when set.
+cache = Cache()
 
 
 def select_locale() -> str:

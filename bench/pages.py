@@ -431,6 +431,7 @@ def copy_database(source: Engine, target: Engine) -> int:
         else:
             writing.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         for table in db.metadata.sorted_tables:
+            writing.execute(table.delete())  # rows create_all inserted itself (the statistics' revision)
             rows = reading.execution_options(yield_per=5000).execute(select(table))
             if postgresql:
                 columns = ", ".join(quote.format_column(column) for column in table.columns)

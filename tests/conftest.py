@@ -17,7 +17,8 @@ from tests.factories import PASSWORD
 
 # CI sets this so that a missing browser or database fails instead of skipping.
 REQUIRE_ALL = os.environ.get("RELAIS_REQUIRE_ALL_TESTS") == "1"
-REFERENCE_TABLES = {"departement", "topic", "audience"}
+# Kept between tests: the reference tables, and the single row of the statistics' revision.
+KEPT_TABLES = {"departement", "topic", "audience", "statistics_revision"}
 CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -36,7 +37,7 @@ _prepared: set[str] = set()
 
 
 def _empty_tables() -> None:
-    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
         db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -7,9 +7,10 @@ coordinator also sees who is excluded and why.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.availability import busy_statuses, load_availability
@@ -23,8 +24,9 @@ from app.models import (
     Intervention,
     InterventionRequest,
     Trainer,
+    Unit,
 )
-from app.models.trainers import trainer_departement
+from app.models.trainers import trainer_audience, trainer_departement, trainer_topic
 
 # Trainers who came to the establishment within this period count as "continuity".
 CONTINUITY_WINDOW = timedelta(days=400)
@@ -62,13 +64,46 @@ def trainer_profile(trainer: Trainer) -> TrainerProfile:
         longitude=trainer.unit.longitude)
 
 
+def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProfile], list[Row]]:
+    """The profiles of the trainers matching `condition`, by id, and their limits (rows with `id`,
+    `max_sessions_per_week`, `max_sessions_per_month`), from plain rows: four statements whatever the pool,
+    and no ORM object built (the candidates page ranks a pool on every view)."""
+    rows = session.execute(
+        select(Trainer.id, Trainer.active, Trainer.force,
+               func.coalesce(Trainer.last_refresher_on, Trainer.initial_training_on).label("certified_since"),
+               Trainer.max_distance_km, Trainer.accepts_pair_work, Trainer.max_sessions_per_week,
+               Trainer.max_sessions_per_month, Unit.latitude, Unit.longitude)
+        .join(Unit, Unit.id == Trainer.unit_id).where(condition).order_by(Trainer.id)).all()
+    pool = select(Trainer.id).where(condition)
+    codes: dict[str, dict[int, set[str]]] = {}
+    for name, table, column in (("departements", trainer_departement, "departement_code"),
+                                ("topics", trainer_topic, "topic_code"),
+                                ("audiences", trainer_audience, "audience_code")):
+        codes[name] = defaultdict(set)
+        for trainer_id, code in session.execute(select(table.c.trainer_id, table.c[column])
+                                                .where(table.c.trainer_id.in_(pool))):
+            codes[name][trainer_id].add(code)
+    profiles = [TrainerProfile(
+        trainer_id=row.id, active=row.active, force=row.force.value,
+        departement_codes=frozenset(codes["departements"][row.id]), topic_codes=frozenset(codes["topics"][row.id]),
+        audience_codes=frozenset(codes["audiences"][row.id]), certified_since=_as_date(row.certified_since),
+        max_distance_km=row.max_distance_km, accepts_pair_work=row.accepts_pair_work,
+        latitude=row.latitude, longitude=row.longitude) for row in rows]
+    return profiles, rows
+
+
+def _as_date(value: date | str) -> date:
+    """COALESCE of two dates comes back untyped from SQLite (an ISO string)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def _month_bounds(first: date, last: date) -> tuple[date, date]:
     start = first.replace(day=1)
     following = (last.replace(day=1) + timedelta(days=32)).replace(day=1)
     return start, following
 
 
-def load_workloads(session: Session, trainers: list[Trainer], starts: list[tuple[datetime, datetime]],
+def load_workloads(session: Session, trainers: Sequence[Trainer | Row], starts: list[tuple[datetime, datetime]],
                    timezone_name: str) -> dict[int, TrainerLimits]:
     """Sessions already accepted or offered per trainer, per ISO week and month around the starts."""
     workloads = {t.id: TrainerLimits(t.id, t.max_sessions_per_week, t.max_sessions_per_month) for t in trainers}
@@ -111,13 +146,9 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime) -> 
     need = session_need(intervention)
     request = intervention.request
     establishment = request.establishment
-    trainers = session.scalars(
-        select(Trainer)
-        .where(Trainer.id.in_(select(trainer_departement.c.trainer_id)
-                              .where(trainer_departement.c.departement_code == need.departement_code)))
-        .options(selectinload(Trainer.departements), selectinload(Trainer.topics),
-                 selectinload(Trainer.audiences))
-        .order_by(Trainer.id)).all()
+    profiles, trainers = load_trainer_profiles(
+        session, Trainer.id.in_(select(trainer_departement.c.trainer_id)
+                                .where(trainer_departement.c.departement_code == need.departement_code)))
     windows = [Window(w.start_date, w.end_date, w.start_time, w.end_time) for w in request.windows]
     starts = [s for s in candidate_starts(windows, timedelta(minutes=request.duration_minutes), need.timezone,
                                           need.departement_code, establishment.holiday_zone,
@@ -132,8 +163,9 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime) -> 
     recent_sessions = select(Intervention.id).where(Intervention.request_id.in_(its_requests),
                                                     Intervention.starts_at >= now - CONTINUITY_WINDOW,
                                                     Intervention.starts_at < now)
-    returning = frozenset(session.scalars(
-        select(Assignment.trainer_id).distinct()
-        .where(Assignment.intervention_id.in_(recent_sessions), Assignment.status == AssignmentStatus.ACCEPTED)))
-    return rank_candidates(need, [trainer_profile(t) for t in trainers], starts, workloads, availabilities,
-                           returning)
+    # The status is read, not filtered on: SQLite (no planner statistics) would walk every accepted assignment
+    # of the country by the status index instead of the few assignments of these sessions.
+    returning = frozenset(trainer_id for trainer_id, status in session.execute(
+        select(Assignment.trainer_id, Assignment.status).distinct()
+        .where(Assignment.intervention_id.in_(recent_sessions))) if status is AssignmentStatus.ACCEPTED)
+    return rank_candidates(need, profiles, starts, workloads, availabilities, returning)

@@ -18,6 +18,7 @@ from app.models.interventions import (
 )
 from app.models.outbox import MessageStatus, OutgoingMessage
 from app.models.reference import Audience, Topic
+from app.models.revisions import StatisticsRevision
 from app.models.territory import CommuneCompetence, Departement
 from app.models.trainers import (
     AvailabilityException,
@@ -29,6 +30,7 @@ from app.models.trainers import (
 )
 
 __all__ = [
+    "StatisticsRevision",
     "CalendarEntry",
     "CalendarFeed",
     "Assignment",

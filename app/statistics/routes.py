@@ -18,8 +18,9 @@ from sqlalchemy import and_, select, true
 
 from app.access import role_required
 from app.domain.clock import utcnow
+from app.domain.revisions import current_revision
 from app.domain.statistics import Dashboard, Period, Table, build_dashboard, school_year
-from app.extensions import db
+from app.extensions import cache, db
 from app.models import Departement, Force, Intervention, InterventionRequest, Role, Trainer
 from app.models.trainers import trainer_departement
 from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
@@ -49,7 +50,7 @@ CHART_STYLE = Style(background="white", plot_background="white", foreground="#1e
                     legend_font_size=13, title_font_size=15)
 
 
-def _scope_and_form() -> tuple[PeriodForm, Period, object, object, object, int]:
+def _scope_and_form() -> tuple[PeriodForm, Period, object, object, object, int, str]:
     form = PeriodForm(request.args if request.args else None)
     if current_user.role is Role.ADMIN:
         departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
@@ -76,13 +77,28 @@ def _scope_and_form() -> tuple[PeriodForm, Period, object, object, object, int]:
         sessions = and_(sessions, Intervention.force == force)
         requests = and_(requests, InterventionRequest.force == force)
         trainers = and_(trainers, Trainer.force == force)
-    return form, period, sessions, requests if requests is not None else true(), trainers, status
+    # What the conditions above select, in words: the cache key of these figures.
+    territory = ("national" if current_user.role is Role.ADMIN else
+                 ",".join(sorted(f"{s.departement_code}/{s.force.value if s.force else '*'}"
+                                 for s in current_user.scopes)))
+    if status == 200:
+        territory += f"|{form.departement.data or ''}|{form.force.data or ''}"
+    return form, period, sessions, requests if requests is not None else true(), trainers, status, territory
 
 
 def _dashboard() -> tuple[PeriodForm, Dashboard, int]:
-    form, period, sessions, requests, trainers, status = _scope_and_form()
-    dashboard = build_dashboard(db.session, session_scope=sessions, request_scope=requests, trainer_scope=trainers,
-                                period=period, language=current_user.language or "fr")
+    """The figures of the scope and period, computed once per revision of the data (app.domain.revisions):
+    the same page again is read from the cache; any change committed since makes a new key."""
+    form, period, sessions, requests, trainers, status, territory = _scope_and_form()
+    language = current_user.language or "fr"
+    revision = current_revision(db.session)
+    key = f"dashboard:{revision}:{territory}:{period.start}:{period.end}:{language}"
+    dashboard = cache.get(key) if revision is not None else None
+    if dashboard is None:
+        dashboard = build_dashboard(db.session, session_scope=sessions, request_scope=requests,
+                                    trainer_scope=trainers, period=period, language=language)
+        if revision is not None:
+            cache.set(key, dashboard)
     for table in dashboard.tables:
         table.rows = [[str(TRANSLATED_VALUES[row[0]]) if row[0] in TRANSLATED_VALUES else row[0], *row[1:]]
                       for row in table.rows]

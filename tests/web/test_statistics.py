@@ -145,3 +145,52 @@ def test_a_report_moves_the_dashboard(app, client, clock):
     db.session.commit()
     corrected = client.get("/statistiques/", query_string=period).get_data(as_text=True)
     assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">31<", corrected)
+
+
+def test_the_dashboard_is_computed_once_per_revision(app, client, clock, database_url):
+    """Read again from the cache until a change is committed, by this worker or another one."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from app import create_app
+    from app.domain import reports
+    from tests.web.test_calendars import confirmed_session
+
+    intervention, trainer, coordinator = confirmed_session()
+    period = {"date_from": "2027-01-01", "date_to": "2027-01-31"}
+    login(client, coordinator)
+    statements: list[str] = []
+
+    def count(_connection, _cursor, sql, *_):
+        statements.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        first = client.get("/statistiques/", query_string=period).get_data(as_text=True)
+        computed, statements[:] = len(statements), []
+        again = client.get("/statistiques/", query_string=period).get_data(as_text=True)
+        figures = re.compile(r'data-indicateur="\d+">([^<]*)<')
+        assert figures.findall(again) == figures.findall(first) and len(figures.findall(first)) == 9
+        assert _screen_table(again, "mois") == _screen_table(first, "mois")
+        assert len(statements) <= computed - 8, "the figures' statements are not run again"
+        assert not any("sum(" in sql.lower() for sql in statements)
+        # Another worker (another app on the same database) files the report: the next page counts it.
+        other = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+        with other.app_context():
+            reports.save_report(db.session, db.session.get(type(intervention), intervention.id),
+                                db.session.get(type(trainer), trainer.id),
+                                reports.ReportData(held=True, people_present=23, topic_codes=("cannabis",)),
+                                db.session.get(type(trainer), trainer.id).user,
+                                intervention.ends_at + timedelta(hours=1))
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        db.session.commit()  # this worker's next request starts a new transaction
+        statements[:] = []
+        moved = client.get("/statistiques/", query_string=period).get_data(as_text=True)
+        assert len(statements) >= computed - 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">23<", moved)
+    assert re.search(r"Personnes touchées</th><td data-indicateur=\"6\">0<", first)
