@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
 
 from app.domain.establishments import without_active_member
 from app.models import (
+    Departement,
     Establishment,
     Intervention,
     InterventionRequest,
@@ -83,3 +85,12 @@ def interventions_in_scope(user: User) -> Select:
 
 def intervention_scope_condition(user: User) -> ColumnElement[bool]:
     return _territory_condition(user, Intervention.departement_code, lambda force: Intervention.force == force)
+
+
+def departements_of(session: Session, user: User) -> list[tuple[str, str]]:
+    """(code, « code – name ») of the départements the user works in, by code: every one for an admin. Plain
+    rows, for the filters of long lists (a hundred options on every view)."""
+    query = select(Departement.code, Departement.name).order_by(Departement.code)
+    if user.role is not Role.ADMIN:
+        query = query.where(Departement.code.in_({scope.departement_code for scope in user.scopes}))
+    return [(code, Departement.label_of(code, name)) for code, name in session.execute(query)]

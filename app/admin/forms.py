@@ -2,9 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms import EmailField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+from app.forms import SelectField
 from app.models import Force, Role
 
 

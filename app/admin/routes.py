@@ -15,8 +15,9 @@ from app.domain.clock import utcnow
 from app.domain.mail import retry_message
 from app.emails import queue_activation
 from app.extensions import db
-from app.models import CoordinatorScope, Departement, Force, MessageStatus, OutgoingMessage, Role, User
+from app.models import CoordinatorScope, Force, MessageStatus, OutgoingMessage, Role, User
 from app.models.accounts import normalize_email
+from app.scoping import departements_of
 
 PAGE_SIZE = 50
 
@@ -46,8 +47,7 @@ def users():
 @role_required(Role.ADMIN)
 def invite_user():
     form = InviteUserForm()
-    departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
-    form.departements.choices = [(d.code, d.label) for d in departements]
+    form.departements.choices = departements_of(db.session, current_user)
     if form.validate_on_submit():
         email = normalize_email(form.email.data)
         if User.by_email(email) is not None:

@@ -2,10 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, RadioField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, SelectField
 from app.models import InterventionStatus
 
 

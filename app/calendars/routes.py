@@ -23,14 +23,13 @@ from app.models import (
     Assignment,
     AssignmentStatus,
     CalendarFeed,
-    Departement,
     Establishment,
     Force,
     Intervention,
     Role,
     Trainer,
 )
-from app.scoping import intervention_scope_condition
+from app.scoping import departements_of, intervention_scope_condition
 
 ALL_ROLES = (Role.TRAINER, Role.REQUESTER, Role.COORDINATOR, Role.ADMIN)
 
@@ -191,12 +190,9 @@ def session_ics(intervention_id: int):
 
 
 def _export_choices(form: ExportForm) -> None:
-    if current_user.role is Role.ADMIN:
-        departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
-    else:
-        departements = sorted({s.departement for s in current_user.scopes}, key=lambda d: d.code)
-    codes = [d.code for d in departements]
-    form.departement.choices = [("", _("Tous ceux de mon périmètre"))] + [(d.code, d.label) for d in departements]
+    departements = departements_of(db.session, current_user)
+    codes = [code for code, _label in departements]
+    form.departement.choices = [("", _("Tous ceux de mon périmètre"))] + departements
     establishments = db.session.execute(
         select(Establishment.id, Establishment.name, Establishment.commune_name)
         .where(Establishment.departement_code.in_(codes)).order_by(Establishment.name)).all()

@@ -23,7 +23,6 @@ from app.establishments.forms import KIND_LABELS, DecisionForm
 from app.extensions import db
 from app.models import (
     Assignment,
-    Departement,
     Establishment,
     EstablishmentKind,
     Force,
@@ -39,7 +38,7 @@ from app.models import (
 )
 from app.offers.forms import OfferForm
 from app.offers.routes import start_choices
-from app.scoping import establishment_scope_condition, orphan_join_requests, requests_in_scope
+from app.scoping import departements_of, establishment_scope_condition, orphan_join_requests, requests_in_scope
 from app.transitions import apply_transition
 
 PAGE_SIZE = 50
@@ -94,10 +93,7 @@ def queue():
         .order_by(InterventionRequest.id).limit(PAGE_SIZE + 1)).all()
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    if current_user.role is Role.ADMIN:
-        departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
-    else:
-        departements = sorted({scope.departement for scope in current_user.scopes}, key=lambda d: d.code)
+    departements = departements_of(db.session, current_user)
     args = {key: (value.isoformat() if isinstance(value, date) else value) for key, value in filters.items() if value}
     return render_template("coordination/queue.html", requests=rows, filters=filters, departements=departements,
                            kinds=KIND_LABELS, statuses=list(RequestStatus), NO_FORCE=NO_FORCE, args=args,

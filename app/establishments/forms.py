@@ -2,10 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import EmailField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.domain.identifiers import is_valid_siret, is_valid_uai, normalize_siret, normalize_uai
+from app.forms import SelectField
 from app.models import EstablishmentKind
 
 KIND_LABELS = {

@@ -11,7 +11,6 @@ from wtforms import (
     FormField,
     IntegerField,
     RadioField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -20,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from app.domain.request_rules import DURATIONS
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, SelectField
 
 MAX_WINDOWS = 10
 

@@ -1,5 +1,6 @@
 """French labels of statuses and history events, available to every template."""
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.models import InterventionStatus, RequestStatus
@@ -62,6 +63,19 @@ OFFER_REFUSALS = {
 FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
 
 
+_TRANSLATED: dict[str, dict] = {}
+
+
 def template_globals() -> dict:
-    return {"REQUEST_STATUS": REQUEST_STATUS, "INTERVENTION_STATUS": INTERVENTION_STATUS,
-            "REQUEST_EVENTS": EVENTS, "FORCE_LABELS": FORCES, "INTERNAL_EVENTS": INTERNAL_EVENTS}
+    """The labels in the language of the render, translated once per language and process: a lazy string
+    looks its catalogue up again each time it is shown (a list of fifty requests shows a hundred)."""
+    language = str(get_locale())
+    if language not in _TRANSLATED:
+        _TRANSLATED[language] = {
+            "REQUEST_STATUS": {key: (str(label), tone) for key, (label, tone) in REQUEST_STATUS.items()},
+            "INTERVENTION_STATUS": {key: (str(label), tone) for key, (label, tone) in INTERVENTION_STATUS.items()},
+            "REQUEST_EVENTS": {key: str(label) for key, label in EVENTS.items()},
+            "FORCE_LABELS": {key: str(label) for key, label in FORCES.items()},
+            "INTERNAL_EVENTS": INTERNAL_EVENTS,
+        }
+    return _TRANSLATED[language]

@@ -23,7 +23,11 @@ class Departement(db.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.code} – {self.name}"
+        return self.label_of(self.code, self.name)
+
+    @staticmethod
+    def label_of(code: str, name: str) -> str:
+        return f"{code} – {name}"
 
 
 class CommuneCompetence(db.Model):

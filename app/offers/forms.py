@@ -2,8 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SubmitField, TextAreaField, TimeField
+from wtforms import DateField, SubmitField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Length
+
+from app.forms import SelectField
 
 
 class AcceptOfferForm(FlaskForm):

@@ -2,8 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, SubmitField
+from wtforms import DateField, HiddenField, SubmitField
 from wtforms.validators import DataRequired, ValidationError
+
+from app.forms import SelectField
 
 MAX_PERIOD_DAYS = 92
 

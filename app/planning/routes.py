@@ -7,7 +7,6 @@ from datetime import date
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.access import covers, role_required
 from app.domain.clock import utcnow
@@ -16,17 +15,10 @@ from app.domain.plan_builder import PlanRun, commit_plan, run_planning
 from app.extensions import db
 from app.interventions.labels import OFFER_REFUSALS
 from app.invitations import queue_change
-from app.models import Departement, Force, Role
+from app.models import Force, Role
 from app.planning import bp
 from app.planning.forms import CommitPlanForm, PlanForm
-
-
-def _departement_choices() -> list[tuple[str, str]]:
-    if current_user.role is Role.ADMIN:
-        departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
-    else:
-        departements = sorted({scope.departement for scope in current_user.scopes}, key=lambda d: d.code)
-    return [(d.code, d.label) for d in departements]
+from app.scoping import departements_of
 
 
 def _effective_force(departement_code: str, chosen: str) -> Force | None:
@@ -65,7 +57,7 @@ def _render(form: PlanForm, run: PlanRun | None, force: Force | None = None, sta
 @role_required(Role.COORDINATOR, Role.ADMIN)
 def preview():
     form = PlanForm(request.args)
-    form.departement.choices = _departement_choices()
+    form.departement.choices = departements_of(db.session, current_user)
     if not request.args:
         return _render(form, None)
     if not form.validate():
@@ -83,7 +75,7 @@ def commit():
     form = PlanForm(formdata=None, data={"date_from": date.fromisoformat(posted.date_from.data),
                           "date_to": date.fromisoformat(posted.date_to.data),
                           "departement": posted.departement.data, "force": posted.force.data})
-    form.departement.choices = _departement_choices()
+    form.departement.choices = departements_of(db.session, current_user)
     force = _effective_force(form.departement.data, form.force.data)
     run = _run(form.departement.data, force, form.date_from.data, form.date_to.data)
     if run.fingerprint != posted.fingerprint.data:

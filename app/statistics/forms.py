@@ -2,8 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SubmitField
+from wtforms import DateField, SubmitField
 from wtforms.validators import Optional, ValidationError
+
+from app.forms import SelectField
 
 
 class PeriodForm(FlaskForm):

@@ -21,9 +21,9 @@ from app.domain.clock import utcnow
 from app.domain.revisions import current_revision
 from app.domain.statistics import Dashboard, Period, Table, build_dashboard, school_year
 from app.extensions import cache, db
-from app.models import Departement, Force, Intervention, InterventionRequest, Role, Trainer
+from app.models import Force, Intervention, InterventionRequest, Role, Trainer
 from app.models.trainers import trainer_departement
-from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
+from app.scoping import departements_of, intervention_scope_condition, requests_in_scope, trainer_scope_condition
 from app.statistics import bp
 from app.statistics.forms import PeriodForm
 
@@ -52,11 +52,7 @@ CHART_STYLE = Style(background="white", plot_background="white", foreground="#1e
 
 def _scope_and_form() -> tuple[PeriodForm, Period, object, object, object, int, str]:
     form = PeriodForm(request.args if request.args else None)
-    if current_user.role is Role.ADMIN:
-        departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
-    else:
-        departements = sorted({s.departement for s in current_user.scopes}, key=lambda d: d.code)
-    form.departement.choices = [("", _("Tout mon périmètre"))] + [(d.code, d.label) for d in departements]
+    form.departement.choices = [("", _("Tout mon périmètre"))] + departements_of(db.session, current_user)
     status = 200
     if request.args and not form.validate():
         status = 400

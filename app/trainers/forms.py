@@ -14,7 +14,6 @@ from wtforms import (
     FormField,
     IntegerField,
     RadioField,
-    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -23,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.domain.roster import GRID_WEEKDAYS, HALF_DAYS
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, SelectField
 from app.models import ExceptionKind, Force
 
 WEEKDAY_NAMES = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))

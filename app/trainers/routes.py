@@ -45,6 +45,7 @@ from app.models import (
     User,
 )
 from app.models.accounts import normalize_email
+from app.scoping import departements_of
 from app.trainers import bp
 from app.trainers.forms import (
     WEEKDAY_NAMES,
@@ -87,13 +88,9 @@ def _own_trainer() -> Trainer:
 def _roster_filters() -> tuple[RosterFilterForm, RosterFilters]:
     """The roster's filters from the query string (a value outside the choices is ignored, not an error)."""
     form = RosterFilterForm(request.args)
-    departements = db.session.scalars(select(Departement).order_by(Departement.code)).all()
-    if current_user.role is Role.COORDINATOR:
-        codes = {scope.departement_code for scope in current_user.scopes}
-        departements = [d for d in departements if d.code in codes]
-    form.departement.choices = [("", _("Tous"))] + [(d.code, d.label) for d in departements]
-    topics = db.session.scalars(select(Topic).order_by(Topic.position)).all()
-    form.theme.choices = [("", _("Tous"))] + [(t.code, t.label_fr) for t in topics]
+    form.departement.choices = [("", _("Tous"))] + departements_of(db.session, current_user)
+    form.theme.choices = [("", _("Tous"))] + [(code, label) for code, label in db.session.execute(
+        select(Topic.code, Topic.label_fr).order_by(Topic.position))]
     form.validate()
     filters = RosterFilters(
         force=Force(form.force.data) if form.force.data in {f.value for f in Force} else None,
@@ -114,7 +111,8 @@ def roster():
     today = utcnow().date()
     rows, next_after = roster_page(db.session, current_user, filters, today, _default_timezone(),
                                    after=request.args.get("apres", type=int))
-    statuses = {row.trainer.id: certification_status(row.trainer.certified_since, today) for row in rows}
+    statuses = {row.trainer.id: certification_status(row.trainer.last_refresher_on or row.trainer.initial_training_on,
+                                                     today) for row in rows}
     query_args = {key: value for key, value in request.args.items() if key != "apres" and value}
     return render_template("trainers/roster.html", form=form, rows=rows, statuses=statuses,
                            total=roster_total(db.session, current_user, filters, today),

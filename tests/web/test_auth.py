@@ -114,6 +114,18 @@ def test_password_reset_works_once(client):
     assert "plus valable" in again.get_data(as_text=True)
 
 
+def test_an_email_is_written_in_its_recipients_language_not_the_pages(client):
+    """The page of the request is French, the message to an English-speaking account is English: each render
+    takes the catalogue of its own language (app.templating binds _() per render)."""
+    make_user(email="reader@example.org", full_name="Ada Reader", language="en")
+    db.session.commit()
+    page = post_form(client, "/compte/mot-de-passe-oublie", {"email": "reader@example.org"}).get_data(as_text=True)
+    assert "Consultez votre messagerie" in page and 'lang="fr"' in page
+    message = db.session.scalar(select(OutgoingMessage).where(OutgoingMessage.recipient == "reader@example.org"))
+    assert message.body_text.startswith("Hello Ada Reader,") and "Bonjour" not in message.body_text
+    assert "Hello Ada Reader," in message.body_html and "Bonjour" not in message.body_html
+
+
 def test_password_reset_for_unknown_address_says_the_same_and_sends_nothing(client):
     response = post_form(client, "/compte/mot-de-passe-oublie", {"email": "personne@nulle-part.fr"})
     assert "Consultez votre messagerie" in response.get_data(as_text=True)
