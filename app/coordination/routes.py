@@ -18,6 +18,7 @@ from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
 from app.domain.establishments import decide_join, has_active_member
 from app.domain.matching import rank_intervention
+from app.domain.request_queue import queue_page
 from app.emails import queue_join_decision
 from app.establishments.forms import KIND_LABELS, DecisionForm
 from app.extensions import db
@@ -84,20 +85,12 @@ def queue():
         if filters["au"]:
             overlap = overlap.where(RequestWindow.start_date <= filters["au"])
         query = query.where(exists(overlap))
-    after = request.args.get("apres", type=int)
-    if after:
-        query = query.where(InterventionRequest.id > after)  # keyset pagination, oldest first
-    rows = db.session.scalars(
-        query.options(selectinload(InterventionRequest.establishment), selectinload(InterventionRequest.windows),
-                      selectinload(InterventionRequest.audiences))
-        .order_by(InterventionRequest.id).limit(PAGE_SIZE + 1)).all()
-    has_more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, next_after = queue_page(db.session, query, after=request.args.get("apres", type=int), limit=PAGE_SIZE)
     departements = departements_of(db.session, current_user)
     args = {key: (value.isoformat() if isinstance(value, date) else value) for key, value in filters.items() if value}
     return render_template("coordination/queue.html", requests=rows, filters=filters, departements=departements,
                            kinds=KIND_LABELS, statuses=list(RequestStatus), NO_FORCE=NO_FORCE, args=args,
-                           next_after=rows[-1].id if has_more else None)
+                           next_after=next_after)
 
 
 def _in_scope(request_id: int) -> InterventionRequest:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.domain.availability import busy_statuses, load_availability
-from app.domain.eligibility import SessionNeed, TrainerProfile
+from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.ranking import Ranking, Window, candidate_starts, rank_candidates
 from app.domain.timezones import to_local
@@ -134,13 +134,12 @@ def load_workloads(session: Session, trainers: Sequence[Trainer | Row], starts: 
 
 def rank_intervention(session: Session, intervention_id: int, now: datetime) -> Ranking | None:
     """The ranked candidates of one session and the excluded trainers with reasons (None: unknown id)."""
+    to_request = joinedload(Intervention.request)
     intervention = session.scalar(
         select(Intervention).where(Intervention.id == intervention_id).options(
-            selectinload(Intervention.assignments),
-            selectinload(Intervention.request).selectinload(InterventionRequest.topics),
-            selectinload(Intervention.request).selectinload(InterventionRequest.audiences),
-            selectinload(Intervention.request).selectinload(InterventionRequest.windows),
-            selectinload(Intervention.request).selectinload(InterventionRequest.establishment)))
+            selectinload(Intervention.assignments), to_request.joinedload(InterventionRequest.establishment),
+            to_request.selectinload(InterventionRequest.topics), to_request.selectinload(InterventionRequest.audiences),
+            to_request.selectinload(InterventionRequest.windows)))
     if intervention is None:
         return None
     need = session_need(intervention)
@@ -153,11 +152,12 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime) -> 
     starts = [s for s in candidate_starts(windows, timedelta(minutes=request.duration_minutes), need.timezone,
                                           need.departement_code, establishment.holiday_zone,
                                           establishment.kind.is_school) if s[0] > now]
-    ids = [t.id for t in trainers]
+    # Availability and workload only for the trainers the time-independent rules leave (a few of the pool).
+    eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p)}
     span_start = starts[0][0] if starts else now
     span_end = starts[-1][1] if starts else now
-    availabilities = load_availability(session, ids, span_start, span_end)
-    workloads = load_workloads(session, list(trainers), starts, need.timezone)
+    availabilities = load_availability(session, sorted(eligible), span_start, span_end)
+    workloads = load_workloads(session, [t for t in trainers if t.id in eligible], starts, need.timezone)
     # Walked from the establishment's requests (a few), never from every accepted assignment of the country.
     its_requests = select(InterventionRequest.id).where(InterventionRequest.establishment_id == establishment.id)
     recent_sessions = select(Intervention.id).where(Intervention.request_id.in_(its_requests),
