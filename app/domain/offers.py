@@ -458,18 +458,19 @@ def expire_due_offers(session: Session, now: datetime) -> int:
 
 def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Assignment]:
     """The trainer's open offers, soonest deadline first, with what their home page shows of them."""
-    from sqlalchemy.orm import selectinload
+    from sqlalchemy.orm import joinedload
 
     from app.models import InterventionRequest
 
-    request_of = selectinload(Assignment.intervention).selectinload(Intervention.request)
+    # Session, request and establishment (one each) joined in; topics and audiences by request.
+    request_of = joinedload(Assignment.intervention).joinedload(Intervention.request)
     return list(session.scalars(
         select(Assignment).join(Intervention, Intervention.id == Assignment.intervention_id)
         .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.OFFERED,
                Assignment.expires_at > now, Intervention.status.in_(STAFFABLE))
         .options(request_of.selectinload(InterventionRequest.topics),
                  request_of.selectinload(InterventionRequest.audiences),
-                 request_of.selectinload(InterventionRequest.establishment))
+                 request_of.joinedload(InterventionRequest.establishment))
         .order_by(Assignment.expires_at, Assignment.id)))
 
 

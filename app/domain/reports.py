@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app.domain.lifecycle import TransitionRefusedError, _event, recompute_request_status
 from app.models import (
@@ -121,5 +121,5 @@ def reports_due(session: Session, trainer_id: int, now: datetime) -> list[Interv
                Intervention.status.in_(REPORTABLE), Intervention.ends_at <= now,
                ~exists().where(SessionReport.intervention_id == Intervention.id,
                                SessionReport.trainer_id == trainer_id))
-        .options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
+        .options(joinedload(Intervention.request).joinedload(InterventionRequest.establishment))
         .order_by(Intervention.starts_at)))

@@ -194,7 +194,8 @@ class Assignment(db.Model):
 
     __tablename__ = "assignment"
     __table_args__ = (
-        Index("ix_assignment_trainer_status", "trainer_id", "status"),
+        # With the session: a trainer's sessions in a status are read from the index alone (roster, workloads).
+        Index("ix_assignment_trainer_status", "trainer_id", "status", "intervention_id"),
         Index("ix_assignment_status_expires", "status", "expires_at"),
         # A trainer holds at most one live offer or acceptance per session.
         Index("uq_assignment_live", "intervention_id", "trainer_id", unique=True,
