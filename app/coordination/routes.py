@@ -29,6 +29,7 @@ from app.models import (
     Force,
     Intervention,
     InterventionRequest,
+    InterventionStatus,
     JoinRequest,
     JoinStatus,
     RequestStatus,
@@ -38,7 +39,7 @@ from app.models import (
     Trainer,
 )
 from app.offers.forms import OfferForm
-from app.offers.routes import start_choices
+from app.offers.routes import START_CHOICES, start_choices
 from app.scoping import departements_of, establishment_scope_condition, orphan_join_requests, requests_in_scope
 from app.transitions import apply_transition
 
@@ -193,7 +194,9 @@ def candidates(request_id: int, intervention_id: int):
     intervention = next((i for i in item.interventions if i.id == intervention_id), None)
     if intervention is None:
         abort(404)
-    ranking = rank_intervention(db.session, intervention.id, utcnow())
+    # The first starts are enough for the choice, unless the time is already fixed (it may be a later one).
+    fixed = intervention.status is InterventionStatus.OFFERED
+    ranking = rank_intervention(db.session, intervention.id, utcnow(), max_starts=None if fixed else START_CHOICES)
     trainer_ids = [c.trainer_id for c in ranking.candidates] + list(ranking.excluded)
     trainers = {t.id: t for t in db.session.scalars(select(Trainer).where(Trainer.id.in_(trainer_ids)))}
     staffable = intervention.status in offers.STAFFABLE

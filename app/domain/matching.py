@@ -132,8 +132,10 @@ def load_workloads(session: Session, trainers: Sequence[Trainer | Row], starts: 
     return workloads
 
 
-def rank_intervention(session: Session, intervention_id: int, now: datetime) -> Ranking | None:
-    """The ranked candidates of one session and the excluded trainers with reasons (None: unknown id)."""
+def rank_intervention(session: Session, intervention_id: int, now: datetime, max_starts: int | None = None
+                      ) -> Ranking | None:
+    """The ranked candidates of one session and the excluded trainers with reasons (None: unknown id); each
+    candidate with its possible starts, every one or the first `max_starts`."""
     to_request = joinedload(Intervention.request)
     intervention = session.scalar(
         select(Intervention).where(Intervention.id == intervention_id).options(
@@ -168,4 +170,4 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime) -> 
     returning = frozenset(trainer_id for trainer_id, status in session.execute(
         select(Assignment.trainer_id, Assignment.status).distinct()
         .where(Assignment.intervention_id.in_(recent_sessions))) if status is AssignmentStatus.ACCEPTED)
-    return rank_candidates(need, profiles, starts, workloads, availabilities, returning)
+    return rank_candidates(need, profiles, starts, workloads, availabilities, returning, max_starts)

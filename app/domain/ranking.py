@@ -38,7 +38,7 @@ class Candidate:
     score: float
     parts: dict[str, float]  # each part from 0 to 1, before weighting
     distance_km: float
-    all_starts: tuple[datetime, ...]  # every possible start time (UTC), earliest first
+    all_starts: tuple[datetime, ...]  # the possible start times (UTC), earliest first (at most max_starts)
 
     @property
     def starts(self) -> tuple[datetime, ...]:
@@ -71,8 +71,9 @@ def candidate_starts(windows: Iterable[Window], duration: timedelta, timezone_na
 
 def rank_candidates(need: SessionNeed, trainers: Iterable[TrainerProfile], starts: list[tuple[datetime, datetime]],
                     workloads: Mapping[int, TrainerLimits], availabilities: Mapping[int, TrainerAvailability],
-                    returning_trainer_ids: frozenset[int] = frozenset()) -> Ranking:
-    """Candidates best first, and for every other trainer the rules that exclude them."""
+                    returning_trainer_ids: frozenset[int] = frozenset(), max_starts: int | None = None) -> Ranking:
+    """Candidates best first, and for every other trainer the rules that exclude them. With `max_starts`, a
+    candidate's possible starts stop at that many (the page offers no more): the score does not depend on them."""
     eligible: list[tuple[TrainerProfile, list[tuple[datetime, datetime]]]] = []
     excluded: dict[int, list[Exclusion]] = {}
     for trainer in trainers:
@@ -89,6 +90,8 @@ def rank_candidates(need: SessionNeed, trainers: Iterable[TrainerProfile], start
                 first_refusal = first_refusal or refusals
             else:
                 possible.append((start, end))
+                if len(possible) == max_starts:
+                    break
         if possible:
             eligible.append((trainer, possible))
         elif not starts:

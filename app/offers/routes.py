@@ -93,7 +93,12 @@ def _intervention_in_scope(intervention_id: int) -> Intervention:
     return intervention
 
 
-def start_choices(intervention: Intervention, starts: tuple[datetime, ...], limit: int = 40) -> list[tuple[str, str]]:
+# Start times a coordinator chooses from for one trainer (the earliest ones).
+START_CHOICES = 40
+
+
+def start_choices(intervention: Intervention, starts: tuple[datetime, ...], limit: int = START_CHOICES
+                  ) -> list[tuple[str, str]]:
     """The start times a coordinator may pick for a candidate: the fixed one once someone is on it."""
     from app.templating import local_datetime_filter
 

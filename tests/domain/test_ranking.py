@@ -52,3 +52,22 @@ def test_candidates_ranked_with_score_parts_and_exclusions_explained():
     again = rank_candidates(NEED, [near, far], starts, busy_near, availabilities, frozenset({2}))
     assert [c.trainer_id for c in again.candidates] == [2, 1]
     assert again.candidates[0].parts["continuite"] == 1.0
+
+
+def test_max_starts_keeps_the_earliest_starts_and_the_same_order():
+    near = replace(TRAINER, trainer_id=1, latitude=45.76, longitude=4.84)
+    far = replace(TRAINER, trainer_id=2, latitude=45.95, longitude=4.72)
+    on_leave = replace(TRAINER, trainer_id=4)
+    starts = candidate_starts([Window(date(2027, 1, 12), date(2027, 1, 22), time(8, 0), time(17, 0))], HOUR,
+                              "Europe/Paris", "69", "A", is_school=True)
+    workloads = {i: TrainerLimits(i, 3, 8) for i in (1, 2, 4)}
+    leave = Period(datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), "Congés")
+    availabilities = {1: TrainerAvailability(1), 2: TrainerAvailability(2),
+                      4: TrainerAvailability(4, unavailable=(leave,))}
+    every = rank_candidates(NEED, [near, far, on_leave], starts, workloads, availabilities)
+    first = rank_candidates(NEED, [near, far, on_leave], starts, workloads, availabilities, max_starts=5)
+    assert len(every.candidates[0].all_starts) > 100
+    assert [c.trainer_id for c in first.candidates] == [c.trainer_id for c in every.candidates] == [1, 2]
+    assert [c.score for c in first.candidates] == [c.score for c in every.candidates]
+    assert first.candidates[0].all_starts == every.candidates[0].all_starts[:5]
+    assert [e.rule for e in first.excluded[4]] == ["disponibilite"], "no start at all still excludes"

@@ -231,3 +231,23 @@ def test_the_establishment_sees_who_comes_once_confirmed(app, client, clock):
     page = client.get(f"/demandes/{intervention.request_id}").get_data(as_text=True)
     assert f"Formateurs : {trainer.rank} {trainer.full_name}" in page
     assert f"/calendrier/interventions/{intervention.id}.ics" in page
+
+
+def test_the_second_trainer_of_a_pair_is_offered_the_time_already_fixed_late_in_the_window(app, client, clock):
+    """The page computes only the first starts of each candidate, except when a time is already fixed."""
+    import re
+    from datetime import UTC, datetime
+
+    from tests.domain.test_offers import offer
+
+    intervention = a_session(days=12)  # 10 school days of four morning hours: more starts than the page lists
+    intervention.trainers_needed = 2
+    first, second = qualified(), qualified(unit_km=5)
+    late = datetime(2027, 1, 22, 10, 0, tzinfo=UTC)  # the last start of the window, 11:00 in Lyon
+    offer(intervention, first, clock.now(), start=late)
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    page = client.get(candidates_url(intervention)).get_data(as_text=True)
+    form = page.split(f'id="c{second.id}-starts_at"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]+)"', form) == [late.isoformat()]
