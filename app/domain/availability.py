@@ -101,6 +101,9 @@ class TrainerAvailability:
     unavailable: tuple[Period, ...] = ()
     extra: tuple[Period, ...] = ()
     busy: tuple[BusyPeriod, ...] = ()
+    # The available intervals of each local day, computed once: ranking and planning ask `is_free` about the
+    # same few days for every start time.
+    _days: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @property
     def uses_default_pattern(self) -> bool:
@@ -191,24 +194,31 @@ def _available_intervals(availability: TrainerAvailability, leave: datetime, bac
     """UTC intervals when the trainer is available around the window, and the holidays that removed some."""
     intervals: list[tuple[datetime, datetime]] = []
     holidays: list[tuple[date, str]] = []
-    first = to_local(leave, timezone_name).date() - timedelta(days=1)
+    leave_day = to_local(leave, timezone_name).date()
     last = to_local(back, timezone_name).date()
-    day = first
+    day = leave_day - timedelta(days=1)  # a slot of the day before may run past midnight
     while day <= last:
-        slots = [slot for slot in availability.weekly_slots if slot.applies_on(day)]
-        if slots:
-            holiday = is_public_holiday(departement_code, day)
-            if holiday:
-                if to_local(leave, timezone_name).date() <= day <= last:
-                    holidays.append((day, holiday))
-            else:
-                for slot in slots:
-                    slot_end_day = day if slot.end > slot.start else day + timedelta(days=1)
-                    intervals.append((to_utc(day, slot.start, timezone_name),
-                                      to_utc(slot_end_day, slot.end, timezone_name)))
+        day_intervals, holiday = _day_intervals(availability, day, timezone_name, departement_code)
+        if holiday and leave_day <= day:
+            holidays.append((day, holiday))
+        intervals.extend(day_intervals)
         day += timedelta(days=1)
     intervals.extend((period.starts_at, period.ends_at) for period in availability.extra)
     return intervals, holidays
+
+
+def _day_intervals(availability: TrainerAvailability, day: date, timezone_name: str, departement_code: str
+                   ) -> tuple[tuple[tuple[datetime, datetime], ...], str | None]:
+    """The weekly pattern's UTC intervals on one local day, or the public holiday that cancels them."""
+    key = (day, timezone_name, departement_code)
+    if key not in availability._days:
+        slots = [slot for slot in availability.weekly_slots if slot.applies_on(day)]
+        holiday = is_public_holiday(departement_code, day) if slots else None
+        availability._days[key] = ((), holiday) if holiday else (tuple(
+            (to_utc(day, slot.start, timezone_name),
+             to_utc(day if slot.end > slot.start else day + timedelta(days=1), slot.end, timezone_name))
+            for slot in slots), None)
+    return availability._days[key]
 
 
 def _covers(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import asin, cos, radians, sin, sqrt
 
 EARTH_RADIUS_KM = 6371.0
@@ -17,6 +18,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * asin(sqrt(a))
 
 
+@lru_cache(maxsize=65536)
 def road_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Estimated road distance in kilometres."""
+    """Estimated road distance in kilometres (remembered: the rules ask it for each start time of a pair)."""
     return haversine_km(lat1, lon1, lat2, lon2) * ROAD_FACTOR
