@@ -79,9 +79,11 @@ def _ensure_secret_key(app: Flask, config_name: str) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    from app import transactions
     from app.extensions import babel, bootstrap, cache, csrf, db, limiter, login_manager, migrate, select_locale
 
     db.init_app(app)
+    transactions.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
