@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.access import covers, require_scope, role_required
 from app.coordination import bp
@@ -32,6 +32,7 @@ from app.models import (
     InterventionStatus,
     JoinRequest,
     JoinStatus,
+    RequestEvent,
     RequestStatus,
     RequestWindow,
     Role,
@@ -103,12 +104,15 @@ def _in_scope(request_id: int) -> InterventionRequest:
 
 
 def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=200):
-    # Sessions, their trainers and the history in a fixed number of queries, however many groups.
+    # Everything the page shows in a fixed number of queries, however many groups: the establishment joined in,
+    # sessions with their trainers and reports, the request's lists, the history with its authors.
+    sessions = selectinload(InterventionRequest.interventions)
     db.session.scalars(select(InterventionRequest).where(InterventionRequest.id == item.id).options(
-        selectinload(InterventionRequest.interventions).selectinload(Intervention.assignments)
-        .selectinload(Assignment.trainer),
-        selectinload(InterventionRequest.interventions).selectinload(Intervention.reports)
-        .selectinload(SessionReport.trainer))).one()
+        joinedload(InterventionRequest.establishment), selectinload(InterventionRequest.topics),
+        selectinload(InterventionRequest.audiences), selectinload(InterventionRequest.windows),
+        selectinload(InterventionRequest.events).joinedload(RequestEvent.actor),
+        sessions.selectinload(Intervention.assignments).selectinload(Assignment.trainer),
+        sessions.selectinload(Intervention.reports).selectinload(SessionReport.trainer))).one()
     force_form = ForceForm(force=item.force.value if item.force else None)
     from app.reports.forms import ReopenForm
 
