@@ -204,10 +204,10 @@ def candidates(request_id: int, intervention_id: int):
     trainer_ids = [c.trainer_id for c in ranking.candidates] + list(ranking.excluded)
     trainers = {t.id: t for t in db.session.scalars(select(Trainer).where(Trainer.id.in_(trainer_ids)))}
     staffable = intervention.status in offers.STAFFABLE
-    forms = {}
+    forms, labels = {}, {}
     for candidate in ranking.candidates if staffable else []:
         form = OfferForm(prefix=f"c{candidate.trainer_id}", formdata=None)
-        form.starts_at.choices = start_choices(intervention, candidate.all_starts)
+        form.starts_at.choices = start_choices(intervention, candidate.all_starts, labels=labels)
         forms[candidate.trainer_id] = form
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
                            ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Row, func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from app.domain.availability import busy_statuses, load_availability
 from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions
@@ -21,11 +22,15 @@ from app.domain.timezones import to_local
 from app.models import (
     Assignment,
     AssignmentStatus,
+    Departement,
+    Establishment,
     Intervention,
     InterventionRequest,
+    RequestWindow,
     Trainer,
     Unit,
 )
+from app.models.interventions import request_audience, request_topic
 from app.models.trainers import trainer_audience, trainer_departement, trainer_topic
 
 # Trainers who came to the establishment within this period count as "continuity".
@@ -132,28 +137,61 @@ def load_workloads(session: Session, trainers: Sequence[Trainer | Row], starts: 
     return workloads
 
 
+@dataclass(frozen=True)
+class SessionToRank:
+    need: SessionNeed
+    windows: list[Window]
+    duration: timedelta
+    holiday_zone: str | None
+    is_school: bool
+
+
+def load_session_to_rank(session: Session, intervention_id: int) -> SessionToRank | None:
+    """What ranking one session needs, as plain rows (the candidates page ranks on every view): the same
+    need as `session_need` builds from loaded objects for a whole month of planning."""
+    row = session.execute(
+        select(Intervention.id, Intervention.request_id, Intervention.departement_code, Intervention.force,
+               Intervention.trainers_needed, InterventionRequest.duration_minutes,
+               Establishment.id.label("establishment_id"), Establishment.kind, Establishment.latitude,
+               Establishment.longitude, Departement.latitude.label("departement_latitude"),
+               Departement.longitude.label("departement_longitude"), Departement.timezone, Departement.holiday_zone)
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
+        .join(Departement, Departement.code == Establishment.departement_code)
+        .where(Intervention.id == intervention_id)).one_or_none()
+    if row is None:
+        return None
+    topics = frozenset(session.scalars(select(request_topic.c.topic_code)
+                                       .where(request_topic.c.request_id == row.request_id)))
+    audiences = frozenset(session.scalars(select(request_audience.c.audience_code)
+                                          .where(request_audience.c.request_id == row.request_id)))
+    windows = [Window(*window) for window in session.execute(
+        select(RequestWindow.start_date, RequestWindow.end_date, RequestWindow.start_time, RequestWindow.end_time)
+        .where(RequestWindow.request_id == row.request_id).order_by(RequestWindow.start_date, RequestWindow.id))]
+    asked = frozenset(session.scalars(select(Assignment.trainer_id).where(Assignment.intervention_id == row.id)))
+    need = SessionNeed(
+        intervention_id=row.id, establishment_id=row.establishment_id, departement_code=row.departement_code,
+        force=row.force.value if row.force else None, topic_codes=topics, audience_codes=audiences,
+        latitude=row.latitude if row.latitude is not None else row.departement_latitude,
+        longitude=row.longitude if row.longitude is not None else row.departement_longitude,
+        timezone=row.timezone, trainers_needed=row.trainers_needed, excluded_trainer_ids=asked)
+    return SessionToRank(need, windows, timedelta(minutes=row.duration_minutes), row.holiday_zone,
+                         row.kind.is_school)
+
+
 def rank_intervention(session: Session, intervention_id: int, now: datetime, max_starts: int | None = None
                       ) -> Ranking | None:
     """The ranked candidates of one session and the excluded trainers with reasons (None: unknown id); each
     candidate with its possible starts, every one or the first `max_starts`."""
-    to_request = joinedload(Intervention.request)
-    intervention = session.scalar(
-        select(Intervention).where(Intervention.id == intervention_id).options(
-            selectinload(Intervention.assignments), to_request.joinedload(InterventionRequest.establishment),
-            to_request.selectinload(InterventionRequest.topics), to_request.selectinload(InterventionRequest.audiences),
-            to_request.selectinload(InterventionRequest.windows)))
-    if intervention is None:
+    to_rank = load_session_to_rank(session, intervention_id)
+    if to_rank is None:
         return None
-    need = session_need(intervention)
-    request = intervention.request
-    establishment = request.establishment
+    need = to_rank.need
     profiles, trainers = load_trainer_profiles(
         session, Trainer.id.in_(select(trainer_departement.c.trainer_id)
                                 .where(trainer_departement.c.departement_code == need.departement_code)))
-    windows = [Window(w.start_date, w.end_date, w.start_time, w.end_time) for w in request.windows]
-    starts = [s for s in candidate_starts(windows, timedelta(minutes=request.duration_minutes), need.timezone,
-                                          need.departement_code, establishment.holiday_zone,
-                                          establishment.kind.is_school) if s[0] > now]
+    starts = [s for s in candidate_starts(to_rank.windows, to_rank.duration, need.timezone, need.departement_code,
+                                          to_rank.holiday_zone, to_rank.is_school) if s[0] > now]
     # Availability and workload only for the trainers the time-independent rules leave (a few of the pool).
     eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p)}
     span_start = starts[0][0] if starts else now
@@ -161,7 +199,7 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime, max
     availabilities = load_availability(session, sorted(eligible), span_start, span_end)
     workloads = load_workloads(session, [t for t in trainers if t.id in eligible], starts, need.timezone)
     # Walked from the establishment's requests (a few), never from every accepted assignment of the country.
-    its_requests = select(InterventionRequest.id).where(InterventionRequest.establishment_id == establishment.id)
+    its_requests = select(InterventionRequest.id).where(InterventionRequest.establishment_id == need.establishment_id)
     recent_sessions = select(Intervention.id).where(Intervention.request_id.in_(its_requests),
                                                     Intervention.starts_at >= now - CONTINUITY_WINDOW,
                                                     Intervention.starts_at < now)

@@ -97,15 +97,20 @@ def _intervention_in_scope(intervention_id: int) -> Intervention:
 START_CHOICES = 40
 
 
-def start_choices(intervention: Intervention, starts: tuple[datetime, ...], limit: int = START_CHOICES
-                  ) -> list[tuple[str, str]]:
-    """The start times a coordinator may pick for a candidate: the fixed one once someone is on it."""
+def start_choices(intervention: Intervention, starts: tuple[datetime, ...], limit: int = START_CHOICES,
+                  labels: dict[datetime, str] | None = None) -> list[tuple[str, str]]:
+    """The start times a coordinator may pick for a candidate: the fixed one once someone is on it. `labels`
+    keeps the dates written for one candidate for the next (the candidates of a session share most starts)."""
     from app.templating import local_datetime_filter
 
     fixed = intervention.starts_at if intervention.status.value == "offered" else None
     usable = [s for s in starts if fixed is None or s == fixed][:limit]
     zone = intervention.request.establishment.timezone
-    return [(s.isoformat(), local_datetime_filter(s, zone, "long")) for s in usable]
+    labels = {} if labels is None else labels
+    for start in usable:
+        if start not in labels:
+            labels[start] = local_datetime_filter(start, zone, "long")
+    return [(start.isoformat(), labels[start]) for start in usable]
 
 
 @bp.route("/interventions/<int:intervention_id>/formateurs/<int:trainer_id>", methods=["POST"])

@@ -71,3 +71,33 @@ def test_query_count_does_not_grow_with_the_pool(app, clock):
         ranking = rank_intervention(db.session, intervention.id, clock.now())
     assert len(ranking.candidates) == 9
     assert len(many) == len(few) <= 20
+
+
+def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, clock):
+    """Ranking one session reads it as plain rows, planning a month as objects: both give the same need,
+    establishment without coordinates (the département's centre) and trainers already asked included."""
+    from datetime import timedelta
+
+    from app.domain import offers
+    from app.domain.matching import load_session_to_rank, session_need, trainer_profile
+    from app.domain.matching import load_trainer_profiles as profiles_from_rows
+    from app.models import Audience, Trainer
+    from tests.domain.test_offers import SETTINGS
+
+    establishment = make_establishment("69", force=Force.POLICE)
+    establishment.latitude = establishment.longitude = None
+    make_request(establishment, status="in_planning", audiences=("4e", "3e"), topics=("cannabis", "alcool"))
+    intervention = db.session.scalars(select(Intervention).order_by(Intervention.id)).first()
+    asked = _qualified_trainer(certified_on=None)
+    asked.audiences = [db.session.get(Audience, "4e"), db.session.get(Audience, "3e")]
+    start = clock.now() + timedelta(days=30)
+    offers.make_offer(db.session, intervention, asked, start, start + timedelta(hours=1), None, clock.now(), SETTINGS)
+    db.session.commit()
+    rows = load_session_to_rank(db.session, intervention.id)
+    assert rows.need == session_need(intervention)
+    assert rows.need.excluded_trainer_ids == {asked.id} and rows.need.latitude is not None
+    assert [(w.start_date, w.end_date, w.start_time, w.end_time) for w in rows.windows] == [
+        (w.start_date, w.end_date, w.start_time, w.end_time) for w in intervention.request.windows]
+    assert rows.duration == timedelta(minutes=intervention.request.duration_minutes)
+    profiles, _ = profiles_from_rows(db.session, Trainer.id == asked.id)
+    assert profiles == [trainer_profile(asked)]
