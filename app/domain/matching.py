@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.domain.availability import busy_statuses, load_availability
@@ -71,7 +71,7 @@ def trainer_profile(trainer: Trainer) -> TrainerProfile:
 
 def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProfile], list[Row]]:
     """The profiles of the trainers matching `condition`, by id, and their limits (rows with `id`,
-    `max_sessions_per_week`, `max_sessions_per_month`), from plain rows: four statements whatever the pool,
+    `max_sessions_per_week`, `max_sessions_per_month`), from plain rows: two statements whatever the pool,
     and no ORM object built (the candidates page ranks a pool on every view)."""
     rows = session.execute(
         select(Trainer.id, Trainer.active, Trainer.force,
@@ -80,14 +80,15 @@ def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProf
                Trainer.max_sessions_per_month, Unit.latitude, Unit.longitude)
         .join(Unit, Unit.id == Trainer.unit_id).where(condition).order_by(Trainer.id)).all()
     pool = select(Trainer.id).where(condition)
-    codes: dict[str, dict[int, set[str]]] = {}
-    for name, table, column in (("departements", trainer_departement, "departement_code"),
-                                ("topics", trainer_topic, "topic_code"),
-                                ("audiences", trainer_audience, "audience_code")):
-        codes[name] = defaultdict(set)
-        for trainer_id, code in session.execute(select(table.c.trainer_id, table.c[column])
-                                                .where(table.c.trainer_id.in_(pool))):
-            codes[name][trainer_id].add(code)
+    # The three lists of codes in one statement, each row tagged with its list.
+    lists = [select(literal(name).label("list"), table.c.trainer_id, table.c[column].label("code"))
+             .where(table.c.trainer_id.in_(pool))
+             for name, table, column in (("departements", trainer_departement, "departement_code"),
+                                         ("topics", trainer_topic, "topic_code"),
+                                         ("audiences", trainer_audience, "audience_code"))]
+    codes: dict[str, dict[int, set[str]]] = {name: defaultdict(set) for name in ("departements", "topics", "audiences")}
+    for name, trainer_id, code in session.execute(union_all(*lists)):
+        codes[name][trainer_id].add(code)
     profiles = [TrainerProfile(
         trainer_id=row.id, active=row.active, force=row.force.value,
         departement_codes=frozenset(codes["departements"][row.id]), topic_codes=frozenset(codes["topics"][row.id]),
