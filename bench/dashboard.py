@@ -30,14 +30,14 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.domain.clock import clock
 from app.domain.demo import DEMO_PASSWORD
 from app.domain.statistics import PLANNED, Dashboard, Period, build_dashboard, school_year
-from app.models import Intervention, InterventionStatus, User
+from app.models import Intervention, InterventionStatus, StatisticsRevision, User
 from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
 from bench.data import DEMO_TODAY, NOW
 from bench.ranking import StatementCounter, percentile
@@ -67,10 +67,11 @@ class DashboardResult:
     build_statements: tuple[int, ...]
     slowest: tuple[Statement, ...]
     statements_ms: float  # the statements re-run alone, rows fetched (sum of their medians)
-    page_ms: tuple[float, ...]
+    page_ms: tuple[float, ...]  # unchanged data: the figures cached under the data's revision
     page_statements: tuple[int, ...]
     page_bytes: int
     checks: tuple[str, ...]  # disagreements with the independent counts (empty: none)
+    changed_ms: tuple[float, ...]  # each right after a change (a new revision): the figures computed
 
     @property
     def build_p50(self) -> float:
@@ -87,6 +88,10 @@ class DashboardResult:
     @property
     def page_p95(self) -> float:
         return percentile(list(self.page_ms), 95)
+
+    @property
+    def changed_p50(self) -> float:
+        return statistics.median(self.changed_ms)
 
 
 def _label(sql: str) -> str:
@@ -227,11 +232,18 @@ def bench_dashboard(app: Flask, session: Session, engine: Engine, *, now: dateti
                 raise RuntimeError(f"GET /statistiques/ answered {response.status_code}")
             page_statements.append(counter.count)
             size = len(response.get_data())
+        changed_ms = []
+        for _ in range(PAGE_RUNS):  # as after a report filed anywhere: the figures are computed again
+            session.execute(update(StatisticsRevision).values(revision=StatisticsRevision.revision + 1))
+            session.commit()
+            started = time.perf_counter()
+            get()
+            changed_ms.append((time.perf_counter() - started) * 1000)
     finally:
         clock.unfreeze()
     return DashboardResult(period, sessions, tuple(build_ms), tuple(build_statements),
                            tuple(statements[:SLOWEST_SHOWN]), statements_ms, tuple(page_ms), tuple(page_statements),
-                           size, checks)
+                           size, checks, tuple(changed_ms))
 
 
 def _counts(values: tuple[int, ...]) -> str:
@@ -262,8 +274,12 @@ def dashboard_rows(result: DashboardResult, database: str = "") -> list[Row]:
             result.build_p95 < TARGET_SECONDS * 1000),
         Row(f"National dashboard{on}, its slowest SQL statements (re-run alone, rows fetched, median of 3)",
             slowest or "—"),
-        Row(f"National dashboard page{on}, GET /statistiques/ (test client, administrator), p50 of "
-            f"{len(result.page_ms)}",
+        Row(f"National dashboard page{on}, GET /statistiques/ (test client, administrator) right after a change "
+            f"(figures computed), p50 of {len(result.changed_ms)}",
+            f"{result.changed_p50:.0f} ms (max {max(result.changed_ms):.0f} ms)", target,
+            max(result.changed_ms) < TARGET_SECONDS * 1000),
+        Row(f"National dashboard page{on}, GET /statistiques/, data unchanged (figures cached under the data's "
+            f"revision), p50 of {len(result.page_ms)}",
             f"{result.page_p50:.0f} ms ({_counts(result.page_statements)} SQL statements, "
             f"{result.page_bytes / 1000:.0f} kB of HTML)", target, result.page_p50 < TARGET_SECONDS * 1000),
         Row(f"National dashboard page{on}, p95", f"{result.page_p95:.0f} ms (max {max(result.page_ms):.0f} ms)", target,
