@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.access import public
 from app.domain.certification import WARNING_WINDOW, certification_status
@@ -88,7 +88,7 @@ def _requester_home():
     sessions = select(Intervention).join(InterventionRequest).where(mine)
     upcoming = db.session.scalars(
         sessions.where(Intervention.starts_at >= now, Intervention.status != InterventionStatus.CANCELLED)
-        .options(selectinload(Intervention.request)).order_by(Intervention.starts_at).limit(10)).all()
+        .options(joinedload(Intervention.request)).order_by(Intervention.starts_at).limit(10)).all()
     feedback_due = [session for session in db.session.scalars(
         sessions.where(Intervention.status.in_((InterventionStatus.DONE, InterventionStatus.CONFIRMED)),
                        Intervention.ends_at >= now - timedelta(days=60), ~Intervention.feedback.has())
