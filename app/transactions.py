@@ -3,40 +3,22 @@
 psycopg forgets all the prepared statements of a connection at every rollback, and Flask-SQLAlchemy ends each
 request with one: PostgreSQL then planned every statement of every page again (0.1 to 0.6 ms each, more than
 running them). Ending a transaction that wrote nothing with COMMIT changes nothing in the data and keeps the
-plans. A transaction that wrote anything (a flush, an INSERT, UPDATE or DELETE statement, any statement other
-than a SELECT) still ends with ROLLBACK when the request did not commit it, as does a request that failed.
+plans. A transaction that wrote anything (app.domain.writes: a flush, any statement other than a SELECT) still ends
+with ROLLBACK when the request did not commit it, as does a request that failed.
 """
 
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
-_WROTE = "relais.wrote"
-
-
-@event.listens_for(Session, "after_flush")
-def _note_flush(session: Session, _flush_context) -> None:
-    session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_statement(state: ORMExecuteState) -> None:
-    if not state.is_select:
-        state.session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
+from app.domain.writes import written_tables
 
 
 def end_read_only_transaction(session: Session) -> bool:
     """COMMIT the session's transaction if it only read; True when it did."""
-    if (not session.in_transaction() or session.info.get(_WROTE)
+    if (not session.in_transaction() or written_tables(session)
             or session.new or session.dirty or session.deleted):
         return False
     session.commit()
