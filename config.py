@@ -59,6 +59,8 @@ class Config:
     RELAIS_LANGUAGES = ("fr", "en")
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Redis down: each process counts in its own memory until it is back (limits kept, never a 500).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # Dashboards computed once per revision of the data they count: in each process by default, shared by
     # every process and machine when a Redis URL is given (redis://host:6379/1).
     RELAIS_CACHE_REDIS_URL = os.environ.get("RELAIS_CACHE_REDIS_URL", "")

@@ -84,3 +84,22 @@ def test_a_dashboard_computed_by_one_process_is_served_by_the_other(app, databas
     assert 'data-indicateur="3">0<' in pages[0] and 'data-indicateur="3">0<' in pages[1]
     assert any("sum(" in sql.lower() for sql in statements[0]), "the first process computes the figures"
     assert not any("sum(" in sql.lower() for sql in statements[1]), "the second reads them from Redis"
+
+
+def test_with_redis_down_limits_still_count_and_dashboards_still_show(app, database_url):
+    """No Redis where one is configured (a closed port): each process counts in its own memory and computes its
+    own figures; nobody gets an error page."""
+    _, _, coordinator = confirmed_session()
+    nowhere = "redis://127.0.0.1:1/0"
+    down = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": nowhere, "RELAIS_LOGIN_LIMIT_PER_ACCOUNT":
+            "3 per 15 minutes", "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": nowhere}
+    with worker(database_url, **down) as process:
+        client = process.test_client()
+        with process.app_context():
+            statuses = [post_form(client, "/compte/connexion", {"email": "cible@exemple.fr",
+                                                                "password": "faux-mot-de-passe"}).status_code
+                        for _ in range(4)]
+            assert statuses == [200, 200, 200, 429]
+            login(client, db.session.get(User, coordinator.id))
+            page = client.get("/statistiques/", query_string={"date_from": "2027-01-01", "date_to": "2027-01-31"})
+    assert page.status_code == 200 and 'data-indicateur="3">0<' in page.get_data(as_text=True)

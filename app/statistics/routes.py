@@ -8,7 +8,7 @@ import io
 import re
 
 import pygal
-from flask import Response, abort, render_template, request
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -89,16 +89,31 @@ def _dashboard() -> tuple[PeriodForm, Dashboard, int]:
     language = current_user.language or "fr"
     revision = current_revision(db.session)
     key = f"dashboard:{revision}:{territory}:{period.start}:{period.end}:{language}"
-    dashboard = cache.get(key) if revision is not None else None
+    dashboard = _from_cache(key) if revision is not None else None
     if dashboard is None:
         dashboard = build_dashboard(db.session, session_scope=sessions, request_scope=requests,
                                     trainer_scope=trainers, period=period, language=language)
         if revision is not None:
-            cache.set(key, dashboard)
+            _to_cache(key, dashboard)
     for table in dashboard.tables:
         table.rows = [[str(TRANSLATED_VALUES[row[0]]) if row[0] in TRANSLATED_VALUES else row[0], *row[1:]]
                       for row in table.rows]
     return form, dashboard, status
+
+
+def _from_cache(key: str) -> Dashboard | None:
+    try:
+        return cache.get(key)
+    except Exception:  # a shared cache that is down (Redis) must not take the page with it: compute instead
+        current_app.logger.warning("dashboard cache unavailable", exc_info=True)
+        return None
+
+
+def _to_cache(key: str, dashboard: Dashboard) -> None:
+    try:
+        cache.set(key, dashboard)
+    except Exception:  # the same: the figures are shown, only not kept
+        current_app.logger.warning("dashboard cache unavailable", exc_info=True)
 
 
 def chart_svg(table: Table) -> Markup:
