@@ -147,7 +147,8 @@ class Intervention(db.Model):
     __tablename__ = "intervention"
     __table_args__ = (
         Index("ix_intervention_scope", "departement_code", "force", "status"),
-        Index("ix_intervention_starts_at", "starts_at"),
+        # With the status and the id: the sessions of a period are counted and joined from the index alone.
+        Index("ix_intervention_starts_at", "starts_at", "status", "id"),
         # The database itself refuses a session staffed beyond what it needs (two trainers racing for
         # the last place): acceptances raise this counter with a conditional update.
         CheckConstraint("accepted_count >= 0 AND accepted_count <= trainers_needed", name="accepted_within_needed"),
