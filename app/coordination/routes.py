@@ -96,7 +96,8 @@ def queue():
 
 
 def _in_scope(request_id: int) -> InterventionRequest:
-    item = db.session.get(InterventionRequest, request_id)
+    item = db.session.get(InterventionRequest, request_id,
+                          options=[joinedload(InterventionRequest.establishment)])  # every page shows it
     if item is None or item.status is RequestStatus.DRAFT:
         abort(404)
     require_scope(current_user, item.departement_code, item.force)

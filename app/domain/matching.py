@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, func, literal, select, union_all
+from sqlalchemy import Row, String, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.domain.availability import busy_statuses, load_availability
@@ -162,14 +162,19 @@ def load_session_to_rank(session: Session, intervention_id: int) -> SessionToRan
         .where(Intervention.id == intervention_id)).one_or_none()
     if row is None:
         return None
-    topics = frozenset(session.scalars(select(request_topic.c.topic_code)
-                                       .where(request_topic.c.request_id == row.request_id)))
-    audiences = frozenset(session.scalars(select(request_audience.c.audience_code)
-                                          .where(request_audience.c.request_id == row.request_id)))
+    # Topics, audiences and the trainers already asked, in one statement, each row tagged with its list.
+    lists: dict[str, set] = {"topic": set(), "audience": set(), "asked": set()}
+    for name, value in session.execute(union_all(
+            select(literal("topic"), request_topic.c.topic_code).where(request_topic.c.request_id == row.request_id),
+            select(literal("audience"), request_audience.c.audience_code)
+            .where(request_audience.c.request_id == row.request_id),
+            select(literal("asked"), cast(Assignment.trainer_id, String)).where(Assignment.intervention_id == row.id))):
+        lists[name].add(value)
+    topics, audiences = frozenset(lists["topic"]), frozenset(lists["audience"])
+    asked = frozenset(int(value) for value in lists["asked"])
     windows = [Window(*window) for window in session.execute(
         select(RequestWindow.start_date, RequestWindow.end_date, RequestWindow.start_time, RequestWindow.end_time)
         .where(RequestWindow.request_id == row.request_id).order_by(RequestWindow.start_date, RequestWindow.id))]
-    asked = frozenset(session.scalars(select(Assignment.trainer_id).where(Assignment.intervention_id == row.id)))
     need = SessionNeed(
         intervention_id=row.id, establishment_id=row.establishment_id, departement_code=row.departement_code,
         force=row.force.value if row.force else None, topic_codes=topics, audience_codes=audiences,
