@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Row, String, cast, func, literal, select, union_all
+from sqlalchemy import Row, String, cast, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.domain.availability import busy_statuses, load_availability
 from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.ranking import Ranking, Window, candidate_starts, rank_candidates
+from app.domain.roster import certified_since_column
 from app.domain.timezones import to_local
 from app.models import (
     Assignment,
@@ -58,24 +59,13 @@ def session_need(intervention: Intervention) -> SessionNeed:
     )
 
 
-def trainer_profile(trainer: Trainer) -> TrainerProfile:
-    return TrainerProfile(
-        trainer_id=trainer.id, active=trainer.active, force=trainer.force.value,
-        departement_codes=frozenset(d.code for d in trainer.departements),
-        topic_codes=frozenset(t.code for t in trainer.topics),
-        audience_codes=frozenset(a.code for a in trainer.audiences),
-        certified_since=trainer.certified_since, max_distance_km=trainer.max_distance_km,
-        accepts_pair_work=trainer.accepts_pair_work, latitude=trainer.unit.latitude,
-        longitude=trainer.unit.longitude)
-
-
 def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProfile], list[Row]]:
     """The profiles of the trainers matching `condition`, by id, and their limits (rows with `id`,
     `max_sessions_per_week`, `max_sessions_per_month`), from plain rows: two statements whatever the pool,
-    and no ORM object built (the candidates page ranks a pool on every view)."""
+    and no ORM object built (the candidates page ranks a pool on every view, planning a month the country's)."""
     rows = session.execute(
         select(Trainer.id, Trainer.active, Trainer.force,
-               func.coalesce(Trainer.last_refresher_on, Trainer.initial_training_on).label("certified_since"),
+               certified_since_column().label("certified_since"),
                Trainer.max_distance_km, Trainer.accepts_pair_work, Trainer.max_sessions_per_week,
                Trainer.max_sessions_per_month, Unit.latitude, Unit.longitude)
         .join(Unit, Unit.id == Trainer.unit_id).where(condition).order_by(Trainer.id)).all()
@@ -92,15 +82,10 @@ def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProf
     profiles = [TrainerProfile(
         trainer_id=row.id, active=row.active, force=row.force.value,
         departement_codes=frozenset(codes["departements"][row.id]), topic_codes=frozenset(codes["topics"][row.id]),
-        audience_codes=frozenset(codes["audiences"][row.id]), certified_since=_as_date(row.certified_since),
+        audience_codes=frozenset(codes["audiences"][row.id]), certified_since=row.certified_since,
         max_distance_km=row.max_distance_km, accepts_pair_work=row.accepts_pair_work,
         latitude=row.latitude, longitude=row.longitude) for row in rows]
     return profiles, rows
-
-
-def _as_date(value: date | str) -> date:
-    """COALESCE of two dates comes back untyped from SQLite (an ISO string)."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _month_bounds(first: date, last: date) -> tuple[date, date]:

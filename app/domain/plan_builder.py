@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.domain.availability import load_availability
 from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions, timed_exclusions
 from app.domain.lifecycle import Change
-from app.domain.matching import load_workloads, session_need, trainer_profile
+from app.domain.matching import load_trainer_profiles, load_workloads, session_need
 from app.domain.offers import OfferRefusedError, OfferSettings, make_offer
 from app.domain.planning import Option, Plan, SessionToPlan, TrainerLimits, plan_period
 from app.domain.ranking import Window, candidate_starts
@@ -79,18 +79,15 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
     """Every session to schedule in the scope whose windows meet the period, with its options."""
     interventions = session.scalars(_sessions_query(date_from, date_to, departement_codes, force)).all()
     codes = sorted({i.departement_code for i in interventions})
-    trainers = session.scalars(
-        select(Trainer)
-        .where(Trainer.active, Trainer.id.in_(select(trainer_departement.c.trainer_id)
-                                              .where(trainer_departement.c.departement_code.in_(codes))))
-        .options(selectinload(Trainer.departements), selectinload(Trainer.topics), selectinload(Trainer.audiences),
-                 selectinload(Trainer.user))
-        .order_by(Trainer.id)).all() if codes else []
-    profiles = {t.id: trainer_profile(t) for t in trainers}
+    pool = Trainer.active & Trainer.id.in_(select(trainer_departement.c.trainer_id)
+                                           .where(trainer_departement.c.departement_code.in_(codes)))
+    # Profiles from plain rows; the objects (names, offers to commit) without their lists of codes.
+    profiles, _limits = load_trainer_profiles(session, pool) if codes else ([], [])
+    trainers = session.scalars(select(Trainer).where(pool).order_by(Trainer.id)).all() if codes else []
     pools: dict[str, list[TrainerProfile]] = defaultdict(list)
-    for trainer in trainers:
-        for departement in trainer.departements:
-            pools[departement.code].append(profiles[trainer.id])
+    for profile in profiles:
+        for code in sorted(profile.departement_codes):
+            pools[code].append(profile)
 
     # Start times of each session, inside both its windows and the period, grouped by time zone.
     needs: dict[int, SessionNeed] = {}

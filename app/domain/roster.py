@@ -144,7 +144,7 @@ def roster_query(user: User, filters: RosterFilters, today: date) -> Select:
 
 ROSTER_COLUMNS = (Trainer.id, User.full_name, Trainer.rank, Trainer.force, Trainer.matricule,
                   Unit.name.label("unit_name"), Trainer.max_sessions_per_month, Trainer.active,
-                  Trainer.inactive_reason, Trainer.initial_training_on, Trainer.last_refresher_on)
+                  Trainer.inactive_reason, certified_since_column().label("certified_since"))
 
 
 def roster_page(session: Session, user: User, filters: RosterFilters, today: date, timezone_name: str,

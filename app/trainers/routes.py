@@ -111,8 +111,7 @@ def roster():
     today = utcnow().date()
     rows, next_after = roster_page(db.session, current_user, filters, today, _default_timezone(),
                                    after=request.args.get("apres", type=int))
-    statuses = {row.trainer.id: certification_status(row.trainer.last_refresher_on or row.trainer.initial_training_on,
-                                                     today) for row in rows}
+    statuses = {row.trainer.id: certification_status(row.trainer.certified_since, today) for row in rows}
     query_args = {key: value for key, value in request.args.items() if key != "apres" and value}
     return render_template("trainers/roster.html", form=form, rows=rows, statuses=statuses,
                            total=roster_total(db.session, current_user, filters, today),

@@ -75,12 +75,13 @@ def test_query_count_does_not_grow_with_the_pool(app, clock):
 
 def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, clock):
     """Ranking one session reads it as plain rows, planning a month as objects: both give the same need,
-    establishment without coordinates (the département's centre) and trainers already asked included."""
+    establishment without coordinates (the département's centre) and trainers already asked included; a
+    trainer's profile comes from plain rows for both."""
     from datetime import timedelta
 
     from app.domain import offers
-    from app.domain.matching import load_session_to_rank, session_need, trainer_profile
-    from app.domain.matching import load_trainer_profiles as profiles_from_rows
+    from app.domain.eligibility import TrainerProfile
+    from app.domain.matching import load_session_to_rank, load_trainer_profiles, session_need
     from app.models import Audience, Trainer
     from tests.domain.test_offers import SETTINGS
 
@@ -99,5 +100,9 @@ def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, cloc
     assert [(w.start_date, w.end_date, w.start_time, w.end_time) for w in rows.windows] == [
         (w.start_date, w.end_date, w.start_time, w.end_time) for w in intervention.request.windows]
     assert rows.duration == timedelta(minutes=intervention.request.duration_minutes)
-    profiles, _ = profiles_from_rows(db.session, Trainer.id == asked.id)
-    assert profiles == [trainer_profile(asked)]
+    profiles, _ = load_trainer_profiles(db.session, Trainer.id == asked.id)
+    assert profiles == [TrainerProfile(
+        trainer_id=asked.id, active=True, force="police", departement_codes=frozenset({"69"}),
+        topic_codes=frozenset({"cannabis"}), audience_codes=frozenset({"4e", "3e"}),
+        certified_since=asked.certified_since, max_distance_km=asked.max_distance_km,
+        accepts_pair_work=asked.accepts_pair_work, latitude=asked.unit.latitude, longitude=asked.unit.longitude)]
