@@ -22,9 +22,9 @@ class Select(BaseSelect):
     def render_option(cls, choice, **kwargs):
         if kwargs or choice.render_kw or isinstance(choice.value, bool):
             return super().render_option(choice, **kwargs)
-        selected = " selected" if choice.selected else ""
+        selected = "selected " if choice.selected else ""  # where html_params puts it (sorted)
         label = choice.label or choice.value
-        return Markup(f'<option value="{escape(choice.value)}"{selected}>{escape(label)}</option>')  # noqa: S704 (value and label escaped)
+        return Markup(f'<option {selected}value="{escape(choice.value)}">{escape(label)}</option>')  # noqa: S704 (value and label escaped)
 
 
 class SelectField(BaseSelectField):

@@ -386,3 +386,17 @@ def test_queue_keyset_pagination_and_fixed_number_of_queries(app, client, clock,
     monkeypatch.setattr(routes, "PAGE_SIZE", 50)
     many = count_queries("/coordination/demandes")
     assert few == many
+
+
+def test_status_labels_follow_the_language_of_each_page(app, client, clock, logged_in):
+    """Labels are translated once per language and kept: each language still gets its own."""
+    coordinator = make_coordinator("69", Force.POLICE)
+    make_request(make_establishment("69", force=Force.POLICE), status="submitted")
+    db.session.commit()
+    logged_in(coordinator)
+    assert "Envoyée, en attente d'examen" in text(client.get("/coordination/demandes"))
+    post_form(client, "/compte/langue/en", {"next": "/accueil"}, page="/accueil")
+    english = text(client.get("/coordination/demandes"))
+    assert "Sent, awaiting review" in english and "Envoyée, en attente d'examen" not in english
+    post_form(client, "/compte/langue/fr", {"next": "/accueil"}, page="/accueil")
+    assert "Envoyée, en attente d'examen" in text(client.get("/coordination/demandes"))
