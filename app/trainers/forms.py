@@ -36,12 +36,15 @@ class RosterFilterForm(FlaskForm):
         csrf = False  # a GET search form
 
     q = StringField(_l("Nom, matricule ou adresse"), validators=[Optional(), Length(max=120)])
-    force = SelectField(_l("Force"), choices=[("", _l("Les deux"))] + FORCE_CHOICES, validators=[Optional()])
-    departement = SelectField(_l("Département"), choices=[], validators=[Optional()])
-    theme = SelectField(_l("Thème"), choices=[], validators=[Optional()])
+    # An absent filter is its "all" choice (""), a valid one: the page is read without any error to word.
+    force = SelectField(_l("Force"), choices=[("", _l("Les deux"))] + FORCE_CHOICES, default="",
+                        validators=[Optional()])
+    departement = SelectField(_l("Département"), choices=[], default="", validators=[Optional()])
+    theme = SelectField(_l("Thème"), choices=[], default="", validators=[Optional()])
     habilitation = SelectField(_l("Habilitation"), choices=[("", _l("Toutes")), ("valid", _l("Valide")),
                                                             ("expiring", _l("Expire dans les 60 jours")),
-                                                            ("lapsed", _l("Expirée"))], validators=[Optional()])
+                                                            ("lapsed", _l("Expirée"))], default="",
+                               validators=[Optional()])
     actif = SelectField(_l("État"), choices=[("oui", _l("Actifs")), ("non", _l("Inactifs")), ("tous", _l("Tous"))],
                         default="oui", validators=[Optional()])
 

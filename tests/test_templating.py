@@ -1,0 +1,34 @@
+"""Dates and times of the pages: written once per value, zone, style and language, and never another's."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask_babel import force_locale
+
+from app.templating import date_filter, local_datetime_filter, local_time_filter
+
+
+def test_a_date_written_in_one_language_is_not_served_in_another(app):
+    day = date(2027, 1, 12)
+    with app.test_request_context("/"):
+        assert date_filter(day) == "12 janvier 2027"
+        with force_locale("en"):
+            assert date_filter(day) == "January 12, 2027"
+            assert date_filter(datetime(2027, 1, 12, 23, 0, tzinfo=UTC)) == "January 12, 2027"
+        assert date_filter(day) == "12 janvier 2027"
+        assert date_filter(day, "short") == "12/01/2027"
+
+
+def test_the_same_instant_reads_in_each_place_s_own_time(app):
+    instant = datetime(2027, 1, 12, 8, 30, tzinfo=UTC)
+    with app.test_request_context("/"):
+        assert local_datetime_filter(instant) == "12 janv. 2027 09:30"
+        assert local_datetime_filter(instant, "Indian/Reunion") == "12 janv. 2027 12:30 (Reunion)"
+        assert local_datetime_filter(instant, "America/Cayenne", "long") == "mardi 12 janvier 2027 à 05:30 (Cayenne)"
+        assert local_time_filter(instant) == "09:30"
+        assert local_time_filter(instant, "Pacific/Noumea") == "19:30"
+        with force_locale("en"):
+            english = local_datetime_filter(instant, "America/Cayenne", "long")
+            assert english == "Tuesday 12 January 2027 at 05:30 (Cayenne)"
+        assert local_datetime_filter(instant) == "12 janv. 2027 09:30"
