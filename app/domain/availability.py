@@ -101,9 +101,10 @@ class TrainerAvailability:
     unavailable: tuple[Period, ...] = ()
     extra: tuple[Period, ...] = ()
     busy: tuple[BusyPeriod, ...] = ()
-    # The available intervals of each local day, computed once: ranking and planning ask `is_free` about the
-    # same few days for every start time.
+    # The available intervals of each local day, and of each span of days around a session, computed once:
+    # ranking and planning ask `is_free` about the same few days for every start time.
     _days: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _spans: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @property
     def uses_default_pattern(self) -> bool:
@@ -191,20 +192,24 @@ def is_free(availability: TrainerAvailability, start: datetime, end: datetime, *
 
 def _available_intervals(availability: TrainerAvailability, leave: datetime, back: datetime, timezone_name: str,
                          departement_code: str) -> tuple[list[tuple[datetime, datetime]], list[tuple[date, str]]]:
-    """UTC intervals when the trainer is available around the window, and the holidays that removed some."""
-    intervals: list[tuple[datetime, datetime]] = []
-    holidays: list[tuple[date, str]] = []
+    """UTC intervals when the trainer is available around the window (sorted), and the holidays that removed
+    some: the same for every start between the same local days, so kept per span of days."""
     leave_day = to_local(leave, timezone_name).date()
     last = to_local(back, timezone_name).date()
-    day = leave_day - timedelta(days=1)  # a slot of the day before may run past midnight
-    while day <= last:
-        day_intervals, holiday = _day_intervals(availability, day, timezone_name, departement_code)
-        if holiday and leave_day <= day:
-            holidays.append((day, holiday))
-        intervals.extend(day_intervals)
-        day += timedelta(days=1)
-    intervals.extend((period.starts_at, period.ends_at) for period in availability.extra)
-    return intervals, holidays
+    key = (leave_day, last, timezone_name, departement_code)
+    if key not in availability._spans:
+        intervals: list[tuple[datetime, datetime]] = []
+        holidays: list[tuple[date, str]] = []
+        day = leave_day - timedelta(days=1)  # a slot of the day before may run past midnight
+        while day <= last:
+            day_intervals, holiday = _day_intervals(availability, day, timezone_name, departement_code)
+            if holiday and leave_day <= day:
+                holidays.append((day, holiday))
+            intervals.extend(day_intervals)
+            day += timedelta(days=1)
+        intervals.extend((period.starts_at, period.ends_at) for period in availability.extra)
+        availability._spans[key] = (sorted(intervals), holidays)
+    return availability._spans[key]
 
 
 def _day_intervals(availability: TrainerAvailability, day: date, timezone_name: str, departement_code: str
@@ -222,9 +227,9 @@ def _day_intervals(availability: TrainerAvailability, day: date, timezone_name: 
 
 
 def _covers(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
-    """Whether the union of the intervals contains [start, end] (touching intervals join up)."""
+    """Whether the union of the intervals (sorted) contains [start, end] (touching intervals join up)."""
     reached = start
-    for interval_start, interval_end in sorted(intervals):
+    for interval_start, interval_end in intervals:
         if interval_start > reached:
             break
         reached = max(reached, interval_end)
