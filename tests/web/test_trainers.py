@@ -141,6 +141,24 @@ def test_roster_counts_sessions_of_the_month(client, app, clock):
     assert f"2 sur {trainer.max_sessions_per_month} au plus" in html
 
 
+def test_roster_lists_departements_in_code_order_and_themes_in_the_programme_s(client, app, clock):
+    from app.models import Departement, Topic
+
+    coordinator = make_coordinator("69", Force.POLICE)
+    trainer = make_trainer("69", Force.POLICE)
+    trainer.departements = [db.session.get(Departement, code) for code in ("69", "2A", "01")]
+    trainer.topics = [db.session.get(Topic, code) for code in ("tabac-vapotage", "cannabis", "alcool")]
+    bare = make_trainer("69", Force.POLICE)
+    bare.topics = []
+    db.session.commit()
+    login(client, coordinator)
+    rows = re.findall(r"<tr>.*?</tr>", client.get("/formateurs/").get_data(as_text=True), re.S)
+    row = next(r for r in rows if trainer.matricule in r)
+    assert "<td>01, 2A, 69</td>" in row
+    assert "Cannabis, Alcool, Tabac et vapotage" in row
+    assert '<td>0 <span class="visually-hidden">' in next(r for r in rows if bare.matricule in r)
+
+
 def test_roster_uses_a_fixed_number_of_queries_and_paginates_by_key(client, app, clock):
     from app.trainers import routes
 
