@@ -17,6 +17,7 @@ from app.domain import feeds
 from app.domain.calendar import COORDINATION, ESTABLISHMENT, TRAINER
 from app.domain.clock import utcnow
 from app.domain.exports import ExportFilters, export_csv, export_ics, sessions_for_export
+from app.domain.writes import written_tables
 from app.extensions import db, limiter
 from app.invitations import event_calendar, organizer_for, session_url
 from app.models import (
@@ -63,7 +64,8 @@ def mine():
     feed = _own_feed()
     if feed is None:
         abort(404)
-    db.session.commit()  # a feed created on first visit
+    if written_tables(db.session):
+        db.session.commit()  # a feed created on first visit (a visit that wrote nothing keeps its objects loaded)
     https, webcal = feed_urls(feed)
     return render_template("calendars/mine.html", feed=feed, https_url=https, webcal_url=webcal,
                            reset_form=ResetForm(), reset_all_form=ResetForm(prefix="tous"))

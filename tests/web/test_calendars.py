@@ -277,3 +277,22 @@ def test_an_establishment_renamed_is_renamed_in_the_feeds(app, client, clock):
     assert after.status_code == 200, "the kept VEVENT and the 304 would have kept the old place"
     location = str(events(after)[intervention.ical_uid]["LOCATION"])
     assert location.startswith("Collège Lumière") and "12 rue Neuve" in location
+
+
+def test_the_feed_made_on_the_first_visit_is_saved_and_a_later_visit_writes_nothing(app, client, clock):
+    from sqlalchemy import func, text
+
+    from app.domain.writes import written_tables
+
+    _, trainer, _ = confirmed_session()
+    login(client, trainer.user)
+    first = feed_url_of(client)
+    # Read from another connection: only a committed feed is there.
+    with db.engine.connect() as other:
+        saved = other.execute(text("SELECT count(*) FROM calendar_feed WHERE user_id = :user"),
+                              {"user": trainer.user_id}).scalar()
+    assert saved == 1
+    assert feed_url_of(client) == first
+    assert not written_tables(db.session)
+    assert db.session.scalar(select(func.count()).select_from(CalendarFeed)
+                             .where(CalendarFeed.user_id == trainer.user_id)) == 1
