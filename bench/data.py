@@ -14,16 +14,26 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from app.domain.holidays import check_day
+from app.domain.demo_year import (
+    AUDIENCES_BY_KIND,
+    COMMON_TOPICS,
+    DAY_PART_WEIGHTS,
+    DAY_PARTS,
+    GROUP_COUNT_WEIGHTS,
+    GROUP_COUNTS,
+    PAIR_SHARE,
+    OpenDays,
+    Place,
+    allocate,
+)
 from app.models import (
     Departement,
     Establishment,
-    EstablishmentKind,
     Force,
     Intervention,
     InterventionRequest,
@@ -44,23 +54,7 @@ NOW = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
 # The demo data set is generated "today": its future requests and leave fall in February to April.
 DEMO_TODAY = NOW.date()
 
-COMMON_TOPICS = ("cannabis", "alcool", "tabac-vapotage", "protoxyde-azote", "loi-sanctions")
-AUDIENCES_BY_KIND: dict[EstablishmentKind, tuple[tuple[str, ...], ...]] = {
-    EstablishmentKind.COLLEGE: (("6e",), ("5e",), ("4e",), ("3e",), ("4e", "3e")),
-    EstablishmentKind.LYCEE: (("seconde",), ("premiere",), ("terminale",)),
-    EstablishmentKind.LYCEE_PRO: (("cap-bac-pro",),),
-    EstablishmentKind.HIGHER_EDUCATION: (("etudiants",),),
-    EstablishmentKind.COMPANY: (("salaries",),),
-    EstablishmentKind.ADMINISTRATION: (("personnels",),),
-    EstablishmentKind.ASSOCIATION: (("parents",), ("apprentis",)),
-    EstablishmentKind.OTHER: (("parents",),),
-}
-# (start, end) local times of the window; weights below.
-DAY_PARTS = ((time(8, 0), time(12, 0)), (time(13, 30), time(17, 0)), (time(8, 30), time(17, 0)))
-DAY_PART_WEIGHTS = (55, 35, 10)
-GROUP_COUNTS, GROUP_COUNT_WEIGHTS = (1, 2, 3), (55, 35, 10)
 WINDOW_SCHOOL_DAYS = (2, 3, 3, 4, 5)
-PAIR_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -70,15 +64,6 @@ class MonthData:
     generated_sessions: int
     generated_requests: int
     pair_sessions: int
-
-
-@dataclass(frozen=True)
-class _Place:
-    establishment_id: int
-    departement_code: str
-    force: Force
-    kind: EstablishmentKind
-    holiday_zone: str | None
 
 
 def sessions_to_schedule_in(session: Session, first_day: date, last_day: date) -> list[int]:
@@ -93,34 +78,6 @@ def sessions_to_schedule_in(session: Session, first_day: date, last_day: date) -
         .order_by(Intervention.id)))
 
 
-def _allocate(total: int, weights: dict[tuple[str, Force], int]) -> dict[tuple[str, Force], int]:
-    """Largest-remainder split of `total` in proportion to the weights (deterministic ties)."""
-    weight_sum = sum(weights.values())
-    if not weight_sum:
-        return {}
-    exact = {key: total * weight / weight_sum for key, weight in weights.items()}
-    shares = {key: int(value) for key, value in exact.items()}
-    by_remainder = sorted(weights, key=lambda key: (-(exact[key] - shares[key]), key))
-    for key in by_remainder[: total - sum(shares.values())]:
-        shares[key] += 1
-    return shares
-
-
-class _OpenDays:
-    """The weekdays of the period on which a session can be held at a kind of place (cached)."""
-
-    def __init__(self, first_day: date, last_day: date) -> None:
-        self.days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
-        self._cache: dict[tuple[str, str | None, bool], list[date]] = {}
-
-    def of(self, place: _Place) -> list[date]:
-        key = (place.departement_code, place.holiday_zone, place.kind.is_school)
-        if key not in self._cache:
-            self._cache[key] = [day for day in self.days if day.weekday() < 5
-                                and not check_day(*key[:2], day, key[2]).is_blocked]
-        return self._cache[key]
-
-
 def generate_month(session: Session, *, sessions: int, seed: int, first_day: date = MONTH_FIRST_DAY,
                    last_day: date = MONTH_LAST_DAY, now: datetime = NOW) -> MonthData:
     """Adds accepted requests until the period has `sessions` sessions to schedule; the caller commits."""
@@ -128,13 +85,13 @@ def generate_month(session: Session, *, sessions: int, seed: int, first_day: dat
     from_demo = len(sessions_to_schedule_in(session, first_day, last_day))
     missing = max(sessions - from_demo, 0)
 
-    places: dict[tuple[str, Force], list[_Place]] = defaultdict(list)
+    places: dict[tuple[str, Force], list[Place]] = defaultdict(list)
     for row in session.execute(
             select(Establishment.id, Establishment.departement_code, Establishment.force, Establishment.kind,
                    Departement.holiday_zone)
             .join(Departement, Departement.code == Establishment.departement_code)
             .where(Establishment.force.is_not(None)).order_by(Establishment.id)):
-        places[(row.departement_code, row.force)].append(_Place(*row))
+        places[(row.departement_code, row.force)].append(Place(*row))
     trainer_counts = {(code, force): count for code, force, count in session.execute(
         select(trainer_departement.c.departement_code, Trainer.force, func.count())
         .join(Trainer, Trainer.id == trainer_departement.c.trainer_id)
@@ -146,11 +103,11 @@ def generate_month(session: Session, *, sessions: int, seed: int, first_day: dat
                                       .where(User.establishment_id.is_not(None))
                                       .group_by(User.establishment_id)).all())
     admin_id = session.scalar(select(func.min(User.id)).where(User.role == Role.ADMIN))
-    open_days = _OpenDays(first_day, last_day)
+    open_days = OpenDays(first_day, last_day)
 
     requests: list[dict] = []
     details: list[tuple[int, list[str], list[str], date, date, int, int]] = []
-    for key, share in _allocate(missing, weights).items():
+    for key, share in allocate(missing, weights).items():
         candidates = [place for place in places[key] if open_days.of(place)]
         remaining = share if candidates else 0
         while remaining > 0:

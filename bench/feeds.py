@@ -46,6 +46,7 @@ from app.calendars.routes import _salt as route_salt
 from app.domain import feeds
 from app.domain.calendar import COORDINATION, add_timezones, new_calendar, session_event
 from app.domain.clock import clock
+from app.domain.demo_year import AUDIENCES_BY_KIND, COMMON_TOPICS, DAY_PART_WEIGHTS, DAY_PARTS, PAIR_SHARE, allocate
 from app.domain.timezones import to_utc
 from app.invitations import organizer_for, session_url
 from app.models import (
@@ -67,7 +68,6 @@ from app.models import (
 from app.models.interventions import request_audience, request_topic
 from app.models.trainers import trainer_departement
 from app.scoping import intervention_scope_condition
-from bench.data import AUDIENCES_BY_KIND, COMMON_TOPICS, DAY_PART_WEIGHTS, DAY_PARTS, PAIR_SHARE, _allocate
 from bench.ranking import StatementCounter, percentile
 
 FEED_EVENTS = 10_000
@@ -200,7 +200,7 @@ def generate_feed_sessions(session: Session, *, events: int, seed: int, now: dat
 
     requests: list[dict] = []
     details: list[_Draft] = []
-    for key, share in _allocate(missing, weights).items():
+    for key, share in allocate(missing, weights).items():
         pool, remaining = pools[key], share
         while remaining > 0:
             place = rng.choice(places[key])

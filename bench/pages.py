@@ -8,7 +8,7 @@ SQLite per page; deep pages of long lists cost no more than their first page."
 
 How:
 
-- the data: the national demo and a school year of 50,000 sessions (`bench.year`); the same rows are
+- the data: the national demo and a school year of 50,000 sessions (`app.domain.demo_year`); the same rows are
   copied into a throwaway PostgreSQL database (created on the server given, `VACUUM ANALYZE`d as autovacuum
   would, dropped at the end), so that both databases hold the same ids;
 - the server: `gunicorn --config gunicorn.conf.py --workers 2` as the deployment guide runs it
@@ -837,11 +837,11 @@ PAGES_NOTES = [
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.domain.demo_year import generate_year
     from bench.dashboard import year_context
     from bench.data import DEMO_TODAY
     from bench.database import prepare_database, temporary_workdir
     from bench.report import machine_lines
-    from bench.year import generate_year
 
     parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: a fresh SQLite file)")
@@ -864,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                                          use_cache=not args.no_cache)
         with app.app_context():
             log("a school year of sessions…")
-            year = generate_year(db.session, seed=args.seed)
+            year = generate_year(db.session, now=NOW, seed=args.seed)
             db.session.commit()
             context = machine_lines(db.engine, None if args.database_url else "a fresh file in a temporary folder")
             context += [f"Data: national demo (seed {args.seed}): {database.trainers:,} trainers, "

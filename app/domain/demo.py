@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from math import cos, radians
 
 from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.demo_year import YEAR_SESSIONS, generate_year
 from app.domain.identifiers import make_siret, make_uai
 from app.domain.passwords import hash_password
 from app.domain.reference import load_departements
@@ -48,12 +49,13 @@ class Scale:
     communes_per_departement: int
     establishments_per_departement: int
     trainers_per_force_per_departement: int
+    year_sessions: int = 0  # the school year of "today" topped up to this many sessions (app.domain.demo_year)
 
 
 SCALES = {
     "demo": Scale(DEMO_DEPARTEMENTS, 14, 12, 5),
-    # 101 départements × 60 ≈ 6,000 establishments; × 2 forces × 8 ≈ 1,600 trainers.
-    "national": Scale(tuple(d.code for d in load_departements()), 40, 60, 8),
+    # 101 départements × 60 ≈ 6,000 establishments; × 2 forces × 8 ≈ 1,600 trainers; a year of 50,000 sessions.
+    "national": Scale(tuple(d.code for d in load_departements()), 40, 60, 8, YEAR_SESSIONS),
 }
 
 
@@ -72,13 +74,16 @@ class DemoResult:
 
 
 class DemoBuilder:
-    def __init__(self, session: Session, seed: int, scale: str, today: date, password_hash_method: str | None = None):
+    def __init__(self, session: Session, seed: int, scale: str, today: date, password_hash_method: str | None = None,
+                 year_sessions: int | None = None):
         self.session = session
+        self.seed = seed
         self.random = random.Random(seed)
         self.fake = Faker("fr_FR")
         self.fake.seed_instance(seed)
         self.scale = SCALES[scale]
         self.scale_name = scale
+        self.year_sessions = self.scale.year_sessions if year_sessions is None else year_sessions
         self.today = today
         self.result = DemoResult()
         # One hash for every demo account: hashing thousands of passwords would take minutes.
@@ -147,6 +152,11 @@ class DemoBuilder:
             "demandes d'intervention": self.request_count,
             "messages": self.message_count,
         })
+        if self.year_sessions:
+            # Last, on top of the rest: a country's school year, given, reported and to come.
+            year = generate_year(self.session, now=datetime.combine(self.today, time(8, 0), tzinfo=UTC),
+                                 seed=self.seed, sessions=self.year_sessions)
+            self.result.counts["interventions de l'année scolaire"] = year.sessions
         return self.result
 
     def build_communes(self) -> None:
@@ -636,6 +646,6 @@ def database_is_empty(session: Session) -> bool:
 
 
 def build_demo_data(session: Session, seed: int, scale: str, today: date,
-                    password_hash_method: str | None = None) -> DemoResult:
-    """Fills an empty database; the caller commits."""
-    return DemoBuilder(session, seed, scale, today, password_hash_method).build()
+                    password_hash_method: str | None = None, year_sessions: int | None = None) -> DemoResult:
+    """Fills an empty database; the caller commits. `year_sessions`: the scale's school year unless given."""
+    return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions).build()

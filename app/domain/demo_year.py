@@ -1,13 +1,13 @@
-"""A school year of national data on top of the national demo: about 50,000 sessions, 1 September to 31 August.
+"""A school year of sessions on top of the national demo: about 50,000, 1 September to 31 August.
 
-The dashboard counts the sessions that start in the school year of "today" (the bench's `NOW`,
-1 February 2027: the year 1 September 2026 – 31 August 2027). `generate_year` tops that year up to
-`YEAR_SESSIONS` sessions with a start, spread over the départements and forces in proportion to the
-trainers who serve them, as the programme runs:
+`flask demo-data --scale national` and the benchmark add it (the dashboard, the feeds and the pages then
+show a country's year). `generate_year` tops the school year of `now` up to `YEAR_SESSIONS` sessions with a
+start, spread over the départements and forces in proportion to the trainers who serve them, as the
+programme runs:
 
-- about seven sessions in ten already given: DONE, each trainer's report held with the people present
-  (a few NOT_HELD, reported as such), a third of them with the establishment's feedback; the sessions
-  of the last three days still CONFIRMED, their reports due;
+- about seven requests in ten before `now`: sessions DONE, each trainer's report held with the people
+  present (a few NOT_HELD, reported as such), a third of them with the establishment's feedback; the
+  sessions of the last three days still CONFIRMED, their reports due;
 - the rest CONFIRMED in the coming months, denser in the next weeks than in June;
 - one request in twenty-five cancelled, its sessions CANCELLED;
 - every request submitted, accepted and confirmed before its first session (`submitted_at`,
@@ -15,21 +15,24 @@ trainers who serve them, as the programme runs:
   accepted trainers (two for about one request in ten).
 
 Sessions fall on the days a session can be held at the place (no public holiday; no school holiday
-at a school), one a day per request. Same seed, same data; bulk INSERTs (a few seconds).
+at a school), one a day per request. Same seed, same data; bulk INSERTs (seconds, not the minutes the
+unit of work would take). The pieces shared with the benchmark's month and feed (places, open days, the
+share of each département and force) live here too.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from time import perf_counter
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.domain.holidays import check_day
 from app.domain.statistics import Period, school_year
 from app.domain.timezones import to_utc
 from app.models import (
@@ -37,6 +40,7 @@ from app.models import (
     AssignmentStatus,
     Departement,
     Establishment,
+    EstablishmentKind,
     Feedback,
     Force,
     Intervention,
@@ -51,19 +55,61 @@ from app.models import (
 )
 from app.models.interventions import report_topic, request_audience, request_topic
 from app.models.trainers import trainer_departement
-from bench.data import (
-    AUDIENCES_BY_KIND,
-    COMMON_TOPICS,
-    DAY_PART_WEIGHTS,
-    DAY_PARTS,
-    GROUP_COUNT_WEIGHTS,
-    GROUP_COUNTS,
-    NOW,
-    PAIR_SHARE,
-    _allocate,
-    _OpenDays,
-    _Place,
-)
+
+COMMON_TOPICS = ("cannabis", "alcool", "tabac-vapotage", "protoxyde-azote", "loi-sanctions")
+AUDIENCES_BY_KIND: dict[EstablishmentKind, tuple[tuple[str, ...], ...]] = {
+    EstablishmentKind.COLLEGE: (("6e",), ("5e",), ("4e",), ("3e",), ("4e", "3e")),
+    EstablishmentKind.LYCEE: (("seconde",), ("premiere",), ("terminale",)),
+    EstablishmentKind.LYCEE_PRO: (("cap-bac-pro",),),
+    EstablishmentKind.HIGHER_EDUCATION: (("etudiants",),),
+    EstablishmentKind.COMPANY: (("salaries",),),
+    EstablishmentKind.ADMINISTRATION: (("personnels",),),
+    EstablishmentKind.ASSOCIATION: (("parents",), ("apprentis",)),
+    EstablishmentKind.OTHER: (("parents",),),
+}
+# (start, end) local times of the window; weights below.
+DAY_PARTS = ((time(8, 0), time(12, 0)), (time(13, 30), time(17, 0)), (time(8, 30), time(17, 0)))
+DAY_PART_WEIGHTS = (55, 35, 10)
+GROUP_COUNTS, GROUP_COUNT_WEIGHTS = (1, 2, 3), (55, 35, 10)
+PAIR_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class Place:
+    establishment_id: int
+    departement_code: str
+    force: Force
+    kind: EstablishmentKind
+    holiday_zone: str | None
+
+
+def allocate(total: int, weights: dict[tuple[str, Force], int]) -> dict[tuple[str, Force], int]:
+    """Largest-remainder split of `total` in proportion to the weights (deterministic ties)."""
+    weight_sum = sum(weights.values())
+    if not weight_sum:
+        return {}
+    exact = {key: total * weight / weight_sum for key, weight in weights.items()}
+    shares = {key: int(value) for key, value in exact.items()}
+    by_remainder = sorted(weights, key=lambda key: (-(exact[key] - shares[key]), key))
+    for key in by_remainder[: total - sum(shares.values())]:
+        shares[key] += 1
+    return shares
+
+
+class OpenDays:
+    """The weekdays of the period on which a session can be held at a kind of place (cached)."""
+
+    def __init__(self, first_day: date, last_day: date) -> None:
+        self.days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+        self._cache: dict[tuple[str, str | None, bool], list[date]] = {}
+
+    def of(self, place: Place) -> list[date]:
+        key = (place.departement_code, place.holiday_zone, place.kind.is_school)
+        if key not in self._cache:
+            self._cache[key] = [day for day in self.days if day.weekday() < 5
+                                and not check_day(*key[:2], day, key[2]).is_blocked]
+        return self._cache[key]
+
 
 YEAR_SESSIONS = 50_000
 PAST_SHARE = 0.72  # of the requests: their sessions start before NOW
@@ -94,7 +140,7 @@ class YearData:
 
 @dataclass(frozen=True)
 class _Draft:
-    place: _Place
+    place: Place
     timezone: str
     topics: list[str]
     audiences: list[str]
@@ -120,22 +166,22 @@ def sessions_in_period(session: Session, period: Period) -> int:
                           .where(Intervention.starts_at >= low, Intervention.starts_at < high)) or 0
 
 
-def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int, now: datetime = NOW) -> YearData:
+def generate_year(session: Session, *, now: datetime, seed: int, sessions: int = YEAR_SESSIONS) -> YearData:
     """Adds requests until the school year of `now` has `sessions` sessions with a start; the caller commits."""
-    started = time.perf_counter()
+    started = perf_counter()
     rng = random.Random(seed + 1)  # not the month's or the feed's sequence
     period = school_year(now.date())
     from_before = sessions_in_period(session, period)
     missing = max(sessions - from_before, 0)
 
-    places: dict[tuple[str, Force], list[_Place]] = defaultdict(list)
+    places: dict[tuple[str, Force], list[Place]] = defaultdict(list)
     timezones: dict[str, str] = {}
     for row in session.execute(
             select(Establishment.id, Establishment.departement_code, Establishment.force, Establishment.kind,
                    Departement.holiday_zone, Departement.timezone)
             .join(Departement, Departement.code == Establishment.departement_code)
             .where(Establishment.force.is_not(None)).order_by(Establishment.id)):
-        places[(row.departement_code, row.force)].append(_Place(*row[:5]))
+        places[(row.departement_code, row.force)].append(Place(*row[:5]))
         timezones[row.departement_code] = row.timezone
     pools: dict[tuple[str, Force], list[int]] = defaultdict(list)
     for code, force, trainer_id in session.execute(
@@ -150,11 +196,11 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
                                       .where(User.establishment_id.is_not(None))
                                       .group_by(User.establishment_id)).all())
     admin_id = session.scalar(select(func.min(User.id)).where(User.role == Role.ADMIN))
-    open_days = _OpenDays(period.start, period.end)
+    open_days = OpenDays(period.start, period.end)
     today = now.date()
 
     drafts: list[_Draft] = []
-    for key, share in _allocate(missing, weights).items():
+    for key, share in allocate(missing, weights).items():
         pool = pools[key]
         candidates = [place for place in places[key] if open_days.of(place)]
         remaining = share if candidates else 0
@@ -200,14 +246,14 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
             group_count=len(draft.days),
             people_per_group=rng.choice((24, 26, 28, 30)) if place.kind.is_school else rng.choice((15, 40, 80)),
             duration_minutes=rng.choice((60, 60, 90) if place.kind.is_school else (90, 120)),
-            room="Salle polyvalente", contact_name="Contact banc d'essai", contact_phone="01 23 45 67 89",
+            room="Salle polyvalente", contact_name="Contact de démonstration", contact_phone="01 23 45 67 89",
             wants_two_trainers=len(draft.teams[0]) == 2, created_at=created,
             submitted_at=created + timedelta(hours=1), accepted_at=accepted,
             cancel_reason=rng.choice(CANCEL_REASONS) if draft.cancelled else None,
             updated_at=min(accepted + timedelta(days=3), now)))
 
     if not requests:
-        return YearData(period, from_before, from_before, 0, 0, 0, 0, 0, 0, 0, 0, time.perf_counter() - started)
+        return YearData(period, from_before, from_before, 0, 0, 0, 0, 0, 0, 0, 0, perf_counter() - started)
     request_ids = _insert_returning_ids(session, InterventionRequest, requests)
 
     windows, topic_rows, audience_rows, interventions, details = [], [], [], [], []
@@ -237,7 +283,7 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
                 departement_code=request["departement_code"], force=request["force"], starts_at=starts_at,
                 ends_at=ends_at, trainers_needed=len(team), accepted_count=len(team) if staffed else 0,
                 confirmed_at=confirmed_at, cancel_reason=request["cancel_reason"],
-                ical_uid=f"bench-year-{request_id}-{number}@relais", created_at=request["accepted_at"],
+                ical_uid=f"demo-year-{request_id}-{number}@relais", created_at=request["accepted_at"],
                 updated_at=min(ends_at + timedelta(days=3), now) if staffed else request["updated_at"]))
             details.append((team if staffed else [], request, draft, confirmed_at))
     session.execute(insert(RequestWindow), windows)
@@ -289,4 +335,4 @@ def generate_year(session: Session, *, sessions: int = YEAR_SESSIONS, seed: int,
                     generated_sessions=len(interventions), generated_requests=len(requests),
                     done=states[InterventionStatus.DONE], not_held=states[InterventionStatus.NOT_HELD],
                     confirmed=states[InterventionStatus.CONFIRMED], cancelled=states[InterventionStatus.CANCELLED],
-                    reports=len(reports), feedback=len(feedback), seconds=time.perf_counter() - started)
+                    reports=len(reports), feedback=len(feedback), seconds=perf_counter() - started)
