@@ -5,7 +5,8 @@ show a country's year). `generate_year` tops the school year of `now` up to `YEA
 start, spread over the départements and forces in proportion to the trainers who serve them, as the
 programme runs:
 
-- about seven requests in ten before `now`: sessions DONE, each trainer's report held with the people
+- the requests before `now` (each place's share of its open days gone, or `past_share`; seven in ten for
+  the benchmark): sessions DONE, each trainer's report held with the people
   present (a few NOT_HELD, reported as such), a third of them with the establishment's feedback; the
   sessions of the last three days still CONFIRMED, their reports due;
 - the rest CONFIRMED in the coming months, denser in the next weeks than in June;
@@ -112,7 +113,7 @@ class OpenDays:
 
 
 YEAR_SESSIONS = 50_000
-PAST_SHARE = 0.72  # of the requests: their sessions start before NOW
+BENCH_PAST_SHARE = 0.72  # of the requests, before `now`: the benchmark's year (as its figures were taken)
 CANCELLED_SHARE = 0.04  # of the requests
 NOT_HELD_SHARE = 0.03  # of the past sessions
 FEEDBACK_SHARE = 0.35  # of the sessions given
@@ -166,8 +167,12 @@ def sessions_in_period(session: Session, period: Period) -> int:
                           .where(Intervention.starts_at >= low, Intervention.starts_at < high)) or 0
 
 
-def generate_year(session: Session, *, now: datetime, seed: int, sessions: int = YEAR_SESSIONS) -> YearData:
-    """Adds requests until the school year of `now` has `sessions` sessions with a start; the caller commits."""
+def generate_year(session: Session, *, now: datetime, seed: int, sessions: int = YEAR_SESSIONS,
+                  past_share: float | None = None) -> YearData:
+    """Adds requests until the school year of `now` has `sessions` sessions with a start; the caller commits.
+
+    `past_share`: the share of requests placed before `now`; by default each place's share of its open days
+    already gone (a year generated in December has its autumn given and the rest to come)."""
     started = perf_counter()
     rng = random.Random(seed + 1)  # not the month's or the feed's sequence
     period = school_year(now.date())
@@ -210,7 +215,8 @@ def generate_year(session: Session, *, now: datetime, seed: int, sessions: int =
             past, after = bisect_left(days, today), bisect_right(days, today)  # days before, first day after
             future = len(days) - after
             groups = min(rng.choices(GROUP_COUNTS, GROUP_COUNT_WEIGHTS)[0], remaining)
-            if past and (not future or rng.random() < PAST_SHARE):
+            before = past_share if past_share is not None else past / len(days)
+            if past and (not future or rng.random() < before):
                 first = rng.randrange(max(past - groups + 1, 1))
             else:
                 # The coming weeks are fuller than June: a start drawn towards the near future.

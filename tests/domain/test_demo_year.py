@@ -111,3 +111,24 @@ def test_the_national_demo_comes_with_a_year_and_the_small_one_without(app):
     result = build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH)
     assert "interventions de l'année scolaire" not in result.counts
     assert not _year_rows()
+
+
+def test_the_share_of_the_year_already_given_follows_the_date_unless_set(app):
+    from tests.conftest import _empty_tables
+
+    december = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+    def given_share(**share) -> float:
+        build_demo_data(db.session, seed=4, scale="demo", today=december.date(), password_hash_method=FAST_HASH)
+        before = sessions_in_period(db.session, school_year(december.date()))
+        generate_year(db.session, now=december, seed=4, sessions=before + 600, **share)
+        db.session.commit()
+        starts = db.session.scalars(select(Intervention.starts_at)
+                                    .where(Intervention.ical_uid.like("demo-year-%"))).all()
+        _empty_tables()
+        return sum(start < december for start in starts) / len(starts)
+
+    # Built on 2 December: about a quarter of the school year's open days are gone.
+    share = given_share()
+    assert 0.15 < share < 0.4
+    assert given_share(past_share=0.72) > 0.6
