@@ -38,6 +38,7 @@ from app.models import (
     Role,
     SessionReport,
     Trainer,
+    User,
 )
 from app.offers.forms import OfferForm
 from app.offers.routes import START_CHOICES, start_choices
@@ -203,7 +204,10 @@ def candidates(request_id: int, intervention_id: int):
     fixed = intervention.status is InterventionStatus.OFFERED
     ranking = rank_intervention(db.session, intervention.id, utcnow(), max_starts=None if fixed else START_CHOICES)
     trainer_ids = [c.trainer_id for c in ranking.candidates] + list(ranking.excluded)
-    trainers = {t.id: t for t in db.session.scalars(select(Trainer).where(Trainer.id.in_(trainer_ids)))}
+    # Names and ranks only, as rows: a Trainer object brings its account and unit joined in, for every trainer.
+    trainers = {row.id: row for row in db.session.execute(
+        select(Trainer.id, User.full_name, Trainer.rank).join(User, User.id == Trainer.user_id)
+        .where(Trainer.id.in_(trainer_ids)))}
     staffable = intervention.status in offers.STAFFABLE
     forms, labels = {}, {}
     for candidate in ranking.candidates if staffable else []:

@@ -26,6 +26,7 @@ def test_coordinator_sees_candidates_and_exclusions(app, client, clock):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert good.full_name in html and "Formateurs possibles pour Groupe 1" in html
+    assert f'{good.full_name} <span class="text-body-secondary">({good.rank})</span>' in html
     assert gendarme.full_name in html and "Le lieu relève de la police nationale." in html
 
 
