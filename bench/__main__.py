@@ -22,6 +22,7 @@ from bench.data import (
     MONTH_FIRST_DAY,
     MONTH_LAST_DAY,
     NOW,
+    YEAR_PAST_SHARE,
     MonthData,
     generate_month,
     sessions_to_schedule_in,
@@ -189,11 +190,11 @@ def feed_rows(app: Flask, seed: int) -> tuple[str, list[Row]]:
 
 def year_of_sessions(seed: int) -> str:
     """Tops the school year up to 50,000 sessions (after the feeds, which add some): the context line."""
-    from app.domain.demo_year import BENCH_PAST_SHARE, generate_year
+    from app.domain.demo_year import generate_year
     from bench.dashboard import year_context
 
     log("a school year of sessions…")
-    year = generate_year(db.session, now=NOW, seed=seed, past_share=BENCH_PAST_SHARE)
+    year = generate_year(db.session, now=NOW, seed=seed, past_share=YEAR_PAST_SHARE)
     db.session.commit()
     return year_context(year)
 

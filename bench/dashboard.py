@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session
 
 from app.domain.clock import clock
 from app.domain.demo import DEMO_PASSWORD
-from app.domain.demo_year import BENCH_PAST_SHARE, YearData, generate_year
+from app.domain.demo_year import YearData, generate_year
 from app.domain.statistics import PLANNED, Dashboard, Period, build_dashboard, school_year
 from app.models import Intervention, InterventionStatus, StatisticsRevision, User
 from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
-from bench.data import DEMO_TODAY, NOW
+from bench.data import DEMO_TODAY, NOW, YEAR_PAST_SHARE
 from bench.ranking import StatementCounter, percentile
 from bench.report import Report, Row, machine_lines
 
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                                          use_cache=not args.no_cache)
         with app.app_context():
             log("a school year of sessions…")
-            year = generate_year(db.session, now=NOW, seed=args.seed, past_share=BENCH_PAST_SHARE)
+            year = generate_year(db.session, now=NOW, seed=args.seed, past_share=YEAR_PAST_SHARE)
             db.session.commit()
             result = bench_dashboard(app, db.session, db.engine, log=log)
             report = Report(context=machine_lines(db.engine, None if args.database_url else "a fresh file in a "

@@ -837,9 +837,9 @@ PAGES_NOTES = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.domain.demo_year import BENCH_PAST_SHARE, generate_year
+    from app.domain.demo_year import generate_year
     from bench.dashboard import year_context
-    from bench.data import DEMO_TODAY
+    from bench.data import DEMO_TODAY, YEAR_PAST_SHARE
     from bench.database import prepare_database, temporary_workdir
     from bench.report import machine_lines
 
@@ -864,7 +864,7 @@ def main(argv: list[str] | None = None) -> int:
                                          use_cache=not args.no_cache)
         with app.app_context():
             log("a school year of sessions…")
-            year = generate_year(db.session, now=NOW, seed=args.seed, past_share=BENCH_PAST_SHARE)
+            year = generate_year(db.session, now=NOW, seed=args.seed, past_share=YEAR_PAST_SHARE)
             db.session.commit()
             context = machine_lines(db.engine, None if args.database_url else "a fresh file in a temporary folder")
             context += [f"Data: national demo (seed {args.seed}): {database.trainers:,} trainers, "

@@ -87,9 +87,12 @@ def database_description(engine: Engine, where: str | None = None) -> str:
     return f"{dialect.name} {server} ({where or engine.url.render_as_string(hide_password=True)})"
 
 
+REFERENCE_LOOP = 3_000_000
+
+
 def python_reference_ms(runs: int = 5) -> float:
-    """Milliseconds a fixed loop of pure Python takes here (median of `runs`): the same model name of CPU has
-    been seen to run it 150 to 550 ms from one machine to another, and every figure of a page moves with it."""
+    """Milliseconds a fixed loop of pure Python takes here (median of `runs`), to compare the machines of two
+    runs. A rough measure: on 2 December it took the same time on a machine that ran the app 3 to 4 times slower."""
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -98,9 +101,6 @@ def python_reference_ms(runs: int = 5) -> float:
             total += number
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
-
-
-REFERENCE_LOOP = 3_000_000
 
 
 def machine_lines(engine: Engine, database_where: str | None = None) -> list[str]:

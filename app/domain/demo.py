@@ -16,7 +16,7 @@ from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.demo_year import YEAR_SESSIONS, generate_year
+from app.domain.demo_year import AUDIENCES_BY_KIND, CANCEL_REASONS, COMMON_TOPICS, YEAR_SESSIONS, generate_year
 from app.domain.identifiers import make_siret, make_uai
 from app.domain.passwords import hash_password
 from app.domain.reference import load_departements
@@ -215,20 +215,6 @@ class DemoBuilder:
                      "Intervention souhaitée avant le forum santé de l'établissement.", "")
     REFUSALS = ("Aucun formateur disponible sur ces dates : merci de proposer d'autres périodes.",
                 "Public hors du champ des interventions de prévention de la gendarmerie.")
-    CANCELLATIONS = ("Sortie scolaire programmée sur la même période.", "Fermeture exceptionnelle de l'établissement.")
-
-    def _audiences_for(self, kind: EstablishmentKind) -> list[str]:
-        choices = {
-            EstablishmentKind.COLLEGE: [["6e"], ["5e"], ["4e"], ["3e"], ["4e", "3e"]],
-            EstablishmentKind.LYCEE: [["seconde"], ["premiere"], ["terminale"]],
-            EstablishmentKind.LYCEE_PRO: [["cap-bac-pro"]],
-            EstablishmentKind.HIGHER_EDUCATION: [["etudiants"]],
-            EstablishmentKind.COMPANY: [["salaries"]],
-            EstablishmentKind.ADMINISTRATION: [["personnels"]],
-            EstablishmentKind.ASSOCIATION: [["parents"], ["apprentis"]],
-            EstablishmentKind.OTHER: [["parents"]],
-        }[kind]
-        return self.random.choice(choices)
 
     def _window_start(self, establishment: Establishment, days_from_today: int) -> date:
         """A Monday from which a school week is open (no public or school holiday on Monday)."""
@@ -292,9 +278,9 @@ class DemoBuilder:
                     contact_name=requester.full_name, contact_phone=establishment.phone or "01 23 45 67 89",
                     contact_email=requester.email, notes=self.random.choice(self.REQUEST_NOTES) or None,
                     wants_two_trainers=self.random.random() < 0.2, created_at=created, updated_at=created)
-                request.audiences = [audiences[code] for code in self._audiences_for(establishment.kind)]
-                request.topics = [topics[code] for code in self.random.sample(
-                    ["cannabis", "alcool", "tabac-vapotage", "protoxyde-azote", "loi-sanctions"], 2)]
+                audience_codes = self.random.choice(AUDIENCES_BY_KIND[establishment.kind])
+                request.audiences = [audiences[code] for code in audience_codes]
+                request.topics = [topics[code] for code in self.random.sample(COMMON_TOPICS, 2)]
                 request.windows = [RequestWindow(
                     start_date=start, end_date=start + timedelta(days=4),
                     start_time=time(8, 0) if morning else time(13, 30),
@@ -314,7 +300,7 @@ class DemoBuilder:
                 coordinator = coordinators[key]
                 decided = created + timedelta(days=3)
                 if scenario == "cancelled":
-                    lifecycle.cancel_request(self.session, request, requester, self.random.choice(self.CANCELLATIONS),
+                    lifecycle.cancel_request(self.session, request, requester, self.random.choice(CANCEL_REASONS),
                                              created + timedelta(days=2))
                     continue
                 if scenario == "refused":

@@ -113,11 +113,10 @@ class OpenDays:
 
 
 YEAR_SESSIONS = 50_000
-BENCH_PAST_SHARE = 0.72  # of the requests, before `now`: the benchmark's year (as its figures were taken)
 CANCELLED_SHARE = 0.04  # of the requests
 NOT_HELD_SHARE = 0.03  # of the past sessions
 FEEDBACK_SHARE = 0.35  # of the sessions given
-REPORTS_DUE_DAYS = 3  # sessions that ended less than this before NOW still wait for their reports
+REPORTS_DUE_DAYS = 3  # sessions that ended less than this before `now` still wait for their reports
 NOT_HELD_REASONS = ("Établissement fermé (intempéries).", "Classe absente (sortie scolaire).")
 RETURNING_CHUNK = 2_000
 CANCEL_REASONS = ("Sortie scolaire programmée sur la même période.", "Fermeture exceptionnelle de l'établissement.")
