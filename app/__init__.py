@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 
 from config import CONFIGS
 
@@ -102,7 +103,9 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        # A coordinator's scopes and a requester's establishment come in the same statement: most of their
+        # pages check or show them.
+        return db.session.get(User, int(user_id), options=[joinedload(User.scopes), joinedload(User.establishment)])
 
 
 @event.listens_for(Engine, "connect")

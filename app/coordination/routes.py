@@ -197,7 +197,11 @@ def cancel(request_id: int):
 @role_required(Role.COORDINATOR, Role.ADMIN)
 def candidates(request_id: int, intervention_id: int):
     item = _in_scope(request_id)
-    intervention = next((i for i in item.interventions if i.id == intervention_id), None)
+    # The session alone, with the offers and reports its staffing box shows (and their trainers) joined in.
+    intervention = db.session.scalars(
+        select(Intervention).where(Intervention.id == intervention_id, Intervention.request_id == item.id)
+        .options(joinedload(Intervention.assignments).joinedload(Assignment.trainer),
+                 joinedload(Intervention.reports).joinedload(SessionReport.trainer))).unique().one_or_none()
     if intervention is None:
         abort(404)
     # The first starts are enough for the choice, unless the time is already fixed (it may be a later one).

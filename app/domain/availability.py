@@ -19,9 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.domain.holidays import is_public_holiday
@@ -36,9 +37,11 @@ __all__ = [
     "Period",
     "TrainerAvailability",
     "WeeklySlot",
+    "availability_bounds",
     "busy_statuses",
     "is_free",
     "load_availability",
+    "load_trainer_sessions",
     "travel_minutes_for",
 ]
 
@@ -292,57 +295,87 @@ def busy_statuses() -> tuple:
     return (AssignmentStatus.ACCEPTED, AssignmentStatus.OFFERED)
 
 
-def load_availability(session: Session, trainer_ids: Sequence[int], start: datetime, end: datetime
-                      ) -> dict[int, TrainerAvailability]:
-    """Availability of many trainers around [start, end] (aware UTC), in three queries.
+@cache
+def _loading_statements() -> tuple[Select, Select, Select]:
+    """The statements of `load_trainer_sessions` and `load_availability`, built once with bound parameters:
+    the candidates page loads a pool's availability on every view, and building the statements and their
+    cache keys again each time cost about as much as running them."""
+    from app.models import Assignment, AvailabilityException, AvailabilityPattern, Intervention, InterventionRequest
 
-    Exceptions and sessions are loaded with a day of margin on each side, enough for any travel buffer.
-    """
-    from app.models import (
-        Assignment,
-        AssignmentStatus,
-        AvailabilityException,
-        AvailabilityPattern,
-        ExceptionKind,
-        Intervention,
-        InterventionRequest,
-        InterventionStatus,
-    )
+    trainer_ids = bindparam("trainer_ids", expanding=True)
+    sessions = (
+        select(Assignment.trainer_id, Assignment.status, Assignment.distance_km,
+               Intervention.id.label("intervention_id"), Intervention.starts_at, Intervention.ends_at,
+               InterventionRequest.establishment_id, Intervention.status.label("intervention_status"))
+        .join(Intervention, Intervention.id == Assignment.intervention_id)
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .where(Assignment.trainer_id.in_(trainer_ids), Assignment.status.in_(busy_statuses()),
+               Intervention.starts_at.is_not(None), Intervention.starts_at < bindparam("high"),
+               Intervention.ends_at > bindparam("low"))
+        .order_by(Intervention.starts_at))
+    patterns = (
+        select(AvailabilityPattern.trainer_id, AvailabilityPattern.weekday, AvailabilityPattern.start_time,
+               AvailabilityPattern.end_time, AvailabilityPattern.valid_from, AvailabilityPattern.valid_until)
+        .where(AvailabilityPattern.trainer_id.in_(trainer_ids))
+        .order_by(AvailabilityPattern.weekday, AvailabilityPattern.start_time))
+    exceptions = (
+        select(AvailabilityException.trainer_id, AvailabilityException.kind, AvailabilityException.starts_at,
+               AvailabilityException.ends_at, AvailabilityException.reason)
+        .where(AvailabilityException.trainer_id.in_(trainer_ids), AvailabilityException.starts_at < bindparam("high"),
+               AvailabilityException.ends_at > bindparam("low"))
+        .order_by(AvailabilityException.starts_at))
+    return sessions, patterns, exceptions
+
+
+def load_trainer_sessions(session: Session, trainer_ids: Sequence[int], low: datetime, high: datetime) -> list[Row]:
+    """The sessions the trainers hold or are offered (accepted or pending) that overlap [low, high], cancelled
+    ones included (rows: trainer_id, status, distance_km, intervention_id, starts_at, ends_at,
+    establishment_id, intervention_status), in start order. Availability and workload limits both read them:
+    ranking one session loads them once for both."""
+    if not trainer_ids:
+        return []
+    statement = _loading_statements()[0]
+    return session.execute(statement, {"trainer_ids": sorted(set(trainer_ids)), "low": low, "high": high}).all()
+
+
+def availability_bounds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """What `load_availability` reads around [start, end]: a day of margin on each side, enough for any
+    travel buffer."""
+    margin = timedelta(days=1)
+    return start - margin, end + margin
+
+
+def load_availability(session: Session, trainer_ids: Sequence[int], start: datetime, end: datetime,
+                      sessions: Sequence[Row] | None = None) -> dict[int, TrainerAvailability]:
+    """Availability of many trainers around [start, end] (aware UTC), in three queries (two when their
+    `sessions` from `load_trainer_sessions` are given, covering at least `availability_bounds`)."""
+    from app.models import AssignmentStatus, ExceptionKind, InterventionStatus
 
     ids = sorted(set(trainer_ids))
     if not ids:
         return {}
-    margin = timedelta(days=1)
-    low, high = start - margin, end + margin
+    low, high = availability_bounds(start, end)
     slots: dict[int, list[WeeklySlot]] = defaultdict(list)
     unavailable: dict[int, list[Period]] = defaultdict(list)
     extra: dict[int, list[Period]] = defaultdict(list)
     busy: dict[int, list[BusyPeriod]] = defaultdict(list)
 
-    for pattern in session.scalars(select(AvailabilityPattern).where(AvailabilityPattern.trainer_id.in_(ids))
-                                   .order_by(AvailabilityPattern.weekday, AvailabilityPattern.start_time)):
-        slots[pattern.trainer_id].append(WeeklySlot(pattern.weekday, pattern.start_time, pattern.end_time,
-                                                    pattern.valid_from, pattern.valid_until))
-    exceptions = session.scalars(
-        select(AvailabilityException)
-        .where(AvailabilityException.trainer_id.in_(ids), AvailabilityException.starts_at < high,
-               AvailabilityException.ends_at > low)
-        .order_by(AvailabilityException.starts_at))
-    for exception in exceptions:
-        target = extra if exception.kind is ExceptionKind.EXTRA else unavailable
-        target[exception.trainer_id].append(Period(exception.starts_at, exception.ends_at, exception.reason))
-    rows = session.execute(
-        select(Assignment.trainer_id, Assignment.status, Assignment.distance_km, Intervention.id,
-               Intervention.starts_at, Intervention.ends_at, InterventionRequest.establishment_id)
-        .join(Intervention, Intervention.id == Assignment.intervention_id)
-        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
-        .where(Assignment.trainer_id.in_(ids), Assignment.status.in_(busy_statuses()),
-               Intervention.status != InterventionStatus.CANCELLED,
-               Intervention.starts_at.is_not(None), Intervention.starts_at < high, Intervention.ends_at > low)
-        .order_by(Intervention.starts_at))
-    for trainer_id, status, distance_km, intervention_id, starts_at, ends_at, establishment_id in rows:
-        busy[trainer_id].append(BusyPeriod(starts_at, ends_at, intervention_id, status is AssignmentStatus.ACCEPTED,
-                                           establishment_id, travel_minutes_for(distance_km)))
+    # Plain rows, not ORM objects: the candidates page loads these on every view.
+    _sessions, patterns, exceptions = _loading_statements()
+    for trainer_id, weekday, start_time, end_time, valid_from, valid_until in session.execute(
+            patterns, {"trainer_ids": ids}):
+        slots[trainer_id].append(WeeklySlot(weekday, start_time, end_time, valid_from, valid_until))
+    for trainer_id, kind, starts_at, ends_at, reason in session.execute(
+            exceptions, {"trainer_ids": ids, "low": low, "high": high}):
+        target = extra if kind is ExceptionKind.EXTRA else unavailable
+        target[trainer_id].append(Period(starts_at, ends_at, reason))
+    if sessions is None:
+        sessions = load_trainer_sessions(session, ids, low, high)
+    for row in sessions:
+        if row.intervention_status is not InterventionStatus.CANCELLED and row.starts_at < high and row.ends_at > low:
+            busy[row.trainer_id].append(BusyPeriod(row.starts_at, row.ends_at, row.intervention_id,
+                                                   row.status is AssignmentStatus.ACCEPTED, row.establishment_id,
+                                                   travel_minutes_for(row.distance_km)))
     return {trainer_id: TrainerAvailability(trainer_id, tuple(slots[trainer_id]), tuple(unavailable[trainer_id]),
                                             tuple(extra[trainer_id]), tuple(busy[trainer_id]))
             for trainer_id in ids}

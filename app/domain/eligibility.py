@@ -130,7 +130,14 @@ def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: date
                      workload: TrainerLimits, availability: TrainerAvailability, explain: bool = True
                      ) -> list[Exclusion]:
     """The rules that depend on when: certification, weekly and monthly limits, availability."""
-    day = to_local(starts_at, need.timezone).date()
+    found = day_exclusions(trainer, to_local(starts_at, need.timezone).date(), workload)
+    unavailable = availability_exclusion(need, starts_at, ends_at, availability,
+                                         travel_minutes_for(trainer.distance_km(need)), explain)
+    return found + [unavailable] if unavailable else found
+
+
+def day_exclusions(trainer: TrainerProfile, day: date, workload: TrainerLimits) -> list[Exclusion]:
+    """The timed rules that depend on the (local) day only: the same for every start of that day."""
     found: list[Exclusion] = []
     if not is_certified_on(trainer.certified_since, day):
         until = certification_valid_until(trainer.certified_since)
@@ -141,11 +148,15 @@ def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: date
     if workload.month_remaining(month_of(day)) <= 0:
         found.append(Exclusion("limite-mensuelle",
                                f"Limite atteinte : {workload.monthly_limit} intervention(s) par mois."))
+    return found
+
+
+def availability_exclusion(need: SessionNeed, starts_at: datetime, ends_at: datetime,
+                           availability: TrainerAvailability, travel_minutes: int, explain: bool = True
+                           ) -> Exclusion | None:
+    """The availability rule for one start (`travel_minutes`: the trainer's, to this place, each way)."""
     answer = is_free(availability, starts_at, ends_at, timezone_name=need.timezone,
-                     departement_code=need.departement_code,
-                     travel_minutes=travel_minutes_for(trainer.distance_km(need)),
+                     departement_code=need.departement_code, travel_minutes=travel_minutes,
                      place_key=need.establishment_id, ignore_intervention_ids=(need.intervention_id,),
                      explain=explain)
-    if not answer:
-        found.append(Exclusion("disponibilite", answer.reason or "Indisponible."))
-    return found
+    return None if answer else Exclusion("disponibilite", answer.reason or "Indisponible.")

@@ -10,11 +10,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Row, String, cast, literal, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Row,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from app.domain.availability import busy_statuses, load_availability
+from app.domain.availability import availability_bounds, load_availability, load_trainer_sessions
 from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.ranking import Ranking, Window, candidate_starts, rank_candidates
@@ -59,33 +72,50 @@ def session_need(intervention: Intervention) -> SessionNeed:
     )
 
 
-def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProfile], list[Row]]:
-    """The profiles of the trainers matching `condition`, by id, and their limits (rows with `id`,
-    `max_sessions_per_week`, `max_sessions_per_month`), from plain rows: two statements whatever the pool,
-    and no ORM object built (the candidates page ranks a pool on every view, planning a month the country's)."""
-    rows = session.execute(
-        select(Trainer.id, Trainer.active, Trainer.force,
-               certified_since_column().label("certified_since"),
-               Trainer.max_distance_km, Trainer.accepts_pair_work, Trainer.max_sessions_per_week,
-               Trainer.max_sessions_per_month, Unit.latitude, Unit.longitude)
-        .join(Unit, Unit.id == Trainer.unit_id).where(condition).order_by(Trainer.id)).all()
-    pool = select(Trainer.id).where(condition)
-    # The three lists of codes in one statement, each row tagged with its list.
-    lists = [select(literal(name).label("list"), table.c.trainer_id, table.c[column].label("code"))
-             .where(table.c.trainer_id.in_(pool))
+def _profiles_statement(condition) -> Select:
+    # Each list of codes joined into one string per trainer, in the trainer's own row.
+    lists = [select(func.aggregate_strings(table.c[column], ",")).where(table.c.trainer_id == Trainer.id)
+             .scalar_subquery().label(name)
              for name, table, column in (("departements", trainer_departement, "departement_code"),
                                          ("topics", trainer_topic, "topic_code"),
                                          ("audiences", trainer_audience, "audience_code"))]
-    codes: dict[str, dict[int, set[str]]] = {name: defaultdict(set) for name in ("departements", "topics", "audiences")}
-    for name, trainer_id, code in session.execute(union_all(*lists)):
-        codes[name][trainer_id].add(code)
-    profiles = [TrainerProfile(
+    return (select(Trainer.id, Trainer.active, Trainer.force, certified_since_column().label("certified_since"),
+                   Trainer.max_distance_km, Trainer.accepts_pair_work, Trainer.max_sessions_per_week,
+                   Trainer.max_sessions_per_month, Unit.latitude, Unit.longitude, *lists)
+            .join(Unit, Unit.id == Trainer.unit_id).where(condition).order_by(Trainer.id))
+
+
+@cache
+def _pool_profiles_statement() -> Select:
+    """The statement of `load_pool_profiles`, built once (see `_session_to_rank_statements`)."""
+    return _profiles_statement(Trainer.id.in_(
+        select(trainer_departement.c.trainer_id)
+        .where(trainer_departement.c.departement_code == bindparam("departement_code"))))
+
+
+def load_trainer_profiles(session: Session, condition) -> tuple[list[TrainerProfile], list[Row]]:
+    """The profiles of the trainers matching `condition`, by id, and their limits (rows with `id`,
+    `max_sessions_per_week`, `max_sessions_per_month`), from plain rows: one statement whatever the pool,
+    and no ORM object built (the candidates page ranks a pool on every view, planning a month the country's)."""
+    return _profiles(session.execute(_profiles_statement(condition)).all())
+
+
+def load_pool_profiles(session: Session, departement_code: str) -> tuple[list[TrainerProfile], list[Row]]:
+    """`load_trainer_profiles` of every trainer serving the département, the pool ranking one session reads."""
+    return _profiles(session.execute(_pool_profiles_statement(), {"departement_code": departement_code}).all())
+
+
+def _profiles(rows: list[Row]) -> tuple[list[TrainerProfile], list[Row]]:
+    return [TrainerProfile(
         trainer_id=row.id, active=row.active, force=row.force.value,
-        departement_codes=frozenset(codes["departements"][row.id]), topic_codes=frozenset(codes["topics"][row.id]),
-        audience_codes=frozenset(codes["audiences"][row.id]), certified_since=row.certified_since,
+        departement_codes=_codes(row.departements), topic_codes=_codes(row.topics),
+        audience_codes=_codes(row.audiences), certified_since=row.certified_since,
         max_distance_km=row.max_distance_km, accepts_pair_work=row.accepts_pair_work,
-        latitude=row.latitude, longitude=row.longitude) for row in rows]
-    return profiles, rows
+        latitude=row.latitude, longitude=row.longitude) for row in rows], rows
+
+
+def _codes(joined: str | None) -> frozenset[str]:
+    return frozenset(joined.split(",")) if joined else frozenset()
 
 
 def _month_bounds(first: date, last: date) -> tuple[date, date]:
@@ -94,27 +124,33 @@ def _month_bounds(first: date, last: date) -> tuple[date, date]:
     return start, following
 
 
-def load_workloads(session: Session, trainers: Sequence[Trainer | Row], starts: list[tuple[datetime, datetime]],
-                   timezone_name: str) -> dict[int, TrainerLimits]:
-    """Sessions already accepted or offered per trainer, per ISO week and month around the starts."""
-    workloads = {t.id: TrainerLimits(t.id, t.max_sessions_per_week, t.max_sessions_per_month) for t in trainers}
-    if not trainers or not starts:
-        return workloads
+def workload_bounds(starts: list[tuple[datetime, datetime]], timezone_name: str) -> tuple[datetime, datetime]:
+    """The whole months around the starts (a week of margin: an ISO week may straddle two months), plus a day
+    on each side for the zones: what `load_workloads` counts sessions over."""
     first, last = _month_bounds(to_local(starts[0][0], timezone_name).date() - timedelta(days=7),
                                 to_local(starts[-1][0], timezone_name).date() + timedelta(days=7))
     low = datetime.combine(first, datetime.min.time(), tzinfo=starts[0][0].tzinfo) - timedelta(days=1)
     high = datetime.combine(last, datetime.min.time(), tzinfo=starts[0][0].tzinfo) + timedelta(days=1)
-    rows = session.execute(
-        select(Assignment.trainer_id, Intervention.starts_at)
-        .join(Intervention, Intervention.id == Assignment.intervention_id)
-        .where(Assignment.trainer_id.in_(workloads), Assignment.status.in_(busy_statuses()),
-               Intervention.starts_at >= low, Intervention.starts_at < high))
+    return low, high
+
+
+def load_workloads(session: Session, trainers: Sequence[Trainer | Row], starts: list[tuple[datetime, datetime]],
+                   timezone_name: str, sessions: Sequence[Row] | None = None) -> dict[int, TrainerLimits]:
+    """Sessions already accepted or offered per trainer, per ISO week and month around the starts (read from
+    their `sessions` of `load_trainer_sessions` when given, covering at least `workload_bounds`)."""
+    workloads = {t.id: TrainerLimits(t.id, t.max_sessions_per_week, t.max_sessions_per_month) for t in trainers}
+    if not trainers or not starts:
+        return workloads
+    low, high = workload_bounds(starts, timezone_name)
+    if sessions is None:
+        sessions = load_trainer_sessions(session, list(workloads), low, high)
     week_used: dict[int, dict] = defaultdict(lambda: defaultdict(int))
     month_used: dict[int, dict] = defaultdict(lambda: defaultdict(int))
-    for trainer_id, starts_at in rows:
-        day = to_local(starts_at, timezone_name).date()
-        week_used[trainer_id][week_of(day)] += 1
-        month_used[trainer_id][month_of(day)] += 1
+    for row in sessions:
+        if row.trainer_id in workloads and low <= row.starts_at < high:
+            day = to_local(row.starts_at, timezone_name).date()
+            week_used[row.trainer_id][week_of(day)] += 1
+            month_used[row.trainer_id][month_of(day)] += 1
     first_month = month_of(to_local(starts[0][0], timezone_name).date())
     for trainer_id, workload in workloads.items():
         workload.week_used = dict(week_used[trainer_id])
@@ -130,12 +166,14 @@ class SessionToRank:
     duration: timedelta
     holiday_zone: str | None
     is_school: bool
+    returning_trainer_ids: frozenset[int]  # accepted one of the establishment's sessions in CONTINUITY_WINDOW
 
 
-def load_session_to_rank(session: Session, intervention_id: int) -> SessionToRank | None:
-    """What ranking one session needs, as plain rows (the candidates page ranks on every view): the same
-    need as `session_need` builds from loaded objects for a whole month of planning."""
-    row = session.execute(
+@cache
+def _session_to_rank_statements() -> tuple[Select, CompoundSelect, Select]:
+    """The three statements of `load_session_to_rank`, built once with bound parameters: building them and
+    their cache keys again on every view of the candidates page cost about as much as running them."""
+    row = (
         select(Intervention.id, Intervention.request_id, Intervention.departement_code, Intervention.force,
                Intervention.trainers_needed, InterventionRequest.duration_minutes,
                Establishment.id.label("establishment_id"), Establishment.kind, Establishment.latitude,
@@ -144,22 +182,48 @@ def load_session_to_rank(session: Session, intervention_id: int) -> SessionToRan
         .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
         .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
         .join(Departement, Departement.code == Establishment.departement_code)
-        .where(Intervention.id == intervention_id)).one_or_none()
+        .where(Intervention.id == bindparam("intervention_id")))
+    # Continuity: the trainers of the establishment's recent sessions, walked from its requests (a few), never
+    # from every accepted assignment of the country. Their answer is read as the rows' tag, not filtered on:
+    # SQLite (no planner statistics) would walk every accepted assignment by the status index instead.
+    its_requests = select(InterventionRequest.id).where(
+        InterventionRequest.establishment_id == bindparam("establishment_id"))
+    recent_sessions = select(Intervention.id).where(Intervention.request_id.in_(its_requests),
+                                                    Intervention.starts_at >= bindparam("since"),
+                                                    Intervention.starts_at < bindparam("now"))
+    # Topics, audiences, the trainers already asked and those who came, in one statement, each row tagged.
+    lists = union_all(
+        select(literal("topic"), request_topic.c.topic_code)
+        .where(request_topic.c.request_id == bindparam("request_id")),
+        select(literal("audience"), request_audience.c.audience_code)
+        .where(request_audience.c.request_id == bindparam("request_id")),
+        select(literal("asked"), cast(Assignment.trainer_id, String))
+        .where(Assignment.intervention_id == bindparam("intervention_id")),
+        select(literal("came:") + type_coerce(Assignment.status, String), cast(Assignment.trainer_id, String))
+        .where(Assignment.intervention_id.in_(recent_sessions)))
+    windows = (
+        select(RequestWindow.start_date, RequestWindow.end_date, RequestWindow.start_time, RequestWindow.end_time)
+        .where(RequestWindow.request_id == bindparam("request_id"))
+        .order_by(RequestWindow.start_date, RequestWindow.id))
+    return row, lists, windows
+
+
+def load_session_to_rank(session: Session, intervention_id: int, now: datetime) -> SessionToRank | None:
+    """What ranking one session needs, as plain rows (the candidates page ranks on every view): the same
+    need as `session_need` builds from loaded objects for a whole month of planning."""
+    row_statement, lists_statement, windows_statement = _session_to_rank_statements()
+    row = session.execute(row_statement, {"intervention_id": intervention_id}).one_or_none()
     if row is None:
         return None
-    # Topics, audiences and the trainers already asked, in one statement, each row tagged with its list.
-    lists: dict[str, set] = {"topic": set(), "audience": set(), "asked": set()}
-    for name, value in session.execute(union_all(
-            select(literal("topic"), request_topic.c.topic_code).where(request_topic.c.request_id == row.request_id),
-            select(literal("audience"), request_audience.c.audience_code)
-            .where(request_audience.c.request_id == row.request_id),
-            select(literal("asked"), cast(Assignment.trainer_id, String)).where(Assignment.intervention_id == row.id))):
+    lists: dict[str, set] = defaultdict(set)
+    for name, value in session.execute(lists_statement, {
+            "request_id": row.request_id, "intervention_id": row.id, "establishment_id": row.establishment_id,
+            "since": now - CONTINUITY_WINDOW, "now": now}):
         lists[name].add(value)
     topics, audiences = frozenset(lists["topic"]), frozenset(lists["audience"])
     asked = frozenset(int(value) for value in lists["asked"])
-    windows = [Window(*window) for window in session.execute(
-        select(RequestWindow.start_date, RequestWindow.end_date, RequestWindow.start_time, RequestWindow.end_time)
-        .where(RequestWindow.request_id == row.request_id).order_by(RequestWindow.start_date, RequestWindow.id))]
+    returning = frozenset(int(value) for value in lists[f"came:{AssignmentStatus.ACCEPTED.value}"])
+    windows = [Window(*window) for window in session.execute(windows_statement, {"request_id": row.request_id})]
     need = SessionNeed(
         intervention_id=row.id, establishment_id=row.establishment_id, departement_code=row.departement_code,
         force=row.force.value if row.force else None, topic_codes=topics, audience_codes=audiences,
@@ -167,36 +231,31 @@ def load_session_to_rank(session: Session, intervention_id: int) -> SessionToRan
         longitude=row.longitude if row.longitude is not None else row.departement_longitude,
         timezone=row.timezone, trainers_needed=row.trainers_needed, excluded_trainer_ids=asked)
     return SessionToRank(need, windows, timedelta(minutes=row.duration_minutes), row.holiday_zone,
-                         row.kind.is_school)
+                         row.kind.is_school, returning)
 
 
 def rank_intervention(session: Session, intervention_id: int, now: datetime, max_starts: int | None = None
                       ) -> Ranking | None:
     """The ranked candidates of one session and the excluded trainers with reasons (None: unknown id); each
     candidate with its possible starts, every one or the first `max_starts`."""
-    to_rank = load_session_to_rank(session, intervention_id)
+    to_rank = load_session_to_rank(session, intervention_id, now)
     if to_rank is None:
         return None
     need = to_rank.need
-    profiles, trainers = load_trainer_profiles(
-        session, Trainer.id.in_(select(trainer_departement.c.trainer_id)
-                                .where(trainer_departement.c.departement_code == need.departement_code)))
+    profiles, trainers = load_pool_profiles(session, need.departement_code)
     starts = [s for s in candidate_starts(to_rank.windows, to_rank.duration, need.timezone, need.departement_code,
                                           to_rank.holiday_zone, to_rank.is_school) if s[0] > now]
     # Availability and workload only for the trainers the time-independent rules leave (a few of the pool).
     eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p)}
     span_start = starts[0][0] if starts else now
     span_end = starts[-1][1] if starts else now
-    availabilities = load_availability(session, sorted(eligible), span_start, span_end)
-    workloads = load_workloads(session, [t for t in trainers if t.id in eligible], starts, need.timezone)
-    # Walked from the establishment's requests (a few), never from every accepted assignment of the country.
-    its_requests = select(InterventionRequest.id).where(InterventionRequest.establishment_id == need.establishment_id)
-    recent_sessions = select(Intervention.id).where(Intervention.request_id.in_(its_requests),
-                                                    Intervention.starts_at >= now - CONTINUITY_WINDOW,
-                                                    Intervention.starts_at < now)
-    # The status is read, not filtered on: SQLite (no planner statistics) would walk every accepted assignment
-    # of the country by the status index instead of the few assignments of these sessions.
-    returning = frozenset(trainer_id for trainer_id, status in session.execute(
-        select(Assignment.trainer_id, Assignment.status).distinct()
-        .where(Assignment.intervention_id.in_(recent_sessions))) if status is AssignmentStatus.ACCEPTED)
-    return rank_candidates(need, profiles, starts, workloads, availabilities, returning, max_starts)
+    # Their sessions read once for both the availability and the workload limits.
+    low, high = availability_bounds(span_start, span_end)
+    if starts:
+        workload_low, workload_high = workload_bounds(starts, need.timezone)
+        low, high = min(low, workload_low), max(high, workload_high)
+    sessions = load_trainer_sessions(session, sorted(eligible), low, high)
+    availabilities = load_availability(session, sorted(eligible), span_start, span_end, sessions)
+    workloads = load_workloads(session, [t for t in trainers if t.id in eligible], starts, need.timezone, sessions)
+    return rank_candidates(need, profiles, starts, workloads, availabilities, to_rank.returning_trainer_ids,
+                           max_starts)

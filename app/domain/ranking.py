@@ -11,11 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from app.domain.availability import TrainerAvailability
-from app.domain.eligibility import Exclusion, SessionNeed, TrainerProfile, static_exclusions, timed_exclusions
+from app.domain.availability import TrainerAvailability, travel_minutes_for
+from app.domain.eligibility import (
+    Exclusion,
+    SessionNeed,
+    TrainerProfile,
+    availability_exclusion,
+    day_exclusions,
+    static_exclusions,
+)
 from app.domain.holidays import check_day
 from app.domain.planning import TrainerLimits
-from app.domain.timezones import to_utc
+from app.domain.timezones import to_local, to_utc
 
 WEIGHTS = {"distance": 0.4, "charge": 0.3, "continuite": 0.2, "preference": 0.1}
 START_STEP = timedelta(minutes=30)
@@ -76,16 +83,28 @@ def rank_candidates(need: SessionNeed, trainers: Iterable[TrainerProfile], start
     candidate's possible starts stop at that many (the page offers no more): the score does not depend on them."""
     eligible: list[tuple[TrainerProfile, list[tuple[datetime, datetime]]]] = []
     excluded: dict[int, list[Exclusion]] = {}
+    # The rules of `timed_exclusions`, asked in parts: the local day of each start once for every trainer, the
+    # day's rules once per trainer and day, the travel once per trainer (a page ranks on every view).
+    days = [to_local(start, need.timezone).date() for start, _ in starts]
     for trainer in trainers:
         exclusions = static_exclusions(need, trainer)
         if exclusions:
             excluded[trainer.trainer_id] = exclusions
             continue
+        workload, availability = workloads[trainer.trainer_id], availabilities[trainer.trainer_id]
+        travel = travel_minutes_for(trainer.distance_km(need))
+        day_refusals: dict[date, list[Exclusion]] = {}
         possible, first_refusal = [], None
-        for start, end in starts:
-            # Only the first refusal is shown: the later ones need no reasons in French.
-            refusals = timed_exclusions(need, trainer, start, end, workloads[trainer.trainer_id],
-                                        availabilities[trainer.trainer_id], explain=first_refusal is None)
+        for (start, end), day in zip(starts, days, strict=True):
+            if day not in day_refusals:
+                day_refusals[day] = day_exclusions(trainer, day, workload)
+            refusals = day_refusals[day]
+            # Only the first refusal is shown, with every reason: the later ones need no reasons in French,
+            # nor the availability asked when the day already refuses.
+            if first_refusal is None or not refusals:
+                unavailable = availability_exclusion(need, start, end, availability, travel,
+                                                     explain=first_refusal is None)
+                refusals = refusals + [unavailable] if unavailable else refusals
             if refusals:
                 first_refusal = first_refusal or refusals
             else:

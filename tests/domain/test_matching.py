@@ -73,6 +73,31 @@ def test_query_count_does_not_grow_with_the_pool(app, clock):
     assert len(many) == len(few) <= 20
 
 
+def test_continuity_and_weekly_limits_are_read_from_the_stored_sessions(app, clock):
+    """Who came to the establishment lately (accepted, not declined, not elsewhere, not too long ago) and who
+    already has their week's sessions: both read from the database, in the statements of the ranking."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.factories import make_assigned_session
+
+    intervention = _session_to_rank()
+    establishment = intervention.request.establishment
+    came, declined, elsewhere, long_ago = (_qualified_trainer() for _ in range(4))
+    full_week = _qualified_trainer(max_sessions_per_week=1)
+    make_assigned_session(came, clock.now() - timedelta(days=60), establishment=establishment)
+    make_assigned_session(declined, clock.now() - timedelta(days=60), status="declined", establishment=establishment)
+    make_assigned_session(elsewhere, clock.now() - timedelta(days=60))
+    make_assigned_session(long_ago, clock.now() - timedelta(days=420), establishment=establishment)
+    # Monday 11 January 2027, 16:00 in Lyon: the week of every possible start (11 to 15 January, mornings).
+    make_assigned_session(full_week, datetime(2027, 1, 11, 15, 0, tzinfo=UTC))
+    db.session.commit()
+    ranking = rank_intervention(db.session, intervention.id, clock.now())
+    continuity = {c.trainer_id: c.parts["continuite"] for c in ranking.candidates}
+    assert continuity == {came.id: 1.0, declined.id: 0.0, elsewhere.id: 0.0, long_ago.id: 0.0}
+    # Refused at every start; the first refusal (8:00, travel before it outside the day) says why.
+    assert "limite-hebdomadaire" in {e.rule for e in ranking.excluded[full_week.id]}
+
+
 def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, clock):
     """Ranking one session reads it as plain rows, planning a month as objects: both give the same need,
     establishment without coordinates (the département's centre) and trainers already asked included; a
@@ -94,7 +119,7 @@ def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, cloc
     start = clock.now() + timedelta(days=30)
     offers.make_offer(db.session, intervention, asked, start, start + timedelta(hours=1), None, clock.now(), SETTINGS)
     db.session.commit()
-    rows = load_session_to_rank(db.session, intervention.id)
+    rows = load_session_to_rank(db.session, intervention.id, clock.now())
     assert rows.need == session_need(intervention)
     assert rows.need.excluded_trainer_ids == {asked.id} and rows.need.latitude is not None
     assert [(w.start_date, w.end_date, w.start_time, w.end_time) for w in rows.windows] == [

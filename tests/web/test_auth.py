@@ -257,3 +257,32 @@ def test_open_redirect_after_login_is_refused(client):
     response = client.post("/compte/connexion?next=//evil.example/x",
                            data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token_from(html)})
     assert response.headers["Location"] == "/accueil"
+
+
+def test_the_account_of_a_request_comes_with_its_scopes_and_establishment(app):
+    """One statement loads the logged-in account with what most pages check (a coordinator's scopes) or show
+    (a requester's establishment): nothing more is read when a page asks for them."""
+    from sqlalchemy import event, inspect
+
+    from app.extensions import login_manager
+    from tests.factories import make_coordinator, make_establishment
+
+    coordinator = make_coordinator("69")
+    requester = make_user(Role.REQUESTER, establishment_id=make_establishment("69").id)
+    db.session.commit()
+    ids = [coordinator.id, requester.id]
+    statements = []
+
+    def record(_connection, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        db.session.expunge_all()
+        loaded = [login_manager._user_callback(str(user_id)) for user_id in ids]
+        assert not any({"scopes", "establishment"} & inspect(user).unloaded for user in loaded)
+        assert [scope.departement_code for scope in loaded[0].scopes] == ["69"]
+        assert loaded[1].establishment.departement_code == "69" and loaded[1].scopes == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 2
