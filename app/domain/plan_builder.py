@@ -16,8 +16,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.domain.availability import load_availability
-from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions, timed_exclusions
+from app.domain.availability import load_availability, travel_minutes_for
+from app.domain.eligibility import (
+    SessionNeed,
+    TrainerProfile,
+    availability_exclusion,
+    day_exclusions,
+    static_exclusions,
+)
 from app.domain.lifecycle import Change
 from app.domain.matching import load_trainer_profiles, load_workloads, session_need
 from app.domain.offers import OfferRefusedError, OfferSettings, make_offer
@@ -123,25 +129,34 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
                                                     trainer.max_sessions_per_month))
 
     sessions: list[SessionToPlan] = []
+    # The rules of `timed_exclusions`, asked in parts: a start's half-day once per session, the day's rules
+    # once per trainer and day (they do not depend on the session), the travel once per trainer and session.
+    day_refusals: dict[tuple[int, date], bool] = {}
     for rank, intervention in enumerate(interventions):
         if progress:
             progress("options", rank + 1, len(interventions))
         need = needs[intervention.id]
+        slots = [(start, end, half_day(start, need.timezone)) for start, end in starts_of[intervention.id]]
         options: list[Option] = []
         for trainer in pools.get(need.departement_code, []):
             if static_exclusions(need, trainer):
                 continue
-            km = round(trainer.distance_km(need), 1)
+            distance = trainer.distance_km(need)
+            km, travel = round(distance, 1), travel_minutes_for(distance)
+            workload, availability = limits[trainer.trainer_id], availabilities[trainer.trainer_id]
             seen: set = set()
-            for start, end in starts_of[intervention.id]:
-                slot = half_day(start, need.timezone)
+            for start, end, slot in slots:
                 # One trainer per half-day: the earliest workable start of each is enough, except for a
                 # pair, whose two trainers must share the very same start.
                 key = start if intervention.trainers_needed > 1 else slot
                 if key in seen:
                     continue
-                if not timed_exclusions(need, trainer, start, end, limits[trainer.trainer_id],
-                                        availabilities[trainer.trainer_id], explain=False):
+                day_key = (trainer.trainer_id, slot[0])
+                if day_key not in day_refusals:
+                    day_refusals[day_key] = bool(day_exclusions(trainer, slot[0], workload))
+                if day_refusals[day_key]:
+                    continue
+                if availability_exclusion(need, start, end, availability, travel, explain=False) is None:
                     seen.add(key)
                     options.append(Option(trainer.trainer_id, slot[0], slot[1], start, km))
         sessions.append(SessionToPlan(intervention.id, intervention.trainers_needed, options, arrival_rank=rank))
