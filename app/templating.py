@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.support import NullTranslations, Translations
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale, get_translations, refresh
 from flask_login import current_user
 from jinja2 import pass_eval_context
@@ -72,6 +73,18 @@ def _local_time_text(value: datetime, zone: str, locale: Locale) -> str:
     return format_time(to_local(value, zone), format="HH:mm", locale=locale)
 
 
+# An id no row has, written where each row's id goes (`row_url`).
+_ROW_MARKER = 918_273_645_546_372_819
+
+
+def row_url(endpoint: str, key: str, **values) -> Callable[[int], str]:
+    """`url_for(endpoint, key=id, **values)` for the rows of a long list: the address is built once around a
+    marker and each row only puts its id in (Werkzeug takes about 8 µs to build an address, a list of fifty
+    rows asks fifty times). For rules whose `key` is an integer id."""
+    head, _, tail = url_for(endpoint, **values, **{key: _ROW_MARKER}).partition(str(_ROW_MARKER))
+    return lambda row_id: f"{head}{int(row_id)}{tail}"
+
+
 def _catalogue() -> Translations | NullTranslations:
     """The current locale's translations, kept on the app context: Flask-Babel looks its catalogue up again
     for every string (about 15 µs), and a page of fifty rows asks for hundreds of strings."""
@@ -120,6 +133,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(date_filter, "date_fr")
     app.add_template_filter(local_datetime_filter, "local_datetime")
     app.add_template_filter(local_time_filter, "local_time")
+    app.add_template_global(row_url)
 
     @app.context_processor
     def inject_globals() -> dict:
