@@ -334,8 +334,8 @@ def load_trainer_sessions(session: Session, trainer_ids: Sequence[int], low: dat
     ranking one session loads them once for both."""
     if not trainer_ids:
         return []
-    statement = _loading_statements()[0]
-    return session.execute(statement, {"trainer_ids": sorted(set(trainer_ids)), "low": low, "high": high}).all()
+    sessions, _patterns, _exceptions = _loading_statements()
+    return session.execute(sessions, {"trainer_ids": sorted(set(trainer_ids)), "low": low, "high": high}).all()
 
 
 def availability_bounds(start: datetime, end: datetime) -> tuple[datetime, datetime]:

@@ -124,30 +124,32 @@ def accepted_sessions_by_trainer(session: Session, trainer_ids: Sequence[int], s
     """trainer_id -> accepted sessions starting in [start, end), not cancelled: only for these trainers."""
     if not trainer_ids:
         return {}
-    counts = _page_statements()[0]
-    return dict(session.execute(counts, {"trainer_ids": list(trainer_ids), "start": start, "end": end}).all())
+    parameters = {"trainer_ids": list(trainer_ids), "start": start, "end": end}
+    return dict(session.execute(_month_counts_statement(), parameters).all())
+
+
+# The roster reads these two for every page it shows: built once with bound parameters, since building them and
+# their cache keys each time was a good part of the page.
+@cache
+def _month_counts_statement() -> Select:
+    return (select(Assignment.trainer_id, func.count())  # count(*): the index alone answers
+            .join(Intervention, Intervention.id == Assignment.intervention_id)
+            .where(Assignment.trainer_id.in_(bindparam("trainer_ids", expanding=True)),
+                   Assignment.status == AssignmentStatus.ACCEPTED, Intervention.status != InterventionStatus.CANCELLED,
+                   Intervention.starts_at >= bindparam("start"), Intervention.starts_at < bindparam("end"))
+            .group_by(Assignment.trainer_id))
 
 
 @cache
-def _page_statements() -> tuple[Select, CompoundSelect]:
-    """The month's counts and the lists of codes of a page's trainers, built once with bound parameters: the
-    roster reads them on every view, and building them and their cache keys each time was a good part of it."""
+def _code_lists_statement() -> CompoundSelect:
+    """Each trainer's codes joined into one string per list, in one statement: a row per trainer and list
+    rather than one per code (about 500 for a page), put in order by the caller."""
     trainer_ids = bindparam("trainer_ids", expanding=True)
-    counts = (
-        select(Assignment.trainer_id, func.count())  # count(*): the index alone answers
-        .join(Intervention, Intervention.id == Assignment.intervention_id)
-        .where(Assignment.trainer_id.in_(trainer_ids), Assignment.status == AssignmentStatus.ACCEPTED,
-               Intervention.status != InterventionStatus.CANCELLED,
-               Intervention.starts_at >= bindparam("start"), Intervention.starts_at < bindparam("end"))
-        .group_by(Assignment.trainer_id))
-    # Each trainer's codes joined into one string per list, in one statement: a row per trainer and list
-    # rather than one per code (about 500 for a page), put in order by the caller.
-    lists = union_all(*(select(literal(name).label("list"), table.c.trainer_id,
-                               func.aggregate_strings(table.c[column], ",").label("codes"))
-                        .where(table.c.trainer_id.in_(trainer_ids)).group_by(table.c.trainer_id)
-                        for name, table, column in (("departements", trainer_departement, "departement_code"),
-                                                    ("topics", trainer_topic, "topic_code"))))
-    return counts, lists
+    return union_all(*(select(literal(name).label("list"), table.c.trainer_id,
+                              func.aggregate_strings(table.c[column], ",").label("codes"))
+                       .where(table.c.trainer_id.in_(trainer_ids)).group_by(table.c.trainer_id)
+                       for name, table, column in (("departements", trainer_departement, "departement_code"),
+                                                   ("topics", trainer_topic, "topic_code"))))
 
 
 def roster_query(user: User, filters: RosterFilters, today: date) -> Select:
@@ -205,7 +207,7 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
     if ids:
         topic_labels = {code: (position, label) for code, position, label
                         in session.execute(select(Topic.code, Topic.position, Topic.label_fr))}
-        for name, trainer_id, codes in session.execute(_page_statements()[1], {"trainer_ids": ids}).all():
+        for name, trainer_id, codes in session.execute(_code_lists_statement(), {"trainer_ids": ids}).all():
             if name == "departements":
                 departements[trainer_id] = tuple(sorted(codes.split(",")))
             else:
