@@ -6,7 +6,7 @@ from app.extensions import db
 from app.models import Force
 from tests.conftest import login
 from tests.domain.test_matching import _qualified_trainer, _session_to_rank
-from tests.factories import make_coordinator, make_trainer
+from tests.factories import make_coordinator, make_request, make_trainer
 
 
 def _url(intervention) -> str:
@@ -46,3 +46,9 @@ def test_candidates_page_needs_a_session_of_that_request(app, client, clock):
     assert client.get(f"/coordination/demandes/{intervention.request_id}/interventions/999999/candidats"
                       ).status_code == 404
     assert client.get(f"/coordination/demandes/999999/interventions/{intervention.id}/candidats").status_code == 404
+    # A session of another request of the same scope is not reached through this one.
+    other = make_request(intervention.request.establishment, status="in_planning")
+    db.session.commit()
+    assert client.get(f"/coordination/demandes/{other.id}/interventions/{intervention.id}/candidats"
+                      ).status_code == 404
+    assert client.get(_url(intervention)).status_code == 200
