@@ -62,7 +62,14 @@ request_audience = Table(
 
 class InterventionRequest(db.Model):
     __tablename__ = "intervention_request"
-    __table_args__ = (Index("ix_intervention_request_scope", "departement_code", "force", "status"),)
+    __table_args__ = (
+        Index("ix_intervention_request_scope", "departement_code", "force", "status"),
+        # The request rules ask for more (1 to 30 groups, 3 to 300 people, a listed duration); the database
+        # only refuses what no rule could ever allow, so that the rules can change without a migration.
+        CheckConstraint("group_count >= 1", name="group_count_positive"),
+        CheckConstraint("people_per_group >= 1", name="people_per_group_positive"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
@@ -113,6 +120,10 @@ class RequestWindow(db.Model):
     """When the establishment can host the sessions: dates and times of day, local to the place."""
 
     __tablename__ = "request_window"
+    __table_args__ = (
+        CheckConstraint("start_date <= end_date", name="dates_in_order"),
+        CheckConstraint("start_time < end_time", name="times_in_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("intervention_request.id", ondelete="CASCADE"), index=True)
@@ -152,6 +163,13 @@ class Intervention(db.Model):
         # The database itself refuses a session staffed beyond what it needs (two trainers racing for
         # the last place): acceptances raise this counter with a conditional update.
         CheckConstraint("accepted_count >= 0 AND accepted_count <= trainers_needed", name="accepted_within_needed"),
+        # A session's time is set whole: start and end together (an offer, an assignment, a move).
+        CheckConstraint("(starts_at IS NULL AND ends_at IS NULL) "
+                        "OR (starts_at IS NOT NULL AND ends_at IS NOT NULL AND starts_at < ends_at)",
+                        name="times_in_order"),
+        CheckConstraint("trainers_needed IN (1, 2)", name="one_or_two_trainers"),
+        CheckConstraint("people_reached IS NULL OR people_reached >= 0", name="people_reached_not_negative"),
+        CheckConstraint("ical_sequence >= 0", name="ical_sequence_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,6 +220,7 @@ class Assignment(db.Model):
         Index("uq_assignment_live", "intervention_id", "trainer_id", unique=True,
               sqlite_where=text("status IN ('offered', 'accepted')"),
               postgresql_where=text("status IN ('offered', 'accepted')")),
+        CheckConstraint("distance_km IS NULL OR distance_km >= 0", name="distance_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

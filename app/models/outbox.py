@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Text
+from sqlalchemy import CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.clock import utcnow
@@ -22,6 +22,7 @@ class MessageStatus(StrEnum):
 
 class OutgoingMessage(db.Model):
     __tablename__ = "outgoing_message"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

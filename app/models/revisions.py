@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, BigInteger, event
+from sqlalchemy import DDL, BigInteger, CheckConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import db
@@ -10,6 +10,10 @@ from app.models.base import db
 
 class StatisticsRevision(db.Model):
     __tablename__ = "statistics_revision"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("revision >= 0", name="revision_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # a single row, id 1
     revision: Mapped[int] = mapped_column(BigInteger, default=0)

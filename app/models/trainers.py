@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -62,7 +62,15 @@ trainer_audience = Table(
 
 class Trainer(db.Model):
     __tablename__ = "trainer"
-    __table_args__ = (UniqueConstraint("force", "matricule"),)
+    __table_args__ = (
+        UniqueConstraint("force", "matricule"),
+        # As the limits form and the register import allow them: 1 <= per week <= per month, at least 1 km.
+        CheckConstraint("max_sessions_per_week >= 1", name="weekly_limit_positive"),
+        CheckConstraint("max_sessions_per_week <= max_sessions_per_month", name="week_within_month"),
+        CheckConstraint("max_distance_km >= 1", name="distance_positive"),
+        CheckConstraint("last_refresher_on IS NULL OR last_refresher_on >= initial_training_on",
+                        name="refresher_after_initial_training"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), unique=True)
@@ -113,6 +121,12 @@ class AvailabilityPattern(db.Model):
     """A weekly recurring slot (local wall-clock time of the trainer's unit) valid for a period."""
 
     __tablename__ = "availability_pattern"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("start_time < end_time", name="times_in_order"),
+        CheckConstraint("valid_from IS NULL OR valid_until IS NULL OR valid_from <= valid_until",
+                        name="validity_in_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trainer_id: Mapped[int] = mapped_column(ForeignKey("trainer.id", ondelete="CASCADE"), index=True)
@@ -134,6 +148,7 @@ class AvailabilityException(db.Model):
     """A period off (leave, operations, training) or a one-off extra availability."""
 
     __tablename__ = "availability_exception"
+    __table_args__ = (CheckConstraint("starts_at < ends_at", name="times_in_order"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     trainer_id: Mapped[int] = mapped_column(ForeignKey("trainer.id", ondelete="CASCADE"), index=True)
