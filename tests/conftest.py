@@ -1,55 +1,51 @@
-"""Fixtures: an app per test on SQLite (or PostgreSQL with TEST_DATABASE_URL), client, runner, clock."""
+"""Fixtures: an app per test on SQLite (or PostgreSQL with TEST_DATABASE_URL), client, runner, clock.
+
+After a test, every row it wrote is deleted (the reference tables stay). A test marked `rolled_back` runs instead
+inside one transaction of one connection, rolled back at the end: for tests that write through `db.session` only
+and never need their rows committed (no HTTP request, command, thread or second connection).
+"""
 
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.domain.clock import clock as app_clock
 from app.domain.reference_data import sync_reference_data
 from app.extensions import db
-from tests.factories import PASSWORD
-
-# CI sets this so that a missing browser or database fails instead of skipping.
-REQUIRE_ALL = os.environ.get("RELAIS_REQUIRE_ALL_TESTS") == "1"
-# Kept between tests: the reference tables, and the single row of the statistics' revision.
-KEPT_TABLES = {"departement", "topic", "audience", "statistics_revision"}
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-
-
-def skip_or_fail(reason: str) -> None:
-    if REQUIRE_ALL:
-        pytest.fail(f"{reason} (RELAIS_REQUIRE_ALL_TESTS=1: nothing may be skipped)")
-    pytest.skip(reason)
+from tests.helpers import RecordingHandler, database_beside, empty_tables, login, restart_identifiers
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'relais-test.sqlite3'}"
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """A SQLite file of this run, or the PostgreSQL database of TEST_DATABASE_URL. Each pytest-xdist worker has a
+    file of its own (its own temporary folder), or a PostgreSQL database of its own, made beside the given one."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'relais-test.sqlite3'}"
+    elif not worker:
+        yield url
+    else:
+        with database_beside(url, worker) as own:
+            yield own
 
 
 _prepared: set[str] = set()
 
 
-def _empty_tables() -> None:
-    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
-
-
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(request, database_url, tmp_path):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url, "RELAIS_INSTANCE_TMP": str(tmp_path)})
+    commits_elsewhere: list = []
     with app.app_context():
         if database_url not in _prepared:
             db.drop_all()
@@ -57,11 +53,63 @@ def app(database_url, tmp_path):
             sync_reference_data(db.session)
             db.session.commit()
             _prepared.add(database_url)
-        yield app
-        db.session.rollback()
-        _empty_tables()
+        if request.node.get_closest_marker("rolled_back"):
+            with _rolled_back_transaction() as commits_elsewhere:
+                yield app
+            if commits_elsewhere:
+                empty_tables()
+        else:
+            yield app
+            db.session.rollback()
+            empty_tables()
         db.session.remove()
         db.engine.dispose()
+    if commits_elsewhere:
+        pytest.fail("this test, marked rolled_back, committed on a connection of its own (a request, a command, a "
+                    "thread): it needs the usual cleanup, remove its mark")
+
+
+class _JoinedSession(FlaskSession):
+    """Flask-SQLAlchemy's session on the one connection it is given, whatever the table (Flask-SQLAlchemy chooses
+    the engine itself, which would give a new connection, outside the test's transaction)."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@contextmanager
+def _rolled_back_transaction() -> Iterator[list]:
+    """`db.session` joined to one transaction of one connection, rolled back at the end (SQLAlchemy's "joining a
+    session into an external transaction"); yields the COMMITs seen meanwhile on the engine's other connections.
+
+    The session's commits and rollbacks become savepoints (join_transaction_mode="create_savepoint"). The outer
+    transaction starts with a savepoint of its own: pysqlite sends no BEGIN before the first INSERT, so on SQLite
+    the session's first savepoint would open the transaction, and its release (a commit of the session) would
+    commit it."""
+    connection = db.engine.connect()
+    outer = connection.begin()
+    connection.begin_nested()
+    original = db.session
+    factory = sessionmaker(**{**original.session_factory.kw, "bind": connection,
+                              "join_transaction_mode": "create_savepoint"}, class_=_JoinedSession)
+    db.session = scoped_session(factory, scopefunc=original.registry.scopefunc)
+    commits: list = []
+
+    def note_commit(other_connection) -> None:
+        commits.append(other_connection)
+
+    event.listen(db.engine, "commit", note_commit)
+    try:
+        yield commits
+    finally:
+        event.remove(db.engine, "commit", note_commit)
+        db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+        if db.engine.dialect.name == "postgresql":
+            restart_identifiers()
+            db.session.commit()
 
 
 @pytest.fixture
@@ -88,24 +136,6 @@ def _real_clock_after_test():
     app_clock.unfreeze()
 
 
-def csrf_token_from(html: str) -> str:
-    match = CSRF_PATTERN.search(html)
-    assert match, "no CSRF token on the page"
-    return match.group(1) or match.group(2)
-
-
-def post_form(client, url: str, data: dict, page: str | None = None, **kwargs):
-    """Posts a form as a browser would: first load the page to get its CSRF token."""
-    html = client.get(page or url).get_data(as_text=True)
-    return client.post(url, data={**data, "csrf_token": csrf_token_from(html)}, **kwargs)
-
-
-def login(client, user, password: str = PASSWORD):
-    response = post_form(client, "/compte/connexion", {"email": user.email, "password": password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return response
-
-
 @pytest.fixture
 def logged_in(client):
     def _login(user):
@@ -114,20 +144,6 @@ def logged_in(client):
         return client
 
     return _login
-
-
-class RecordingHandler:
-    """aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        from email import message_from_bytes, policy
-
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content,
-                                                policy=policy.default))
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture

@@ -1,20 +1,31 @@
-"""Builders for the objects tests need, with sensible defaults and a fast password hash."""
+"""Builders for the objects and data tests need, with sensible defaults and a fast password hash.
+
+Shared by every test module: a builder or a constant that two test files need lives here (HTTP, query and mail
+helpers live in tests/helpers.py), never in a test module that another one imports.
+"""
 
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
 
 from app.domain.clock import utcnow
+from app.domain.eligibility import SessionNeed, TrainerProfile
+from app.domain.offers import OfferSettings
 from app.domain.passwords import hash_password
 from app.extensions import db
 from app.models import (
+    Audience,
     CoordinatorScope,
     Departement,
     Establishment,
     EstablishmentKind,
     Force,
+    Intervention,
     Role,
+    Topic,
     Trainer,
     Unit,
     UnitKind,
@@ -151,3 +162,115 @@ def make_request(establishment: Establishment | None = None, requester: User | N
             lifecycle.refuse(db.session, item, coordinator, "Pas de formateur disponible", now)
     db.session.flush()
     return item
+
+
+# Offers and sessions in the Rhône (69), police: the common ground of the offer, calendar and web tests.
+OFFER_SETTINGS = OfferSettings(expiry=timedelta(days=3), max_tries=3)
+MONDAY_9 = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # Monday 11 January 2027, 9:00 in Lyon
+
+
+def make_qualified_trainer(unit_km: float = 0.0, force: Force = Force.POLICE, **extra) -> Trainer:
+    """A trainer of the Rhône who teaches cannabis to 4e, the theme and public of make_request's defaults."""
+    trainer = make_trainer("69", force, **extra)
+    trainer.topics = [db.session.get(Topic, "cannabis")]
+    trainer.audiences = [db.session.get(Audience, "4e")]
+    # Units are spread north of the establishment so that ranking by distance is predictable.
+    trainer.unit.latitude += unit_km / 111
+    return trainer
+
+
+def make_session_in_planning(group_count: int = 1, **extra) -> Intervention:
+    """The first session of a request accepted by the coordination (Rhône, police), waiting for a trainer."""
+    establishment = make_establishment("69", force=Force.POLICE)
+    make_coordinator("69", Force.POLICE)
+    request = make_request(establishment, status="in_planning", group_count=group_count, **extra)
+    db.session.flush()
+    return request.interventions[0]
+
+
+def make_session_to_rank() -> Intervention:
+    """A request in planning (Rhône, police), committed; its first session."""
+    establishment = make_establishment("69", force=Force.POLICE)
+    make_request(establishment, status="in_planning")
+    db.session.commit()
+    return db.session.scalars(select(Intervention).order_by(Intervention.id)).first()
+
+
+def make_offer(session_: Intervention, trainer: Trainer, now: datetime, start: datetime = MONDAY_9):
+    """app.domain.offers.make_offer of an hour from `start`, with OFFER_SETTINGS; returns its change."""
+    from app.domain import offers
+
+    return offers.make_offer(db.session, session_, trainer, start, start + timedelta(hours=1), None, now,
+                             OFFER_SETTINGS)
+
+
+def make_confirmed_session(departement: str = "69", start: datetime = MONDAY_9):
+    """A session assigned directly to a qualified trainer by a coordinator, committed:
+    (intervention, trainer, coordinator)."""
+    from app.domain import offers
+
+    intervention = make_session_in_planning(contact_email="cpe@college.example") if departement == "69" else None
+    trainer = make_qualified_trainer()
+    coordinator = make_coordinator("69", Force.POLICE)
+    offers.assign_directly(db.session, intervention, trainer, start, start + timedelta(hours=1), coordinator,
+                           utcnow())
+    db.session.commit()
+    return intervention, trainer, coordinator
+
+
+# Plain profiles for the eligibility and ranking rules (no database): a session in Lyon and a trainer who fits it.
+LYON = (45.7640, 4.8357)
+SESSION_NEED = SessionNeed(intervention_id=1, establishment_id=7, departement_code="69", force="police",
+                           topic_codes=frozenset({"cannabis", "alcool"}), audience_codes=frozenset({"4e"}),
+                           latitude=LYON[0], longitude=LYON[1], timezone="Europe/Paris")
+TRAINER_PROFILE = TrainerProfile(trainer_id=3, active=True, force="police", departement_codes=frozenset({"69"}),
+                                 topic_codes=frozenset({"cannabis", "alcool", "loi-sanctions"}),
+                                 audience_codes=frozenset({"4e", "3e"}), certified_since=date(2026, 3, 1),
+                                 max_distance_km=60, accepts_pair_work=True, latitude=45.75, longitude=4.85)
+
+
+# The demo data set, for the tests that read it: built once per set of parameters, then copied row by row.
+_demo_rows: dict[tuple, dict[str, list[dict]]] = {}
+
+
+def load_demo_data(seed: int, today: date) -> None:
+    """Fills the (empty) database with the demo data set (app.domain.demo, scale "demo", fast password hash),
+    committed.
+
+    The first call with these parameters builds it (about two seconds); the next ones insert the rows that build
+    wrote, identifiers included (some 3,500 rows: a few hundredths of a second). The builder is deterministic
+    (tests/domain/test_demo_data.py), so the copy is what a new build would write. Not for the tests of the
+    builder itself, nor for one that needs what it returns."""
+    from app.domain.demo import build_demo_data
+    from tests.helpers import KEPT_TABLES
+
+    assert db.session.scalar(select(User.id).limit(1)) is None, "the demo data set goes into an empty database"
+    key = (seed, today, db.engine.url.render_as_string())
+    copied = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+    rows = _demo_rows.get(key)
+    if rows is None:
+        reference = [t for t in db.metadata.sorted_tables if t.name in KEPT_TABLES and t.name != "statistics_revision"]
+        before = _rows_of(reference)
+        build_demo_data(db.session, seed=seed, scale="demo", today=today, password_hash_method="pbkdf2:sha256:1000")
+        db.session.commit()
+        # The copy leaves the reference tables as they are: it is faithful only if the build did too.
+        assert _rows_of(reference) == before, "the demo build changed a reference table: copy it too"
+        _demo_rows[key] = _rows_of(copied)
+        return
+    for table in copied:
+        if rows[table.name]:
+            db.session.execute(table.insert(), rows[table.name])
+    if db.engine.dialect.name == "postgresql":
+        # Explicit identifiers leave the sequences behind: move them on as the build's own inserts did.
+        for table in copied:
+            for column in table.primary_key.columns:
+                sequence = db.session.scalar(select(func.pg_get_serial_sequence(f'"{table.name}"', column.name)))
+                highest = db.session.scalar(select(func.max(column))) if sequence else None
+                if highest is not None:
+                    db.session.execute(select(func.setval(sequence, highest)))
+    db.session.commit()
+
+
+def _rows_of(tables) -> dict[str, list[dict]]:
+    return {table.name: [dict(row._mapping) for row in
+                         db.session.execute(select(table).order_by(*table.primary_key.columns))] for table in tables}

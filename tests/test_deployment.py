@@ -16,8 +16,7 @@ from pathlib import Path
 
 from app.extensions import db
 from app.models import Force
-from tests.domain.test_offers import a_session, qualified
-from tests.factories import PASSWORD, make_coordinator
+from tests.factories import PASSWORD, make_coordinator, make_qualified_trainer, make_session_in_planning
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,8 +57,8 @@ def wait_for(check, seconds: float = 30) -> bool:
 
 
 def test_gunicorn_two_workers_and_a_deliver_worker(app, database_url, smtp_server, tmp_path):
-    intervention = a_session(contact_email="vie.scolaire@college.example")
-    trainer = qualified()
+    intervention = make_session_in_planning(contact_email="vie.scolaire@college.example")
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     port = free_port()

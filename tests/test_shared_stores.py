@@ -19,8 +19,8 @@ from sqlalchemy import event
 from app import create_app
 from app.extensions import db
 from app.models import User
-from tests.conftest import login, post_form, skip_or_fail
-from tests.web.test_calendars import confirmed_session
+from tests.factories import make_confirmed_session
+from tests.helpers import login, post_form, skip_or_fail
 
 REDIS_URL = os.environ.get("RELAIS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -66,7 +66,7 @@ def test_login_attempts_are_counted_across_processes(app, database_url, redis_pr
 
 
 def test_a_dashboard_computed_by_one_process_is_served_by_the_other(app, database_url, redis_prefix):
-    _, _, coordinator = confirmed_session()
+    _, _, coordinator = make_confirmed_session()
     shared = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": redis_prefix}
     period = {"date_from": "2027-01-01", "date_to": "2027-01-31"}
     with worker(database_url, **shared) as first, worker(database_url, **shared) as second:
@@ -89,7 +89,7 @@ def test_a_dashboard_computed_by_one_process_is_served_by_the_other(app, databas
 def test_with_redis_down_limits_still_count_and_dashboards_still_show(app, database_url):
     """No Redis where one is configured (a closed port): each process counts in its own memory and computes its
     own figures; nobody gets an error page."""
-    _, _, coordinator = confirmed_session()
+    _, _, coordinator = make_confirmed_session()
     nowhere = "redis://127.0.0.1:1/0"
     down = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": nowhere, "RELAIS_LOGIN_LIMIT_PER_ACCOUNT":
             "3 per 15 minutes", "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": nowhere}

@@ -9,7 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import skip_or_fail
+from tests.factories import load_demo_data
+from tests.helpers import skip_or_fail
 
 CHROMIUM = os.environ.get("RELAIS_CHROMIUM", "/usr/bin/chromium")
 # Without these, Chromium tries to reach Google's services, which this network refuses.
@@ -22,7 +23,8 @@ def live_server(app):
     if app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://":
         pytest.fail("the browser tests need a database file shared with the server thread")
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # The loop looks for shutdown() at each poll: every 0.5 s by default, half a second lost per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -50,24 +52,9 @@ def page(browser, live_server):
     context.close()
 
 
-def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
-    """Serious and critical axe-core violations of the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
+@pytest.fixture
+def demo(app):
+    """The demo data set (seed 7, for today), committed: the server thread reads it."""
+    from app.domain.clock import utcnow
 
-    results = Axe().run(page)
-    return [v for v in results.response["violations"] if v.get("impact") in impacts]
-
-
-def assert_accessible(page) -> None:
-    violations = axe_violations(page)
-    details = "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — "
-                        + ", ".join(str(n.get("target")) for n in v["nodes"][:5]) for v in violations)
-    assert not violations, f"axe-core violations on {page.url}:\n{details}"
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/compte/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/accueil")
+    load_demo_data(seed=7, today=utcnow().date())

@@ -11,10 +11,9 @@ from icalendar import Calendar
 from app.domain.mail import SmtpTransport, deliver_pending
 from app.extensions import db
 from app.models import Force
-from tests.browser.conftest import assert_accessible, log_in
-from tests.domain.test_offers import a_session, qualified
-from tests.factories import PASSWORD, make_coordinator
-from tests.web.test_invitations import calendars_of
+from tests.browser.helpers import assert_accessible, log_in
+from tests.factories import PASSWORD, make_coordinator, make_qualified_trainer, make_session_in_planning
+from tests.helpers import calendars_of
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +34,8 @@ def feed_event(url: str, uid: str):
 
 
 def test_confirm_reschedule_cancel_reach_mailboxes_and_feeds(app, clock, browser, live_server, page, smtp_server):
-    intervention = a_session(contact_email="vie.scolaire@college.example")
-    trainer = qualified()
+    intervention = make_session_in_planning(contact_email="vie.scolaire@college.example")
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     uid = intervention.ical_uid

@@ -8,13 +8,12 @@ from sqlalchemy import select
 from app.domain.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import Force, Intervention, InterventionStatus
-from tests.browser.conftest import assert_accessible, log_in
-from tests.browser.test_homes import demo  # noqa: F401  (fixture)
+from tests.browser.helpers import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_coordinator_reads_candidates_of_a_session(demo, page):  # noqa: F811
+def test_coordinator_reads_candidates_of_a_session(demo, page):
     intervention = db.session.scalars(
         select(Intervention).where(Intervention.departement_code == "69", Intervention.force == Force.POLICE,
                                    Intervention.status == InterventionStatus.TO_SCHEDULE).order_by(Intervention.id)

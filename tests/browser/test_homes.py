@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.clock import utcnow
-from app.domain.demo import DEMO_PASSWORD, build_demo_data
-from app.extensions import db
-from tests.browser.conftest import assert_accessible, log_in
+from app.domain.demo import DEMO_PASSWORD
+from tests.browser.helpers import assert_accessible, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +15,6 @@ DEMO_LOGINS = {
     "trainer": ("formateur.pfad@relais.demo", "Mon profil de formateur"),
     "requester": ("principal.college@relais.demo", "Isabelle Lefèvre"),
 }
-
-
-@pytest.fixture
-def demo(app):
-    build_demo_data(db.session, seed=7, scale="demo", today=utcnow().date(), password_hash_method="pbkdf2:sha256:1000")
-    db.session.commit()
 
 
 @pytest.mark.parametrize("role", sorted(DEMO_LOGINS))

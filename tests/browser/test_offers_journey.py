@@ -8,9 +8,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Assignment, AssignmentStatus, Force, Intervention, InterventionStatus
-from tests.browser.conftest import assert_accessible, log_in
-from tests.domain.test_offers import a_session, qualified
-from tests.factories import PASSWORD, make_coordinator
+from tests.browser.helpers import assert_accessible, log_in
+from tests.factories import PASSWORD, make_coordinator, make_qualified_trainer, make_session_in_planning
 
 pytestmark = pytest.mark.browser
 
@@ -24,9 +23,9 @@ def as_user(browser, live_server, email: str):
 
 
 def test_offer_decline_cascade_accept_then_plan_the_week(app, clock, browser, live_server, page):
-    first_session = a_session()
-    later_sessions = [a_session(), a_session()]
-    near, far = qualified(unit_km=1), qualified(unit_km=15)
+    first_session = make_session_in_planning()
+    later_sessions = [make_session_in_planning(), make_session_in_planning()]
+    near, far = make_qualified_trainer(unit_km=1), make_qualified_trainer(unit_km=15)
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
 

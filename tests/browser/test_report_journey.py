@@ -8,9 +8,8 @@ import pytest
 
 from app.extensions import db
 from app.models import InterventionStatus
-from tests.browser.conftest import assert_accessible, log_in
-from tests.factories import PASSWORD
-from tests.web.test_calendars import confirmed_session
+from tests.browser.helpers import assert_accessible, log_in
+from tests.factories import PASSWORD, make_confirmed_session
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +19,7 @@ def people_reached(page) -> str:
 
 
 def test_trainer_reports_and_the_dashboard_follows(app, clock, browser, live_server, page):
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     clock.freeze(intervention.ends_at + timedelta(hours=3))
 
     log_in(page, coordinator.email, PASSWORD)

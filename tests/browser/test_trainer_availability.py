@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AvailabilityException, AvailabilityPattern
-from tests.browser.conftest import assert_accessible, log_in
+from tests.browser.helpers import assert_accessible, log_in
 from tests.factories import PASSWORD, make_trainer
 
 pytestmark = pytest.mark.browser

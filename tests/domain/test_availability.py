@@ -272,6 +272,7 @@ def test_loader_fetches_many_trainers_in_three_queries_and_keeps_only_what_matte
     assert load_availability(db.session, [], paris(tuesday, 0), paris(tuesday, 23)) == {}
 
 
+@pytest.mark.rolled_back
 def test_the_quick_answer_without_reasons_agrees_with_the_explained_one(app):
     # Planning asks without reasons; it must say yes and no exactly where the explained answer does.
     monday = date(2026, 12, 7)

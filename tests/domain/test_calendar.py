@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import vobject
 from icalendar import Calendar
 
@@ -11,17 +12,26 @@ from app.domain import offers
 from app.domain.calendar import COORDINATION, ESTABLISHMENT, TRAINER, Organizer, session_event, single_event_calendar
 from app.extensions import db
 from app.models import Audience, Force, Topic
-from tests.domain.test_offers import a_session, qualified
-from tests.factories import make_coordinator, make_establishment, make_request, make_trainer
+from tests.factories import (
+    MONDAY_9,
+    make_coordinator,
+    make_establishment,
+    make_qualified_trainer,
+    make_request,
+    make_session_in_planning,
+    make_trainer,
+)
+
+# Through db.session only, nothing committed: each test's rows go with its rolled-back transaction.
+pytestmark = pytest.mark.rolled_back
 
 ORGANIZER = Organizer("no-reply@relais.localhost", "Coordination police nationale — Rhône (69)")
 STAMP = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-MONDAY_9 = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)
 
 
 def confirmed(**request_fields):
-    intervention = a_session(room="Salle « Jean Moulin », bâtiment B; 2e étage", **request_fields)
-    trainer = qualified()
+    intervention = make_session_in_planning(room="Salle « Jean Moulin », bâtiment B; 2e étage", **request_fields)
+    trainer = make_qualified_trainer()
     offers.assign_directly(db.session, intervention, trainer, MONDAY_9, MONDAY_9 + timedelta(hours=1),
                            make_coordinator("69", Force.POLICE), datetime(2026, 11, 30, 9, tzinfo=UTC))
     db.session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.certification import (
@@ -39,6 +40,7 @@ def test_warning_window_opens_sixty_days_ahead():
     assert certification_status(since, valid_until - timedelta(days=60)).is_valid
 
 
+@pytest.mark.rolled_back
 def test_last_refresher_restarts_the_period(app):
     trainer = make_trainer(certified_on=TODAY - timedelta(days=2000), last_refresher_on=TODAY - timedelta(days=10))
     assert trainer.certified_since == TODAY - timedelta(days=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.domain.imports.competence import import_competence
@@ -20,6 +21,7 @@ def _count() -> int:
     return db.session.scalar(select(func.count()).select_from(CommuneCompetence))
 
 
+@pytest.mark.rolled_back
 def test_good_file_with_bom_is_loaded(app):
     report = import_competence(db.session, "\ufeff" + GOOD)
     assert report.ok and report.created == 4
@@ -30,6 +32,7 @@ def test_good_file_with_bom_is_loaded(app):
     assert db.session.get(CommuneCompetence, "2A004").departement_code == "2A"
 
 
+@pytest.mark.rolled_back
 def test_reimport_is_idempotent_and_updates_changes(app):
     import_competence(db.session, GOOD)
     again = import_competence(db.session, GOOD)
@@ -40,6 +43,7 @@ def test_reimport_is_idempotent_and_updates_changes(app):
     assert _count() == 4
 
 
+@pytest.mark.rolled_back
 def test_bad_lines_are_reported_with_their_number_and_nothing_is_written(app):
     bad = (HEADER
            + "69123;Lyon;PN;DDSP69;Commissariat de Lyon;69001;69001\n"
@@ -62,6 +66,7 @@ def test_bad_lines_are_reported_with_their_number_and_nothing_is_written(app):
     assert _count() == 0
 
 
+@pytest.mark.rolled_back
 def test_wrong_separator_is_explained(app):
     report = import_competence(db.session, GOOD.replace(";", ","))
     assert [str(error) for error in report.errors][0].startswith("Ligne 1 : colonnes manquantes")

@@ -10,6 +10,7 @@ from app.domain.demo import build_demo_data
 from app.domain.identifiers import is_valid_siret, is_valid_uai
 from app.extensions import db
 from app.models import Establishment, EstablishmentKind, Force, Role, Trainer, User
+from tests.helpers import empty_tables
 
 TODAY = date(2026, 11, 30)
 
@@ -26,9 +27,7 @@ def _snapshot() -> list[tuple]:
 
 
 def _reset() -> None:
-    from tests.conftest import _empty_tables
-
-    _empty_tables()
+    empty_tables()
 
 
 def test_same_seed_same_data_other_seed_other_data(app):

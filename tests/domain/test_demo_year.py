@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.domain.demo import SCALES, build_demo_data
@@ -25,6 +26,8 @@ from app.models import (
     RequestStatus,
     SessionReport,
 )
+from tests.factories import load_demo_data
+from tests.helpers import empty_tables
 
 TODAY = date(2027, 2, 1)
 NOW = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
@@ -91,20 +94,19 @@ def test_the_year_is_topped_up_with_sessions_in_every_state_on_days_they_can_be_
 
 
 def test_same_seed_same_year_and_a_full_year_adds_nothing(app):
-    from tests.conftest import _empty_tables
-
     build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH, year_sessions=300)
     db.session.commit()
     first = _year_rows()
     assert len(first) > 0
     again = generate_year(db.session, now=NOW, seed=4, sessions=300)
     assert again.generated_sessions == 0
-    _empty_tables()
+    empty_tables()
     build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH, year_sessions=300)
     db.session.commit()
     assert _year_rows() == first
 
 
+@pytest.mark.rolled_back
 def test_the_national_demo_comes_with_a_year_and_the_small_one_without(app):
     assert SCALES["national"].year_sessions == YEAR_SESSIONS == 50_000
     assert SCALES["demo"].year_sessions == 0
@@ -114,18 +116,16 @@ def test_the_national_demo_comes_with_a_year_and_the_small_one_without(app):
 
 
 def test_the_share_of_the_year_already_given_follows_the_date_unless_set(app):
-    from tests.conftest import _empty_tables
-
     december = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
     def given_share(**share) -> float:
-        build_demo_data(db.session, seed=4, scale="demo", today=december.date(), password_hash_method=FAST_HASH)
+        load_demo_data(seed=4, today=december.date())  # the same demo twice: built once
         before = sessions_in_period(db.session, school_year(december.date()))
         generate_year(db.session, now=december, seed=4, sessions=before + 600, **share)
         db.session.commit()
         starts = db.session.scalars(select(Intervention.starts_at)
                                     .where(Intervention.ical_uid.like("demo-year-%"))).all()
-        _empty_tables()
+        empty_tables()
         return sum(start < december for start in starts) / len(starts)
 
     # Built on 2 December: about a quarter of the school year's open days are gone.

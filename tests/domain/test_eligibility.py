@@ -8,21 +8,15 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.domain.availability import BusyPeriod, Period, TrainerAvailability
-from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions, timed_exclusions
+from app.domain.eligibility import static_exclusions, timed_exclusions
 from app.domain.planning import TrainerLimits
+from tests.factories import SESSION_NEED as NEED
+from tests.factories import TRAINER_PROFILE as TRAINER
 
-LYON = (45.7640, 4.8357)
 # Tuesday 12 January 2027, 10:00–11:00 in Lyon (09:00–10:00 UTC).
 START = datetime(2027, 1, 12, 9, 0, tzinfo=UTC)
 END = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
 
-NEED = SessionNeed(intervention_id=1, establishment_id=7, departement_code="69", force="police",
-                   topic_codes=frozenset({"cannabis", "alcool"}), audience_codes=frozenset({"4e"}),
-                   latitude=LYON[0], longitude=LYON[1], timezone="Europe/Paris")
-TRAINER = TrainerProfile(trainer_id=3, active=True, force="police", departement_codes=frozenset({"69"}),
-                         topic_codes=frozenset({"cannabis", "alcool", "loi-sanctions"}),
-                         audience_codes=frozenset({"4e", "3e"}), certified_since=date(2026, 3, 1),
-                         max_distance_km=60, accepts_pair_work=True, latitude=45.75, longitude=4.85)
 FREE = TrainerAvailability(trainer_id=3)
 WORKLOAD = TrainerLimits(3, weekly_limit=3, monthly_limit=8)
 

@@ -19,6 +19,9 @@ from app.models import (
 )
 from tests.factories import make_coordinator, make_establishment, make_request, make_trainer
 
+# Through db.session only, nothing committed: each test's rows go with its rolled-back transaction.
+pytestmark = pytest.mark.rolled_back
+
 
 @pytest.fixture
 def setup(app, clock):

@@ -2,50 +2,26 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.domain.matching import rank_intervention
 from app.extensions import db
-from app.models import Force, Intervention, Topic
-from tests.factories import make_establishment, make_request, make_trainer
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def _qualified_trainer(force=Force.POLICE, **extra):
-    trainer = make_trainer("69", force, **extra)
-    trainer.topics = [db.session.get(Topic, "cannabis")]
-    from app.models import Audience
-
-    trainer.audiences = [db.session.get(Audience, "4e")]
-    return trainer
-
-
-def _session_to_rank():
-    establishment = make_establishment("69", force=Force.POLICE)
-    make_request(establishment, status="in_planning")
-    db.session.commit()
-    return db.session.scalars(select(Intervention).order_by(Intervention.id)).first()
+from app.models import Force, Intervention
+from tests.factories import (
+    OFFER_SETTINGS,
+    make_establishment,
+    make_qualified_trainer,
+    make_request,
+    make_session_to_rank,
+    make_trainer,
+)
+from tests.helpers import count_queries
 
 
 def test_ranks_qualified_trainers_and_explains_the_others(app, clock):
-    intervention = _session_to_rank()
-    good = _qualified_trainer()
-    gendarme = _qualified_trainer(Force.GENDARMERIE)
+    intervention = make_session_to_rank()
+    good = make_qualified_trainer()
+    gendarme = make_qualified_trainer(force=Force.GENDARMERIE)
     unqualified = make_trainer("69", Force.POLICE)
     db.session.commit()
     ranking = rank_intervention(db.session, intervention.id, clock.now())
@@ -57,14 +33,14 @@ def test_ranks_qualified_trainers_and_explains_the_others(app, clock):
 
 
 def test_query_count_does_not_grow_with_the_pool(app, clock):
-    intervention = _session_to_rank()
-    _qualified_trainer()
+    intervention = make_session_to_rank()
+    make_qualified_trainer()
     db.session.commit()
     db.session.expire_all()
     with count_queries() as few:
         rank_intervention(db.session, intervention.id, clock.now())
     for _ in range(8):
-        _qualified_trainer()
+        make_qualified_trainer()
     db.session.commit()
     db.session.expire_all()
     with count_queries() as many:
@@ -80,10 +56,10 @@ def test_continuity_and_weekly_limits_are_read_from_the_stored_sessions(app, clo
 
     from tests.factories import make_assigned_session
 
-    intervention = _session_to_rank()
+    intervention = make_session_to_rank()
     establishment = intervention.request.establishment
-    came, declined, elsewhere, long_ago = (_qualified_trainer() for _ in range(4))
-    full_week = _qualified_trainer(max_sessions_per_week=1)
+    came, declined, elsewhere, long_ago = (make_qualified_trainer() for _ in range(4))
+    full_week = make_qualified_trainer(max_sessions_per_week=1)
     make_assigned_session(came, clock.now() - timedelta(days=60), establishment=establishment)
     make_assigned_session(declined, clock.now() - timedelta(days=60), status="declined", establishment=establishment)
     make_assigned_session(elsewhere, clock.now() - timedelta(days=60))
@@ -108,16 +84,16 @@ def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, cloc
     from app.domain.eligibility import TrainerProfile
     from app.domain.matching import load_session_to_rank, load_trainer_profiles, session_need
     from app.models import Audience, Trainer
-    from tests.domain.test_offers import SETTINGS
 
     establishment = make_establishment("69", force=Force.POLICE)
     establishment.latitude = establishment.longitude = None
     make_request(establishment, status="in_planning", audiences=("4e", "3e"), topics=("cannabis", "alcool"))
     intervention = db.session.scalars(select(Intervention).order_by(Intervention.id)).first()
-    asked = _qualified_trainer(certified_on=None)
+    asked = make_qualified_trainer(certified_on=None)
     asked.audiences = [db.session.get(Audience, "4e"), db.session.get(Audience, "3e")]
     start = clock.now() + timedelta(days=30)
-    offers.make_offer(db.session, intervention, asked, start, start + timedelta(hours=1), None, clock.now(), SETTINGS)
+    offers.make_offer(db.session, intervention, asked, start, start + timedelta(hours=1), None, clock.now(),
+                      OFFER_SETTINGS)
     db.session.commit()
     rows = load_session_to_rank(db.session, intervention.id, clock.now())
     assert rows.need == session_need(intervention)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -15,50 +15,33 @@ from app.extensions import db
 from app.models import (
     Assignment,
     AssignmentStatus,
-    Audience,
     Force,
     Intervention,
     InterventionStatus,
     OutgoingMessage,
     RequestEvent,
     RequestStatus,
-    Topic,
 )
-from tests.factories import make_assigned_session, make_coordinator, make_establishment, make_request, make_trainer
-
-SETTINGS = OfferSettings(expiry=timedelta(days=3), max_tries=3)
-MONDAY_9 = datetime(2027, 1, 11, 8, 0, tzinfo=UTC)  # 9:00 in Lyon
-
-
-def qualified(unit_km: float = 0.0, **extra):
-    trainer = make_trainer("69", Force.POLICE, **extra)
-    trainer.topics = [db.session.get(Topic, "cannabis")]
-    trainer.audiences = [db.session.get(Audience, "4e")]
-    # Units are spread north of the establishment so that ranking by distance is predictable.
-    trainer.unit.latitude += unit_km / 111
-    return trainer
-
-
-def a_session(group_count: int = 1, **extra) -> Intervention:
-    establishment = make_establishment("69", force=Force.POLICE)
-    make_coordinator("69", Force.POLICE)
-    request = make_request(establishment, status="in_planning", group_count=group_count, **extra)
-    db.session.flush()
-    return request.interventions[0]
-
-
-def offer(session_, trainer, now, start=MONDAY_9):
-    return offers.make_offer(db.session, session_, trainer, start, start + timedelta(hours=1), None, now, SETTINGS)
+from tests.factories import (
+    MONDAY_9,
+    OFFER_SETTINGS,
+    make_assigned_session,
+    make_coordinator,
+    make_offer,
+    make_qualified_trainer,
+    make_session_in_planning,
+)
 
 
 def kinds(change) -> list[tuple[str, int]]:
     return [(n.kind, n.recipient.id) for n in change.notices]
 
 
+@pytest.mark.rolled_back
 def test_an_offer_fixes_the_time_and_tells_the_trainer(app, clock):
-    session_ = a_session()
-    trainer = qualified()
-    change = offer(session_, trainer, clock.now())
+    session_ = make_session_in_planning()
+    trainer = make_qualified_trainer()
+    change = make_offer(session_, trainer, clock.now())
     assert kinds(change) == [("offer", trainer.user.id)]
     assert session_.status is InterventionStatus.OFFERED and session_.starts_at == MONDAY_9
     assignment = change.notices[0].assignment
@@ -66,15 +49,16 @@ def test_an_offer_fixes_the_time_and_tells_the_trainer(app, clock):
     assert assignment.expires_at == clock.now() + timedelta(days=3)
     assert session_.request.status is RequestStatus.SCHEDULED
     with pytest.raises(OfferRefusedError) as refused:
-        offer(session_, trainer, clock.now())
+        make_offer(session_, trainer, clock.now())
     assert refused.value.code == "already_asked"
 
 
+@pytest.mark.rolled_back
 def test_more_offers_than_places_the_first_to_accept_gets_it(app, clock):
-    session_ = a_session()
-    first, second, third = qualified(), qualified(), qualified()
-    one = offer(session_, first, clock.now()).notices[0].assignment
-    two = offer(session_, second, clock.now()).notices[0].assignment
+    session_ = make_session_in_planning()
+    first, second, third = make_qualified_trainer(), make_qualified_trainer(), make_qualified_trainer()
+    one = make_offer(session_, first, clock.now()).notices[0].assignment
+    two = make_offer(session_, second, clock.now()).notices[0].assignment
     change = offers.accept_offer(db.session, two, clock.now())
     assert [n.kind for n in change.notices] == ["offer_filled"]
     [invitation] = change.calendar
@@ -86,20 +70,22 @@ def test_more_offers_than_places_the_first_to_accept_gets_it(app, clock):
         offers.accept_offer(db.session, one, clock.now())
     assert refused.value.code == "session_changed"
     with pytest.raises(OfferRefusedError) as refused:
-        offer(session_, third, clock.now())
+        make_offer(session_, third, clock.now())
     assert refused.value.code == "session_changed"
 
 
+@pytest.mark.rolled_back
 def test_the_answer_deadline_comes_a_day_before_a_close_session(app, clock):
     now = clock.now()
-    assert offers.offer_expiry(now, now + timedelta(days=2), SETTINGS) == now + timedelta(days=1)
-    assert offers.offer_expiry(now, now + timedelta(hours=3), SETTINGS) == now + timedelta(hours=2)
+    assert offers.offer_expiry(now, now + timedelta(days=2), OFFER_SETTINGS) == now + timedelta(days=1)
+    assert offers.offer_expiry(now, now + timedelta(hours=3), OFFER_SETTINGS) == now + timedelta(hours=2)
 
 
+@pytest.mark.rolled_back
 def test_accepting_the_last_place_confirms_and_tells_the_requester(app, clock):
-    session_ = a_session()
-    trainer = qualified()
-    assignment = offer(session_, trainer, clock.now()).notices[0].assignment
+    session_ = make_session_in_planning()
+    trainer = make_qualified_trainer()
+    assignment = make_offer(session_, trainer, clock.now()).notices[0].assignment
     change = offers.accept_offer(db.session, assignment, clock.now())
     assert assignment.status is AssignmentStatus.ACCEPTED
     assert session_.status is InterventionStatus.CONFIRMED and session_.accepted_count == 1
@@ -111,32 +97,35 @@ def test_accepting_the_last_place_confirms_and_tells_the_requester(app, clock):
     assert session_.request.status is RequestStatus.CONFIRMED
 
 
+@pytest.mark.rolled_back
 def test_a_pair_is_confirmed_when_both_have_accepted_at_the_same_time(app, clock):
-    session_ = a_session(wants_two_trainers=True)
-    first, second = qualified(accepts_pair_work=True), qualified(accepts_pair_work=True)
-    one = offer(session_, first, clock.now()).notices[0].assignment
+    session_ = make_session_in_planning(wants_two_trainers=True)
+    first, second = make_qualified_trainer(accepts_pair_work=True), make_qualified_trainer(accepts_pair_work=True)
+    one = make_offer(session_, first, clock.now()).notices[0].assignment
     with pytest.raises(OfferRefusedError) as refused:
-        offer(session_, second, clock.now(), start=MONDAY_9 + timedelta(hours=1))
+        make_offer(session_, second, clock.now(), start=MONDAY_9 + timedelta(hours=1))
     assert refused.value.code == "time_mismatch"
-    two = offer(session_, second, clock.now()).notices[0].assignment
+    two = make_offer(session_, second, clock.now()).notices[0].assignment
     offers.accept_offer(db.session, one, clock.now())
     assert session_.status is InterventionStatus.OFFERED
     offers.accept_offer(db.session, two, clock.now())
     assert session_.status is InterventionStatus.CONFIRMED and session_.accepted_count == 2
 
 
+@pytest.mark.rolled_back
 def test_an_expired_offer_cannot_be_accepted(app, clock):
-    session_ = a_session()
-    assignment = offer(session_, qualified(), clock.now()).notices[0].assignment
+    session_ = make_session_in_planning()
+    assignment = make_offer(session_, make_qualified_trainer(), clock.now()).notices[0].assignment
     with pytest.raises(OfferRefusedError) as refused:
         offers.accept_offer(db.session, assignment, clock.now() + timedelta(days=3, minutes=1))
     assert refused.value.code == "offer_closed"
 
 
+@pytest.mark.rolled_back
 def test_a_trainer_cannot_accept_two_sessions_at_the_same_time(app, clock):
-    trainer = qualified()
+    trainer = make_qualified_trainer()
     make_assigned_session(trainer, MONDAY_9 + timedelta(minutes=30))
-    session_ = a_session()
+    session_ = make_session_in_planning()
     # Offered before the other booking existed (e.g. agreed by phone meanwhile).
     assignment = offers.Assignment(intervention_id=session_.id, trainer_id=trainer.id,
                                    expires_at=clock.now() + timedelta(days=3))
@@ -149,18 +138,19 @@ def test_a_trainer_cannot_accept_two_sessions_at_the_same_time(app, clock):
         offers.accept_offer(db.session, assignment, clock.now())
     assert refused.value.code == "trainer_busy"
     with pytest.raises(OfferRefusedError) as refused:
-        offer(a_session(), trainer, clock.now())
+        make_offer(make_session_in_planning(), trainer, clock.now())
     assert refused.value.code == "trainer_busy"
 
 
+@pytest.mark.rolled_back
 def test_a_decline_passes_the_session_to_the_next_best_candidate(app, clock):
-    session_ = a_session()
-    near, far = qualified(unit_km=1), qualified(unit_km=20)
+    session_ = make_session_in_planning()
+    near, far = make_qualified_trainer(unit_km=1), make_qualified_trainer(unit_km=20)
     db.session.flush()
     best = rank_intervention(db.session, session_.id, clock.now()).candidates[0]
     assert best.trainer_id == near.id
-    assignment = offer(session_, near, clock.now(), start=best.all_starts[0]).notices[0].assignment
-    change = offers.decline_offer(db.session, assignment, "Déjà en stage ce jour-là", clock.now(), SETTINGS)
+    assignment = make_offer(session_, near, clock.now(), start=best.all_starts[0]).notices[0].assignment
+    change = offers.decline_offer(db.session, assignment, "Déjà en stage ce jour-là", clock.now(), OFFER_SETTINGS)
     assert assignment.status is AssignmentStatus.DECLINED and assignment.decline_reason == "Déjà en stage ce jour-là"
     assert kinds(change) == [("offer", far.user.id)]
     live = db.session.scalars(select(Assignment).where(Assignment.status == AssignmentStatus.OFFERED)).all()
@@ -169,9 +159,9 @@ def test_a_decline_passes_the_session_to_the_next_best_candidate(app, clock):
 
 
 def test_expired_offers_cascade_once_however_often_tick_runs(app, clock):
-    session_ = a_session()
-    near, far = qualified(unit_km=1), qualified(unit_km=20)
-    offer(session_, near, clock.now())
+    session_ = make_session_in_planning()
+    near, far = make_qualified_trainer(unit_km=1), make_qualified_trainer(unit_km=20)
+    make_offer(session_, near, clock.now())
     db.session.commit()
     assert offers.expire_due_offers(db.session, clock.now() + timedelta(days=2)) == 0
     later = clock.now() + timedelta(days=3)
@@ -183,10 +173,11 @@ def test_expired_offers_cascade_once_however_often_tick_runs(app, clock):
     assert subjects == ["[Relais] Proposition d'intervention expirée", "[Relais] Nouvelle proposition d'intervention"]
 
 
+@pytest.mark.rolled_back
 def test_after_the_last_try_the_session_goes_back_to_the_coordinators_flagged(app, clock):
-    session_ = a_session()
-    trainers = [qualified(unit_km=km) for km in (1, 2, 3, 4)]
-    assignment = offer(session_, trainers[0], clock.now()).notices[0].assignment
+    session_ = make_session_in_planning()
+    trainers = [make_qualified_trainer(unit_km=km) for km in (1, 2, 3, 4)]
+    assignment = make_offer(session_, trainers[0], clock.now()).notices[0].assignment
     settings = OfferSettings(expiry=timedelta(days=3), max_tries=2)
     change = offers.decline_offer(db.session, assignment, "Indisponible", clock.now(), settings)
     second = change.notices[0].assignment
@@ -200,22 +191,24 @@ def test_after_the_last_try_the_session_goes_back_to_the_coordinators_flagged(ap
     events = [e.kind for e in db.session.scalars(select(RequestEvent).order_by(RequestEvent.id))]
     assert events[-1] == "needs_attention" and events.count("offer_declined") == 2
     # A new offer by the coordinator clears the flag.
-    offer(session_, trainers[2], clock.now())
+    make_offer(session_, trainers[2], clock.now())
     assert session_.attention_reason is None
 
 
+@pytest.mark.rolled_back
 def test_with_no_candidate_left_the_session_is_flagged_at_once(app, clock):
-    session_ = a_session()
-    only = qualified()
-    assignment = offer(session_, only, clock.now()).notices[0].assignment
-    change = offers.decline_offer(db.session, assignment, "Indisponible", clock.now(), SETTINGS)
+    session_ = make_session_in_planning()
+    only = make_qualified_trainer()
+    assignment = make_offer(session_, only, clock.now()).notices[0].assignment
+    change = offers.decline_offer(db.session, assignment, "Indisponible", clock.now(), OFFER_SETTINGS)
     assert {n.kind for n in change.notices} == {"needs_attention"}
     assert session_.attention_reason.startswith("Plus aucun formateur possible")
 
 
+@pytest.mark.rolled_back
 def test_direct_assignment_confirms_and_withdrawal_reopens(app, clock):
-    session_ = a_session()
-    trainer = qualified()
+    session_ = make_session_in_planning()
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     change = offers.assign_directly(db.session, session_, trainer, MONDAY_9, MONDAY_9 + timedelta(hours=1),
                                     coordinator, clock.now())
@@ -234,9 +227,9 @@ def test_direct_assignment_confirms_and_withdrawal_reopens(app, clock):
 
 
 def test_the_database_refuses_overstaffing_and_a_second_live_offer(app, clock):
-    session_ = a_session()
-    trainer = qualified()
-    offer(session_, trainer, clock.now())
+    session_ = make_session_in_planning()
+    trainer = make_qualified_trainer()
+    make_offer(session_, trainer, clock.now())
     db.session.commit()
     with pytest.raises(IntegrityError):
         db.session.execute(update(Intervention).where(Intervention.id == session_.id).values(accepted_count=2))

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from app.domain.availability import Period, TrainerAvailability, WeeklySlot
 from app.domain.planning import TrainerLimits
 from app.domain.ranking import Window, candidate_starts, rank_candidates
-from tests.domain.test_eligibility import NEED, TRAINER
+from tests.factories import SESSION_NEED as NEED
+from tests.factories import TRAINER_PROFILE as TRAINER
 
 HOUR = timedelta(hours=1)
 

@@ -16,6 +16,9 @@ from app.domain.request_rules import (
     check_request,
 )
 
+# Through db.session only, nothing committed: each test's rows go with its rolled-back transaction.
+pytestmark = pytest.mark.rolled_back
+
 TODAY = date(2026, 11, 30)
 LYON_SCHOOL = Place("69", "A", True)  # zone A
 PARIS_SCHOOL = Place("75", "C", True)  # zone C

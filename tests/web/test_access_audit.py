@@ -6,23 +6,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Role
-from tests.conftest import login
 from tests.factories import make_coordinator, make_establishment, make_trainer, make_user
-
-SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
-
-
-def _view_roles(app):
-    """endpoint -> declared roles (None: public); fails for any view that declares nothing."""
-    declared = {}
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in SKIPPED_ENDPOINTS:
-            continue
-        view = app.view_functions[rule.endpoint]
-        assert hasattr(view, "allowed_roles"), (
-            f"{rule.endpoint} ({rule.rule}) declares no access rule: use @role_required(...) or @public")
-        declared[rule.endpoint] = (rule, view.allowed_roles)
-    return declared
+from tests.helpers import login, view_roles
 
 
 def _url_for_rule(rule) -> str:
@@ -34,7 +19,7 @@ def _url_for_rule(rule) -> str:
 
 
 def test_every_view_declares_its_roles(app):
-    declared = _view_roles(app)
+    declared = view_roles(app)
     assert "main.home" in declared and "auth.login" in declared
 
 
@@ -56,7 +41,7 @@ def test_roles_outside_a_view_are_refused(app, client, people, role):
     app.config["WTF_CSRF_ENABLED"] = False  # reach the access check of POST views too
     login(client, people[role])
     checked = 0
-    for endpoint, (rule, allowed) in _view_roles(app).items():
+    for endpoint, (rule, allowed) in view_roles(app).items():
         if allowed is None or role in allowed:
             continue
         url = _url_for_rule(rule)
@@ -70,7 +55,7 @@ def test_roles_outside_a_view_are_refused(app, client, people, role):
 
 def test_anonymous_visitors_are_sent_to_log_in(app, client):
     app.config["WTF_CSRF_ENABLED"] = False
-    for rule, allowed in _view_roles(app).values():
+    for rule, allowed in view_roles(app).values():
         if allowed is None:
             continue
         url = _url_for_rule(rule)

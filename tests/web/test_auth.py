@@ -11,8 +11,8 @@ from app import create_app
 from app.domain.passwords import verify_password
 from app.extensions import db, limiter
 from app.models import OutgoingMessage, Role, User
-from tests.conftest import csrf_token_from, login, post_form
 from tests.factories import PASSWORD, make_user
+from tests.helpers import csrf_token_from, login, post_form
 
 
 def _last_link(recipient: str) -> str:

@@ -11,23 +11,18 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from app.domain import feeds, offers
-from app.domain.clock import utcnow
 from app.extensions import db
 from app.invitations import organizer_for, session_url
 from app.models import CalendarFeed, Force, Role
-from tests.conftest import login, post_form
-from tests.domain.test_offers import MONDAY_9, a_session, qualified
-from tests.factories import make_coordinator, make_user
-
-
-def confirmed_session(departement: str = "69", start=MONDAY_9):
-    intervention = a_session(contact_email="cpe@college.example") if departement == "69" else None
-    trainer = qualified()
-    coordinator = make_coordinator("69", Force.POLICE)
-    offers.assign_directly(db.session, intervention, trainer, start, start + timedelta(hours=1), coordinator,
-                           utcnow())
-    db.session.commit()
-    return intervention, trainer, coordinator
+from tests.factories import (
+    MONDAY_9,
+    make_confirmed_session,
+    make_coordinator,
+    make_qualified_trainer,
+    make_session_in_planning,
+    make_user,
+)
+from tests.helpers import count_queries, login, post_form, switch_to
 
 
 def feed_url_of(client) -> str:
@@ -38,19 +33,13 @@ def feed_url_of(client) -> str:
     return https.split("127.0.0.1:5000", 1)[1] if "127.0.0.1:5000" in https else https
 
 
-def switch_to(client, user) -> None:
-    """Log out, then in as someone else (one client: Flask-Login keeps the user of the app context)."""
-    post_form(client, "/compte/deconnexion", {}, page="/accueil")
-    login(client, user)
-
-
 def events(response) -> dict[str, object]:
     calendar = Calendar.from_ical(response.data)
     return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
 
 
 def test_trainer_feed_conditional_requests_and_reset(app, client, clock):
-    intervention, trainer, _ = confirmed_session()
+    intervention, trainer, _ = make_confirmed_session()
     login(client, trainer.user)
     url = feed_url_of(client)
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
@@ -85,7 +74,7 @@ def test_trainer_feed_conditional_requests_and_reset(app, client, clock):
 
 
 def test_admin_replaces_every_address(app, client, clock):
-    _, trainer, coordinator = confirmed_session()
+    _, trainer, coordinator = make_confirmed_session()
     admin = make_user(Role.ADMIN)
     db.session.commit()
     login(client, trainer.user)
@@ -97,7 +86,7 @@ def test_admin_replaces_every_address(app, client, clock):
 
 
 def test_each_subscriber_sees_what_they_may_and_cancellations_stay_a_while(app, client, clock):
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     requester = intervention.request.created_by
     login(client, requester)
     establishment_url = feed_url_of(client)
@@ -127,8 +116,8 @@ def test_each_subscriber_sees_what_they_may_and_cancellations_stay_a_while(app, 
 
 
 def test_feeds_rebuild_only_the_sessions_that_changed(app, clock):
-    first, trainer, coordinator = confirmed_session()
-    second = a_session()
+    first, trainer, coordinator = make_confirmed_session()
+    second = make_session_in_planning()
     offers.assign_directly(db.session, second, trainer, MONDAY_9 + timedelta(days=1),
                            MONDAY_9 + timedelta(days=1, hours=1), coordinator, clock.now())
     db.session.commit()
@@ -149,21 +138,21 @@ def test_feeds_rebuild_only_the_sessions_that_changed(app, clock):
 
 
 def test_add_to_my_calendar_is_only_for_those_concerned(app, client, clock):
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     url = f"/calendrier/interventions/{intervention.id}.ics"
     login(client, trainer.user)
     response = client.get(url)
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     assert intervention.ical_uid in events(response)
     assert "METHOD" not in Calendar.from_ical(response.data)
-    other = qualified()
+    other = make_qualified_trainer()
     db.session.commit()
     switch_to(client, other.user)
     assert client.get(url).status_code == 404
 
 
 def test_coordinator_exports_filtered_ics_and_csv(app, client, clock):
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     login(client, coordinator)
     assert "Exporter le planning" in client.get("/calendrier/export").get_data(as_text=True)
     base = {"date_from": "2027-01-01", "date_to": "2027-01-31", "statuses": ["confirmed", "done"]}
@@ -184,7 +173,7 @@ def test_coordinator_exports_filtered_ics_and_csv(app, client, clock):
 
 
 def test_export_ics_command(app, runner, clock, tmp_path):
-    intervention, trainer, _ = confirmed_session()
+    intervention, trainer, _ = make_confirmed_session()
     output = tmp_path / "planning.ics"
     result = runner.invoke(args=["export-ics", "--departement", "69", "--from", "2027-01-11", "--to", "2027-01-11",
                                  "--trainer", trainer.matricule, "--output", str(output)])
@@ -196,14 +185,12 @@ def test_export_ics_command(app, runner, clock, tmp_path):
 
 
 def test_a_scope_feed_answers_304_from_one_aggregate(app, client, clock):
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     login(client, coordinator)
     url = feed_url_of(client)
     anonymous = app.test_client()
     first = anonymous.get(url)
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
-    from tests.domain.test_matching import count_queries
-
     with count_queries() as statements:
         assert anonymous.get(url, headers={"If-None-Match": etag}).status_code == 304
     assert len(statements) <= 4, "the token, the user, the aggregate: not the sessions"
@@ -217,7 +204,7 @@ def test_a_scope_feed_answers_304_from_one_aggregate(app, client, clock):
 
 
 def test_after_a_key_rotation_the_shown_address_works_and_the_old_one_does_not(app, client, clock):
-    _, trainer, _ = confirmed_session()
+    _, trainer, _ = make_confirmed_session()
     feed = feeds.feed_of(db.session, app.config["SECRET_KEY"], user=trainer.user)
     db.session.commit()
     old = f"/calendrier/flux/{feeds.feed_token(app.config['SECRET_KEY'], feed.nonce)}.ics"
@@ -232,7 +219,7 @@ def test_after_a_key_rotation_the_shown_address_works_and_the_old_one_does_not(a
 
 def subscribed_trainer(app, client):
     """A confirmed session, its trainer's feed address, a calendar application reading it, its first answer."""
-    intervention, trainer, _ = confirmed_session()
+    intervention, trainer, _ = make_confirmed_session()
     login(client, trainer.user)
     url = feed_url_of(client)
     calendar_app = app.test_client()
@@ -284,7 +271,7 @@ def test_the_feed_made_on_the_first_visit_is_saved_and_a_later_visit_writes_noth
 
     from app.domain.writes import written_tables
 
-    _, trainer, _ = confirmed_session()
+    _, trainer, _ = make_confirmed_session()
     login(client, trainer.user)
     first = feed_url_of(client)
     # Read from another connection: only a committed feed is there.

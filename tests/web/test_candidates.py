@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import Force
-from tests.conftest import login
-from tests.domain.test_matching import _qualified_trainer, _session_to_rank
-from tests.factories import make_coordinator, make_request, make_trainer
-
-
-def _url(intervention) -> str:
-    return f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}/candidats"
+from tests.factories import make_coordinator, make_qualified_trainer, make_request, make_session_to_rank, make_trainer
+from tests.helpers import candidates_url, login
 
 
 def test_coordinator_sees_candidates_and_exclusions(app, client, clock):
-    intervention = _session_to_rank()
-    good = _qualified_trainer()
+    intervention = make_session_to_rank()
+    good = make_qualified_trainer()
     gendarme = make_trainer("69", Force.GENDARMERIE)
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)
     show = client.get(f"/coordination/demandes/{intervention.request_id}").get_data(as_text=True)
-    assert _url(intervention) in show
-    page = client.get(_url(intervention))
+    assert candidates_url(intervention) in show
+    page = client.get(candidates_url(intervention))
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert good.full_name in html and "Formateurs possibles pour Groupe 1" in html
@@ -31,15 +26,15 @@ def test_coordinator_sees_candidates_and_exclusions(app, client, clock):
 
 
 def test_candidates_page_is_hidden_outside_the_scope(app, client, clock):
-    intervention = _session_to_rank()
+    intervention = make_session_to_rank()
     outsider = make_coordinator("13", Force.POLICE)
     db.session.commit()
     login(client, outsider)
-    assert client.get(_url(intervention)).status_code == 404
+    assert client.get(candidates_url(intervention)).status_code == 404
 
 
 def test_candidates_page_needs_a_session_of_that_request(app, client, clock):
-    intervention = _session_to_rank()
+    intervention = make_session_to_rank()
     insider = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, insider)
@@ -51,4 +46,4 @@ def test_candidates_page_needs_a_session_of_that_request(app, client, clock):
     db.session.commit()
     assert client.get(f"/coordination/demandes/{other.id}/interventions/{intervention.id}/candidats"
                       ).status_code == 404
-    assert client.get(_url(intervention)).status_code == 200
+    assert client.get(candidates_url(intervention)).status_code == 200

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from app.domain.demo import DEMO_PASSWORD, build_demo_data
+from app.domain.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import User
-from tests.conftest import login, post_form
-from tests.web.test_access_audit import _view_roles
+from tests.factories import load_demo_data
+from tests.helpers import login, post_form, view_roles
 
 DEMO_ACCOUNTS = ["admin@relais.demo", "coordination.police.69@relais.demo", "formateur.pfad@relais.demo",
                  "principal.college@relais.demo"]
@@ -18,13 +18,11 @@ DEMO_ACCOUNTS = ["admin@relais.demo", "coordination.police.69@relais.demo", "for
 
 @pytest.mark.parametrize("email", DEMO_ACCOUNTS)
 def test_every_parameterless_page_renders_for_demo_accounts(app, client, clock, email):
-    build_demo_data(db.session, seed=2026, scale="demo", today=clock.now().date(),
-                    password_hash_method="pbkdf2:sha256:1000")
-    db.session.commit()
+    load_demo_data(seed=2026, today=clock.now().date())
     user = User.by_email(email)
     login(client, user, DEMO_PASSWORD)
     opened = 0
-    for rule, allowed in _view_roles(app).values():
+    for rule, allowed in view_roles(app).values():
         if rule.arguments or "GET" not in rule.methods:
             continue
         if allowed is not None and user.role not in allowed:
@@ -44,9 +42,7 @@ def test_the_demo_has_messages_in_every_state_and_a_join_request_for_the_coordin
 
     from app.models import MessageStatus, OutgoingMessage
 
-    build_demo_data(db.session, seed=2026, scale="demo", today=clock.now().date(),
-                    password_hash_method="pbkdf2:sha256:1000")
-    db.session.commit()
+    load_demo_data(seed=2026, today=clock.now().date())
     states = dict(db.session.execute(select(OutgoingMessage.status, func.count(OutgoingMessage.id))
                                      .group_by(OutgoingMessage.status)).all())
     assert states[MessageStatus.SENT] > 10 and states[MessageStatus.PENDING] == 3 and states[MessageStatus.FAILED] == 1

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.domain.identifiers import make_siret, make_uai
 from app.extensions import db
 from app.models import Establishment, Force, JoinRequest, JoinStatus, OutgoingMessage, Role, User
-from tests.conftest import post_form
 from tests.factories import make_commune, make_coordinator, make_establishment, make_user
+from tests.helpers import post_form
 
 URL = "/etablissement/nouveau"
 

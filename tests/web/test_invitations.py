@@ -4,39 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import vobject
 from aiosmtpd.controller import Controller
-from icalendar import Calendar
 
 from app.domain.mail import SmtpTransport, deliver_pending
 from app.extensions import db
 from app.models import Force
-from tests.conftest import RecordingHandler, login, post_form
-from tests.domain.test_offers import a_session, qualified
-from tests.factories import make_coordinator
-from tests.web.test_offers import offer_by_coordinator
+from tests.factories import make_coordinator, make_qualified_trainer, make_session_in_planning
+from tests.helpers import RecordingHandler, calendars_of, login, offer_by_coordinator, post_form, with_calendar
 
 SENDER = "Relais <no-reply@relais.localhost>"
 CONTACT = "vie.scolaire@college.example"
-
-
-def with_calendar(messages) -> list:
-    return [m for m in messages if any(p.get_content_type() == "text/calendar" for p in m.walk())]
-
-
-def calendars_of(messages) -> list[tuple[str, str, Calendar]]:
-    """(recipient, subject, calendar) for each received e-mail with a calendar, from its text/calendar part."""
-    found = []
-    for message in with_calendar(messages):
-        parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
-        assert len(parts) == 1, "one calendar part in the alternative"
-        data = parts[0].get_content()
-        assert parts[0].get_param("method") in ("REQUEST", "CANCEL")
-        attachments = [p for p in message.walk() if p.get_filename() == "invitation.ics"]
-        assert len(attachments) == 1, "the same calendar as an .ics attachment"
-        vobject.readOne(data)  # the independent parser reads it too
-        found.append((message["To"], message["Subject"], Calendar.from_ical(data)))
-    return sorted(found, key=lambda item: item[0])
 
 
 def attendees(event) -> list:
@@ -49,8 +26,8 @@ def deliver(smtp_server, clock) -> tuple[int, int]:
 
 
 def _confirmed_by_web(client, clock):
-    intervention = a_session(contact_email=CONTACT)
-    trainer = qualified()
+    intervention = make_session_in_planning(contact_email=CONTACT)
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)

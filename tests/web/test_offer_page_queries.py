@@ -7,10 +7,15 @@ from datetime import timedelta
 from app.domain import offers
 from app.extensions import db
 from app.models import Force
-from tests.conftest import login, post_form
-from tests.domain.test_matching import count_queries
-from tests.domain.test_offers import MONDAY_9, SETTINGS, qualified
-from tests.factories import make_coordinator, make_establishment, make_request
+from tests.factories import (
+    MONDAY_9,
+    OFFER_SETTINGS,
+    make_coordinator,
+    make_establishment,
+    make_qualified_trainer,
+    make_request,
+)
+from tests.helpers import count_queries, login, post_form
 
 
 def _offer_groups(trainers, groups: int, day_offset: int, clock):
@@ -19,7 +24,7 @@ def _offer_groups(trainers, groups: int, day_offset: int, clock):
     for number, intervention in enumerate(request.interventions):
         start = MONDAY_9 + timedelta(days=day_offset + number)
         offers.make_offer(db.session, intervention, trainers[number % len(trainers)], start,
-                          start + timedelta(hours=1), None, clock.now(), SETTINGS)
+                          start + timedelta(hours=1), None, clock.now(), OFFER_SETTINGS)
     db.session.commit()
     return request
 
@@ -32,7 +37,7 @@ def _statements(client, url: str) -> int:
 
 
 def test_request_page_and_trainer_home_do_not_grow_with_rows(app, client, clock):
-    trainer, colleague = qualified(), qualified()
+    trainer, colleague = make_qualified_trainer(), make_qualified_trainer()
     small = _offer_groups([trainer], 1, 0, clock)
     large = _offer_groups([trainer, colleague], 4, 7, clock)
     coordinator = make_coordinator("69", Force.POLICE)
@@ -55,7 +60,7 @@ def test_coordinator_home_dashboard_and_feed_do_not_grow_with_rows(app, client, 
     from app.domain import offers as offer_rules
 
     coordinator = make_coordinator("69", Force.POLICE)
-    trainer = qualified()
+    trainer = make_qualified_trainer()
     db.session.commit()
     login(client, coordinator)
     feed_page = client.get("/calendrier/").get_data(as_text=True)
@@ -69,7 +74,7 @@ def test_coordinator_home_dashboard_and_feed_do_not_grow_with_rows(app, client, 
         for intervention in request.interventions:
             # Declined with nobody else to ask: flagged on the coordinator's home.
             assignment = intervention.assignments[0]
-            offer_rules.decline_offer(db.session, assignment, "Indisponible", clock.now(), SETTINGS)
+            offer_rules.decline_offer(db.session, assignment, "Indisponible", clock.now(), OFFER_SETTINGS)
         db.session.commit()
 
     def confirm(groups: int, day: int) -> None:

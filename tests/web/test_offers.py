@@ -10,27 +10,14 @@ from app.domain import offers
 from app.domain.matching import rank_intervention
 from app.extensions import db
 from app.models import Assignment, AssignmentStatus, Force, InterventionStatus, OutgoingMessage
-from tests.conftest import csrf_token_from, login, post_form
-from tests.domain.test_offers import SETTINGS, a_session, qualified
-from tests.factories import make_coordinator
-
-
-def candidates_url(intervention) -> str:
-    return f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}/candidats"
-
-
-def offer_by_coordinator(client, intervention, trainer, assign: bool = False):
-    page = client.get(candidates_url(intervention)).get_data(as_text=True)
-    start = rank_intervention(db.session, intervention.id, _now()).candidates[0].all_starts[0]
-    data = {f"c{trainer.id}-csrf_token": csrf_token_from(page), f"c{trainer.id}-starts_at": start.isoformat(),
-            f"c{trainer.id}-{'assign' if assign else 'offer'}": "y"}
-    return client.post(f"/propositions/interventions/{intervention.id}/formateurs/{trainer.id}", data=data)
-
-
-def _now():
-    from app.domain.clock import utcnow
-
-    return utcnow()
+from tests.factories import (
+    OFFER_SETTINGS,
+    make_coordinator,
+    make_offer,
+    make_qualified_trainer,
+    make_session_in_planning,
+)
+from tests.helpers import candidates_url, csrf_token_from, login, offer_by_coordinator, post_form
 
 
 def messages_to(user) -> list[OutgoingMessage]:
@@ -39,8 +26,8 @@ def messages_to(user) -> list[OutgoingMessage]:
 
 
 def test_coordinator_offers_a_candidate_who_gets_the_details_by_email(app, client, clock):
-    intervention = a_session()
-    trainer = qualified()
+    intervention = make_session_in_planning()
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)
@@ -60,9 +47,9 @@ def test_coordinator_offers_a_candidate_who_gets_the_details_by_email(app, clien
 
 
 def test_a_trainer_who_is_not_a_candidate_cannot_be_offered(app, client, clock):
-    intervention = a_session()
-    qualified()
-    gendarme = qualified()
+    intervention = make_session_in_planning()
+    make_qualified_trainer()
+    gendarme = make_qualified_trainer()
     gendarme.force = Force.GENDARMERIE
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
@@ -75,8 +62,8 @@ def test_a_trainer_who_is_not_a_candidate_cannot_be_offered(app, client, clock):
 
 
 def test_direct_assignment_confirms_and_tells_the_requester(app, client, clock):
-    intervention = a_session()
-    trainer = qualified()
+    intervention = make_session_in_planning()
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)
@@ -93,7 +80,7 @@ def test_direct_assignment_confirms_and_tells_the_requester(app, client, clock):
 
 
 def test_offer_and_withdraw_are_hidden_outside_the_scope(app, client, clock):
-    trainer = qualified()
+    trainer = make_qualified_trainer()
     intervention, [assignment] = _offered(clock, trainer)
     outsider = make_coordinator("13", Force.POLICE)
     db.session.commit()
@@ -106,8 +93,8 @@ def test_offer_and_withdraw_are_hidden_outside_the_scope(app, client, clock):
 
 
 def test_withdrawal_asks_a_reason_and_tells_the_trainer(app, client, clock):
-    intervention = a_session()
-    trainer = qualified()
+    intervention = make_session_in_planning()
+    trainer = make_qualified_trainer()
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)
@@ -128,16 +115,16 @@ def test_withdrawal_asks_a_reason_and_tells_the_trainer(app, client, clock):
 
 
 def _offered(clock, *trainers):
-    intervention = a_session()
+    intervention = make_session_in_planning()
     start = rank_intervention(db.session, intervention.id, clock.now()).candidates[0].all_starts[0]
     made = [offers.make_offer(db.session, intervention, t, start, start + timedelta(hours=1), None, clock.now(),
-                              SETTINGS).notices[0].assignment for t in trainers]
+                              OFFER_SETTINGS).notices[0].assignment for t in trainers]
     db.session.commit()
     return intervention, made
 
 
 def test_trainer_sees_the_offer_on_the_home_page_and_accepts(app, client, clock):
-    trainer = qualified()
+    trainer = make_qualified_trainer()
     intervention, [assignment] = _offered(clock, trainer)
     login(client, trainer.user)
     home = client.get("/accueil").get_data(as_text=True)
@@ -156,7 +143,7 @@ def test_trainer_sees_the_offer_on_the_home_page_and_accepts(app, client, clock)
 
 
 def test_decline_needs_a_reason_then_passes_to_the_next_candidate(app, client, clock):
-    first, second = qualified(), qualified()
+    first, second = make_qualified_trainer(), make_qualified_trainer()
     intervention, [assignment] = _offered(clock, first)
     login(client, first.user)
     url = f"/propositions/{assignment.id}/decliner"
@@ -176,7 +163,7 @@ def test_decline_needs_a_reason_then_passes_to_the_next_candidate(app, client, c
 
 
 def test_a_trainer_cannot_answer_someone_elses_offer(app, client, clock):
-    owner, other = qualified(), qualified()
+    owner, other = make_qualified_trainer(), make_qualified_trainer()
     _, [assignment] = _offered(clock, owner)
     login(client, other.user)
     assert client.get(f"/propositions/{assignment.id}/decliner").status_code == 404
@@ -186,7 +173,7 @@ def test_a_trainer_cannot_answer_someone_elses_offer(app, client, clock):
 
 
 def test_accepting_a_filled_session_says_so_clearly(app, client, clock):
-    first, second = qualified(), qualified()
+    first, second = make_qualified_trainer(), make_qualified_trainer()
     intervention, [one, two] = _offered(clock, first, second)
     offers.accept_offer(db.session, one, clock.now())
     db.session.commit()
@@ -199,9 +186,9 @@ def test_accepting_a_filled_session_says_so_clearly(app, client, clock):
 
 
 def test_flagged_sessions_appear_on_the_coordinator_home(app, client, clock):
-    only = qualified()
+    only = make_qualified_trainer()
     intervention, [assignment] = _offered(clock, only)
-    offers.decline_offer(db.session, assignment, "Indisponible", clock.now(), SETTINGS)
+    offers.decline_offer(db.session, assignment, "Indisponible", clock.now(), OFFER_SETTINGS)
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)
@@ -211,10 +198,10 @@ def test_flagged_sessions_appear_on_the_coordinator_home(app, client, clock):
 
 
 def test_the_establishment_does_not_see_who_declined_and_why(app, client, clock):
-    first = qualified()
-    qualified()  # the next candidate, who gets the cascaded offer
+    first = make_qualified_trainer()
+    make_qualified_trainer()  # the next candidate, who gets the cascaded offer
     intervention, [assignment] = _offered(clock, first)
-    offers.decline_offer(db.session, assignment, "Arrêt maladie", clock.now(), SETTINGS)
+    offers.decline_offer(db.session, assignment, "Arrêt maladie", clock.now(), OFFER_SETTINGS)
     db.session.commit()
     login(client, intervention.request.created_by)
     page = client.get(f"/demandes/{intervention.request_id}").get_data(as_text=True)
@@ -224,7 +211,7 @@ def test_the_establishment_does_not_see_who_declined_and_why(app, client, clock)
 
 
 def test_the_establishment_sees_who_comes_once_confirmed(app, client, clock):
-    intervention, [assignment] = _offered(clock, trainer := qualified())
+    intervention, [assignment] = _offered(clock, trainer := make_qualified_trainer())
     offers.accept_offer(db.session, assignment, clock.now())
     db.session.commit()
     login(client, intervention.request.created_by)
@@ -238,13 +225,12 @@ def test_the_second_trainer_of_a_pair_is_offered_the_time_already_fixed_late_in_
     import re
     from datetime import UTC, datetime
 
-    from tests.domain.test_offers import offer
-
-    intervention = a_session(days=12)  # 10 school days of four morning hours: more starts than the page lists
+    # 10 school days of four morning hours: more starts than the page lists
+    intervention = make_session_in_planning(days=12)
     intervention.trainers_needed = 2
-    first, second = qualified(), qualified(unit_km=5)
+    first, second = make_qualified_trainer(), make_qualified_trainer(unit_km=5)
     late = datetime(2027, 1, 22, 10, 0, tzinfo=UTC)  # the last start of the window, 11:00 in Lyon
-    offer(intervention, first, clock.now(), start=late)
+    make_offer(intervention, first, clock.now(), start=late)
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     login(client, coordinator)

@@ -7,8 +7,8 @@ import logging
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import login
 from tests.factories import make_user
+from tests.helpers import login
 
 
 def test_healthz_says_whether_the_database_answers(app, client, tmp_path):

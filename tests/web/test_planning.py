@@ -8,16 +8,15 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Assignment, AssignmentStatus, Force, Intervention, InterventionStatus
-from tests.conftest import login
-from tests.domain.test_offers import a_session, qualified
-from tests.factories import make_coordinator
+from tests.factories import make_coordinator, make_qualified_trainer, make_session_in_planning
+from tests.helpers import login
 
 PERIOD = {"date_from": "2027-01-11", "date_to": "2027-01-15", "departement": "69", "force": ""}
 
 
 def _setup(sessions: int = 2, trainers: int = 1):
-    made = [a_session() for _ in range(sessions)]
-    people = [qualified(unit_km=5 * (i + 1)) for i in range(trainers)]
+    made = [make_session_in_planning() for _ in range(sessions)]
+    people = [make_qualified_trainer(unit_km=5 * (i + 1)) for i in range(trainers)]
     coordinator = make_coordinator("69", Force.POLICE)
     db.session.commit()
     return made, people, coordinator
@@ -52,8 +51,8 @@ def test_a_plan_that_changed_since_the_preview_is_shown_again_not_sent(app, clie
     html = client.get("/planification/", query_string=PERIOD).get_data(as_text=True)
     form = {name: _hidden(html, name) for name in ("csrf_token", "date_from", "date_to", "departement", "force",
                                                    "fingerprint")}
-    a_session()  # a new accepted request arrives meanwhile
-    qualified(unit_km=1)
+    make_session_in_planning()  # a new accepted request arrives meanwhile
+    make_qualified_trainer(unit_km=1)
     db.session.commit()
     again = client.post("/planification/envoyer", data=form)
     assert again.status_code == 409 and "Le plan a changé depuis l" in again.get_data(as_text=True)

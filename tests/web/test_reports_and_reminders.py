@@ -14,9 +14,8 @@ from app.domain.mail import SmtpTransport, deliver_pending
 from app.domain.periodic import run_periodic_jobs
 from app.extensions import db
 from app.models import InterventionStatus, OutgoingMessage, RequestStatus, Role, SessionReport
-from tests.conftest import login, post_form
-from tests.factories import make_user
-from tests.web.test_calendars import confirmed_session, switch_to
+from tests.factories import make_confirmed_session, make_qualified_trainer, make_session_in_planning, make_user
+from tests.helpers import login, post_form, switch_to
 
 SENDER = "Relais <no-reply@relais.localhost>"
 FORM = {"held": "oui", "people_present": "26", "pupils": "24", "staff": "2", "parents": "",
@@ -49,7 +48,7 @@ def subjects_to(address: str) -> list[str]:
 
 
 def test_a_report_settles_the_session_and_can_be_corrected_for_30_days(app, client, clock):
-    intervention, trainer, _ = confirmed_session()
+    intervention, trainer, _ = make_confirmed_session()
     url = f"/comptes-rendus/interventions/{intervention.id}"
     login(client, trainer.user)
     early = client.get(url, follow_redirects=True)
@@ -103,11 +102,9 @@ def test_a_report_settles_the_session_and_can_be_corrected_for_30_days(app, clie
 
 
 def test_only_the_sessions_trainers_report(app, client, clock):
-    intervention, trainer, _ = confirmed_session()
+    intervention, trainer, _ = make_confirmed_session()
     other = make_user(Role.TRAINER)
-    from tests.domain.test_offers import qualified
-
-    stranger = qualified()
+    stranger = make_qualified_trainer()
     db.session.commit()
     after_session(clock, intervention)
     login(client, stranger.user)
@@ -119,7 +116,7 @@ def test_only_the_sessions_trainers_report(app, client, clock):
 
 def test_reminders_arrive_once_each_at_the_right_time(app, client, clock, smtp_server):
     clock.advance(timedelta(days=-20))  # confirmed well before, so both reminders are due
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     contact = "cpe@college.example"
     clock.freeze(intervention.starts_at - timedelta(days=8))
     tick(app)
@@ -163,9 +160,7 @@ def test_reminders_arrive_once_each_at_the_right_time(app, client, clock, smtp_s
 
 
 def test_weekly_digest_once_a_week_even_with_two_ticks_at_once(app, clock):
-    from tests.domain.test_offers import a_session
-
-    a_session()  # a session without trainer in the coordinator's scope
+    make_session_in_planning()  # a session without trainer in the coordinator's scope
     coordinator = make_user(Role.COORDINATOR)
     from app.models import CoordinatorScope, Force
 

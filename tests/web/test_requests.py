@@ -17,8 +17,8 @@ from app.models import (
     RequestStatus,
     Role,
 )
-from tests.conftest import post_form
 from tests.factories import make_coordinator, make_establishment, make_request, make_user
+from tests.helpers import post_form
 
 
 def request_form(**changes) -> dict:

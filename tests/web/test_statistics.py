@@ -11,20 +11,19 @@ from datetime import UTC, date
 
 from sqlalchemy import func, select
 
-from app.domain.demo import DEMO_PASSWORD, build_demo_data
+from app.domain.demo import DEMO_PASSWORD
 from app.domain.statistics import KIND_LABELS, Period, build_dashboard, school_year
 from app.extensions import db
 from app.models import Intervention, InterventionRequest, InterventionStatus, SessionReport, Trainer, User
 from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
-from tests.conftest import login
+from tests.factories import load_demo_data, make_confirmed_session
+from tests.helpers import login
 
 LAST_YEAR = {"date_from": "2025-09-01", "date_to": "2026-08-31"}
 
 
 def demo(clock):
-    build_demo_data(db.session, seed=2026, scale="demo", today=clock.now().date(),
-                    password_hash_method="pbkdf2:sha256:1000")
-    db.session.commit()
+    load_demo_data(seed=2026, today=clock.now().date())
 
 
 def independent_counts(sessions, period: Period) -> dict:
@@ -122,9 +121,7 @@ def test_a_report_moves_the_dashboard(app, client, clock):
     from datetime import timedelta
 
     from app.domain import reports
-    from tests.web.test_calendars import confirmed_session
-
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     period = {"date_from": "2027-01-01", "date_to": "2027-01-31"}
     login(client, coordinator)
     before = client.get("/statistiques/", query_string=period).get_data(as_text=True)
@@ -155,9 +152,7 @@ def test_the_dashboard_is_computed_once_per_revision(app, client, clock, databas
 
     from app import create_app
     from app.domain import reports
-    from tests.web.test_calendars import confirmed_session
-
-    intervention, trainer, coordinator = confirmed_session()
+    intervention, trainer, coordinator = make_confirmed_session()
     period = {"date_from": "2027-01-01", "date_to": "2027-01-31"}
     login(client, coordinator)
     statements: list[str] = []

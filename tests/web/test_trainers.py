@@ -22,8 +22,8 @@ from app.models import (
     Trainer,
     User,
 )
-from tests.conftest import csrf_token_from, login, post_form
-from tests.factories import make_assigned_session, make_coordinator, make_trainer, make_user
+from tests.factories import load_demo_data, make_assigned_session, make_coordinator, make_trainer, make_user
+from tests.helpers import csrf_token_from, login, post_form
 
 TODAY = date(2026, 11, 30)
 
@@ -506,11 +506,10 @@ def test_the_warning_job_warns_trainer_and_coordinators_once(app, runner, clock)
 
 
 def test_demo_roster_pages_render_and_the_whole_export_reimports_unchanged(client, app, clock):
-    from app.domain.demo import DEMO_PASSWORD, build_demo_data
+    from app.domain.demo import DEMO_PASSWORD
     from app.domain.imports.trainers import export_trainers, import_trainers, read_table
 
-    build_demo_data(db.session, seed=7, scale="demo", today=TODAY, password_hash_method="pbkdf2:sha256:1000")
-    db.session.commit()
+    load_demo_data(seed=7, today=TODAY)
     assert db.session.scalar(select(func.count(AvailabilityPattern.id))) > 0
     assert db.session.scalar(select(func.count(AvailabilityException.id))) > 0
     coordinator = User.by_email("coordination.police.69@relais.demo")

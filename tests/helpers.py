@@ -1,0 +1,198 @@
+"""Helpers shared by test modules: the test client used as a browser would, counting SQL statements, reading the
+e-mails an SMTP server received, the database between tests, skipping. Builders of objects and data live in
+tests/factories.py, fixtures in the conftest.py files; a test module imports from neither another test module
+nor a conftest."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, exists, func, literal, select, text, union_all
+
+from app.extensions import db
+from tests.factories import PASSWORD
+
+# CI sets this so that a missing browser or database fails instead of skipping.
+REQUIRE_ALL = os.environ.get("RELAIS_REQUIRE_ALL_TESTS") == "1"
+# Kept between tests: the reference tables, and the single row of the statistics' revision.
+KEPT_TABLES = frozenset({"departement", "topic", "audience", "statistics_revision"})
+CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+# Endpoints that are no view of the application (files), left out of the access audit.
+SKIPPED_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+
+
+def skip_or_fail(reason: str) -> None:
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (RELAIS_REQUIRE_ALL_TESTS=1: nothing may be skipped)")
+    pytest.skip(reason)
+
+
+# The database
+
+
+def empty_tables() -> None:
+    """Delete every row a test may have written (the reference tables stay), restart the identifiers, commit.
+
+    Only the tables that hold rows are emptied, found by one statement, and with DELETE: a test leaves a few rows,
+    which PostgreSQL deletes in well under a millisecond a table, where TRUNCATE takes about ten, empty or not."""
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
+    filled = set(db.session.scalars(union_all(*(
+        select(literal(t.name)).where(exists(select(literal(1)).select_from(t))) for t in tables))))
+    for table in tables:
+        if table.name in filled:
+            db.session.execute(table.delete())
+    if db.engine.dialect.name == "postgresql":
+        restart_identifiers()
+    db.session.commit()
+
+
+_sequences: dict[str, list[str]] = {}
+
+
+def restart_identifiers() -> None:
+    """PostgreSQL: every table's identifiers start at 1 again, as after TRUNCATE … RESTART IDENTITY (a rolled-back
+    insert uses up its identifier too)."""
+    url = db.engine.url.render_as_string()
+    if url not in _sequences:
+        found = db.session.scalars(union_all(*(
+            select(func.pg_get_serial_sequence(f'"{table.name}"', column.name))
+            for table in db.metadata.sorted_tables if table.name not in KEPT_TABLES
+            for column in table.primary_key.columns)))
+        _sequences[url] = sorted(name for name in found if name)
+    if _sequences[url]:
+        db.session.execute(select(*(func.setval(name, 1, False) for name in _sequences[url])))
+
+
+@contextmanager
+def database_beside(url: str, suffix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database named after the one of `url` and `suffix`, dropped at the end."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url)
+    name = f"{given.database}_{suffix}"
+    admin = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield given.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """The SQL statements sent to the database inside the block."""
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+# The test client, as a browser uses the pages
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, url: str, data: dict, page: str | None = None, **kwargs):
+    """Posts a form as a browser would: first load the page to get its CSRF token."""
+    html = client.get(page or url).get_data(as_text=True)
+    return client.post(url, data={**data, "csrf_token": csrf_token_from(html)}, **kwargs)
+
+
+def login(client, user, password: str = PASSWORD):
+    response = post_form(client, "/compte/connexion", {"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response
+
+
+def switch_to(client, user) -> None:
+    """Log out, then in as someone else (one client: Flask-Login keeps the user of the app context)."""
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    login(client, user)
+
+
+def candidates_url(intervention) -> str:
+    return f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}/candidats"
+
+
+def offer_by_coordinator(client, intervention, trainer, assign: bool = False):
+    """The logged-in coordinator offers (or assigns) the session to the trainer at its best candidate's first
+    start, from the candidates page."""
+    from app.domain.clock import utcnow
+    from app.domain.matching import rank_intervention
+
+    page = client.get(candidates_url(intervention)).get_data(as_text=True)
+    start = rank_intervention(db.session, intervention.id, utcnow()).candidates[0].all_starts[0]
+    data = {f"c{trainer.id}-csrf_token": csrf_token_from(page), f"c{trainer.id}-starts_at": start.isoformat(),
+            f"c{trainer.id}-{'assign' if assign else 'offer'}": "y"}
+    return client.post(f"/propositions/interventions/{intervention.id}/formateurs/{trainer.id}", data=data)
+
+
+def view_roles(app) -> dict:
+    """endpoint -> (rule, declared roles (None: public)); fails for any view that declares nothing."""
+    declared = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIPPED_ENDPOINTS:
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert hasattr(view, "allowed_roles"), (
+            f"{rule.endpoint} ({rule.rule}) declares no access rule: use @role_required(...) or @public")
+        declared[rule.endpoint] = (rule, view.allowed_roles)
+    return declared
+
+
+# E-mail
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content,
+                                                policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+def with_calendar(messages) -> list:
+    return [m for m in messages if any(p.get_content_type() == "text/calendar" for p in m.walk())]
+
+
+def calendars_of(messages) -> list[tuple]:
+    """(recipient, subject, calendar) for each received e-mail with a calendar, from its text/calendar part."""
+    import vobject
+    from icalendar import Calendar
+
+    found = []
+    for message in with_calendar(messages):
+        parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        assert len(parts) == 1, "one calendar part in the alternative"
+        data = parts[0].get_content()
+        assert parts[0].get_param("method") in ("REQUEST", "CANCEL")
+        attachments = [p for p in message.walk() if p.get_filename() == "invitation.ics"]
+        assert len(attachments) == 1, "the same calendar as an .ics attachment"
+        vobject.readOne(data)  # the independent parser reads it too
+        found.append((message["To"], message["Subject"], Calendar.from_ical(data)))
+    return sorted(found, key=lambda item: item[0])
