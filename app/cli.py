@@ -9,6 +9,7 @@ from flask import Flask, current_app
 
 from app.domain.clock import utcnow
 from app.extensions import db
+from app.unit_of_work import run
 
 
 def mail_transport():
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     def demo_data_command(seed: int, scale: str, if_empty: bool) -> None:
         """Fill an empty database with a realistic, deterministic data set."""
         from app.domain.demo import build_demo_data, database_is_empty
+        from app.jobs import write_messages
 
         if not database_is_empty(db.session):
             if if_empty:
@@ -47,9 +49,9 @@ def init_app(app: Flask) -> None:
                 return
             raise click.ClickException("La base n'est pas vide : les données de démonstration vont dans une base vide.")
         started = time.perf_counter()
-        result = build_demo_data(db.session, seed=seed, scale=scale, today=utcnow().date(),
-                                 password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"))
-        db.session.commit()
+        result = run(lambda: build_demo_data(db.session, seed=seed, scale=scale, today=utcnow().date(),
+                                             password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"),
+                                             write_messages=write_messages)).value
         elapsed = time.perf_counter() - started
         click.echo(f"Données de démonstration ({scale}, graine {seed}) chargées en {elapsed:.1f} s : "
                    + ", ".join(f"{count} {name}" for name, count in result.counts.items()))
@@ -63,8 +65,7 @@ def init_app(app: Flask) -> None:
     @app.cli.command("tick")
     def tick_command() -> None:
         """Run the periodic jobs once (reminders, expiries, warnings); safe to run every minute."""
-        from app.domain import jobs  # noqa: F401  (registers the jobs)
-        from app.domain.periodic import run_periodic_jobs
+        from app.jobs import run_periodic_jobs
 
         report = run_periodic_jobs(db.session, utcnow())
         click.echo(", ".join(f"{name}: {count}" for name, count in report.items()) or "aucune tâche")
@@ -137,8 +138,6 @@ def init_app(app: Flask) -> None:
         """Plan every accepted session of the period and send the offers (optimal min-cost flow)."""
         from app.domain.offers import OfferSettings
         from app.domain.plan_builder import commit_plan, run_planning
-        from app.emails import url_context
-        from app.invitations import queue_change
         from app.models import Force
 
         if date_to < date_from:
@@ -154,28 +153,25 @@ def init_app(app: Flask) -> None:
                 shown[step] = tenth
                 click.echo(f"{step} : {done}/{total}", err=True)
 
-        run = run_planning(db.session, date_from=date_from.date(), date_to=date_to.date(),
-                           departement_codes=list(departements) or None, force=Force(force) if force else None,
-                           now=now, progress=progress)
+        planned = run_planning(db.session, date_from=date_from.date(), date_to=date_to.date(),
+                               departement_codes=list(departements) or None, force=Force(force) if force else None,
+                               now=now, progress=progress)
         elapsed = time.perf_counter() - started
-        figures = run.figures()
+        figures = planned.figures()
         click.echo(f"Interventions à programmer : {figures['interventions']}")
         click.echo(f"Servies : {figures['servies']} (premier arrivé, premier servi : "
                    f"{figures['servies_premier_arrive']})")
         click.echo(f"Kilomètres : {figures['km']} (premier arrivé, premier servi : {figures['km_premier_arrive']})")
         click.echo(f"Propositions : {figures['propositions']} à {figures['formateurs']} formateur(s)")
-        for intervention_id, reason in sorted(run.plan.unserved.items()):
+        for intervention_id, reason in sorted(planned.plan.unserved.items()):
             click.echo(f"Non servie : intervention {intervention_id} — {reason}")
         click.echo(f"Calcul : {elapsed:.1f} s")
         if dry_run:
             db.session.rollback()
             click.echo("Simulation : aucune proposition envoyée.")
             return
-        with url_context():
-            result = commit_plan(db.session, run.problem, run.plan, None, now,
-                                 OfferSettings.from_config(current_app.config), progress=progress)
-            queue_change(result.change)
-        db.session.commit()
+        result = run(lambda: commit_plan(db.session, planned.problem, planned.plan, None, now,
+                                         OfferSettings.from_config(current_app.config), progress=progress)).value
         click.echo(f"{result.offers} proposition(s) envoyée(s) pour {result.offered_sessions} intervention(s).")
         for intervention_id, code in sorted(result.skipped.items()):
             click.echo(f"Intervention {intervention_id} non proposée ({code}) : elle a changé entre-temps.", err=True)

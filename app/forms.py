@@ -1,9 +1,16 @@
-"""Form pieces shared by several blueprints."""
+"""Form pieces shared by several blueprints: fields, and the forms that more than one blueprint shows."""
 
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import SelectField as BaseSelectField
-from wtforms import SelectMultipleField
+from wtforms import SelectMultipleField, SubmitField, TextAreaField
 from wtforms.fields.choices import Choice
+from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.widgets import Select as BaseSelect
 
@@ -51,3 +58,55 @@ class SelectField(BaseSelectField):
         coerce, data = self.coerce, self.data
         return [Choice(value=value, label=label, selected=coerce(value) == data, render_kw={})
                 for value, label in plain]
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField(_l("Confirmer"))
+
+
+class DecisionForm(FlaskForm):
+    """Approve or refuse someone's request to join an establishment (its members, or the coordination)."""
+
+    submit = SubmitField(_l("Valider"))
+
+
+class ReopenForm(FlaskForm):
+    submit = SubmitField(_l("Rouvrir pour correction"))
+
+
+class AcceptOfferForm(FlaskForm):
+    submit = SubmitField(_l("Accepter"))
+
+
+class DeclineOfferForm(FlaskForm):
+    reason = TextAreaField(_l("Motif du refus"), validators=[DataRequired(_l("Indiquez pourquoi vous déclinez.")),
+                                                            Length(max=500)],
+                           description=_l("Il aide la coordination à mieux vous solliciter."))
+    submit = SubmitField(_l("Décliner"))
+
+
+class OfferForm(FlaskForm):
+    """One candidate's row: a start time among those possible, then offer or assign directly."""
+
+    # The start is checked by the domain when the offer is made (app.domain.offers.offer_to_candidate).
+    starts_at = SelectField(_l("Horaire"), validate_choice=False)
+    offer = SubmitField(_l("Proposer"))
+    assign = SubmitField(_l("Affecter directement"))
+
+
+# Start times a coordinator chooses from for one trainer (the earliest ones).
+START_CHOICES = 40
+
+
+def start_choices(starts: list[datetime], zone: str, labels: dict[datetime, str] | None = None
+                  ) -> list[tuple[str, str]]:
+    """(value, label) of the start times a coordinator may pick, the first START_CHOICES of them. `labels` keeps
+    the dates written for one candidate for the next (the candidates of a session share most starts)."""
+    from app.templating import local_datetime_filter
+
+    labels = {} if labels is None else labels
+    usable = starts[:START_CHOICES]
+    for start in usable:
+        if start not in labels:
+            labels[start] = local_datetime_filter(start, zone, "long")
+    return [(start.isoformat(), labels[start]) for start in usable]

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.domain.calendar import ESTABLISHMENT, TRAINER, Organizer, session_event, single_event_calendar
+from app.domain.changes import CalendarNotice, Change
 from app.domain.clock import utcnow
-from app.domain.lifecycle import CalendarNotice, Change
 from app.emails import absolute_url, queue_notices, queue_templated_email
 from app.extensions import db
 from app.models import Intervention, OutgoingMessage, User

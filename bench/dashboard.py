@@ -6,7 +6,7 @@ under a second." `app.domain.demo_year.generate_year` tops the school year of th
 sessions; then, in one process:
 
 - `build_dashboard` with the administrator's national scope, exactly the conditions the route builds for
-  an administrator (`intervention_scope_condition`, `requests_in_scope`, `trainer_scope_condition`), each
+  an administrator (`SESSIONS.rows`, `REQUESTS.rows`, `TRAINERS.rows` of app.domain.policies), each
   run in an empty session (the previous transaction rolled back): p50, p95, SQL statements, and the
   slowest statements (median time of each, in the order the function sends them);
 - the page through the Flask test client, logged in as admin@relais.demo, each request in an
@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 from app.domain.clock import clock
 from app.domain.demo import DEMO_PASSWORD
 from app.domain.demo_year import YearData, generate_year
+from app.domain.policies import REQUESTS, SESSIONS, TRAINERS
 from app.domain.statistics import PLANNED, Dashboard, Period, build_dashboard, school_year
 from app.models import Intervention, InterventionStatus, StatisticsRevision, User
-from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
 from bench.data import DEMO_TODAY, NOW, YEAR_PAST_SHARE
 from bench.ranking import StatementCounter, percentile
 from bench.report import Report, Row, machine_lines
@@ -144,9 +144,8 @@ def statements_alone(session: Session, engine: Engine, action: Callable[[], obje
 
 def national_dashboard(session: Session, admin: User, period: Period) -> Dashboard:
     """`build_dashboard` with the conditions the route builds for an administrator."""
-    requests = requests_in_scope(admin).whereclause
-    return build_dashboard(session, session_scope=intervention_scope_condition(admin), request_scope=requests,
-                           trainer_scope=trainer_scope_condition(admin), period=period, language="fr")
+    return build_dashboard(session, session_scope=SESSIONS.rows(admin), request_scope=REQUESTS.rows(admin),
+                           trainer_scope=TRAINERS.rows(admin), period=period, language="fr")
 
 
 def _checks(session: Session, board: Dashboard, period: Period) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from app import create_app
 from app.domain.demo import build_demo_data
 from app.domain.reference_data import sync_reference_data
 from app.extensions import db
+from app.jobs import write_messages
 from app.models import Establishment, Trainer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -91,7 +92,8 @@ def build_national_demo(seed: int, today: date) -> None:
     # Without its school year: each benchmark tops up what it measures (the month to plan, the feed, then the
     # year), in that order, as the figures of earlier runs were taken.
     build_demo_data(db.session, seed=seed, scale="national", today=today,
-                    password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"), year_sessions=0)
+                    password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"), year_sessions=0,
+                    write_messages=write_messages)
     db.session.commit()
 
 

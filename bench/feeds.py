@@ -42,11 +42,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import CompileError
 from sqlalchemy.orm import Session
 
-from app.calendars.routes import _salt as route_salt
+from app.calendars.routes import calendar_salt
 from app.domain import feeds
 from app.domain.calendar import COORDINATION, add_timezones, new_calendar, session_event
 from app.domain.clock import clock
 from app.domain.demo_year import AUDIENCES_BY_KIND, COMMON_TOPICS, DAY_PART_WEIGHTS, DAY_PARTS, PAIR_SHARE, allocate
+from app.domain.policies import SESSIONS
 from app.domain.timezones import to_utc
 from app.invitations import organizer_for, session_url
 from app.models import (
@@ -67,7 +68,6 @@ from app.models import (
 )
 from app.models.interventions import request_audience, request_topic
 from app.models.trainers import trainer_departement
-from app.scoping import intervention_scope_condition
 from bench.ranking import StatementCounter, percentile
 
 FEED_EVENTS = 10_000
@@ -273,7 +273,7 @@ def _build(session: Session, engine: Engine, condition: ColumnElement[bool], nam
     with StatementCounter(engine) as counter:
         started = time.perf_counter()
         rows = feeds.scope_rows(session, condition, now)
-        body, built = feeds.build_feed(session, rows, name=name, salt=route_salt(), url_for=session_url,
+        body, built = feeds.build_feed(session, rows, name=name, salt=calendar_salt(), url_for=session_url,
                                        organizer_for=organizer_for)
         if built:
             session.commit()
@@ -403,7 +403,7 @@ def _largest_coordination(session: Session, now: datetime) -> tuple[User, str, C
     best: tuple[int, int, User] | None = None
     for user in session.scalars(select(User).where(User.role == Role.COORDINATOR, User.active.is_(True))
                                 .order_by(User.id)):
-        condition = intervention_scope_condition(user)
+        condition = SESSIONS.rows(user)
         count = session.scalar(feeds._window(select(func.count()).select_from(Intervention).where(condition), now))
         if best is None or count > best[0]:
             best = (count, user.id, user)
@@ -412,7 +412,7 @@ def _largest_coordination(session: Session, now: datetime) -> tuple[User, str, C
     user = best[2]
     label = ", ".join(f"{scope.departement_code} ({scope.force.value if scope.force else 'both forces'})"
                       for scope in user.scopes)
-    return user, label, intervention_scope_condition(user)
+    return user, label, SESSIONS.rows(user)
 
 
 def bench_feeds(app: Flask, session: Session, engine: Engine, *, now: datetime, seed: int,

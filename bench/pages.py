@@ -56,11 +56,11 @@ from sqlalchemy import Integer, create_engine, event, func, insert, make_url, se
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from app.domain import policies
 from app.domain.clock import clock
 from app.domain.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import Intervention, InterventionRequest, InterventionStatus, RequestStatus, Trainer, User
-from app.scoping import requests_in_scope
 from bench.data import NOW
 from bench.report import Row
 
@@ -140,13 +140,13 @@ def find_targets(session: Session) -> Targets:
                             .where(Intervention.status == InterventionStatus.TO_SCHEDULE)
                             .group_by(Intervention.request_id).subquery())
     request_id, sessions, session_id = session.execute(
-        requests_in_scope(coordinator)
-        .with_only_columns(InterventionRequest.id, sessions_to_schedule.c.sessions, sessions_to_schedule.c.first)
+        select(InterventionRequest.id, sessions_to_schedule.c.sessions, sessions_to_schedule.c.first)
+        .where(policies.REQUESTS.rows(coordinator))
         .join(sessions_to_schedule, sessions_to_schedule.c.request_id == InterventionRequest.id)
         .where(InterventionRequest.status.in_((RequestStatus.IN_PLANNING, RequestStatus.SCHEDULED)))
         .order_by(sessions_to_schedule.c.sessions.desc(), InterventionRequest.id).limit(1)).one()
     admin = session.scalar(select(User).where(User.email == ACCOUNTS["admin"]))
-    queue = list(session.scalars(requests_in_scope(admin).with_only_columns(InterventionRequest.id)
+    queue = list(session.scalars(select(InterventionRequest.id).where(policies.REQUESTS.rows(admin))
                                  .order_by(InterventionRequest.id)))
     roster = list(session.scalars(select(Trainer.id).join(User, User.id == Trainer.user_id)
                                   .where(Trainer.active.is_(True)).order_by(User.full_name, Trainer.id)))

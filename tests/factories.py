@@ -34,7 +34,8 @@ from app.models import (
 
 PASSWORD = "Vraiment-Secret-42"
 _counter = itertools.count(1)
-_fast_hash = hash_password(PASSWORD, "pbkdf2:sha256:1000")
+FAST_HASH = "pbkdf2:sha256:1000"  # tests need no slow hash
+_fast_hash = hash_password(PASSWORD, FAST_HASH)
 
 
 def make_user(role: Role | str = Role.REQUESTER, *, email: str | None = None, full_name: str | None = None,
@@ -233,6 +234,15 @@ TRAINER_PROFILE = TrainerProfile(trainer_id=3, active=True, force="police", depa
 _demo_rows: dict[tuple, dict[str, list[dict]]] = {}
 
 
+def build_demo(seed: int, today: date, **extra):
+    """The demo data set as `flask demo-data` builds it (the morning's messages included), with a fast hash."""
+    from app.domain.demo import build_demo_data
+    from app.jobs import write_messages
+
+    return build_demo_data(db.session, seed=seed, scale="demo", today=today, password_hash_method=FAST_HASH,
+                           write_messages=write_messages, **extra)
+
+
 def load_demo_data(seed: int, today: date) -> None:
     """Fills the (empty) database with the demo data set (app.domain.demo, scale "demo", fast password hash),
     committed.
@@ -241,7 +251,6 @@ def load_demo_data(seed: int, today: date) -> None:
     wrote, identifiers included (some 3,500 rows: a few hundredths of a second). The builder is deterministic
     (tests/domain/test_demo_data.py), so the copy is what a new build would write. Not for the tests of the
     builder itself, nor for one that needs what it returns."""
-    from app.domain.demo import build_demo_data
     from tests.helpers import KEPT_TABLES
 
     assert db.session.scalar(select(User.id).limit(1)) is None, "the demo data set goes into an empty database"
@@ -251,7 +260,7 @@ def load_demo_data(seed: int, today: date) -> None:
     if rows is None:
         reference = [t for t in db.metadata.sorted_tables if t.name in KEPT_TABLES and t.name != "statistics_revision"]
         before = _rows_of(reference)
-        build_demo_data(db.session, seed=seed, scale="demo", today=today, password_hash_method="pbkdf2:sha256:1000")
+        build_demo(seed, today)
         db.session.commit()
         # The copy leaves the reference tables as they are: it is faithful only if the build did too.
         assert _rows_of(reference) == before, "the demo build changed a reference table: copy it too"

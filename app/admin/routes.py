@@ -8,22 +8,23 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.access import role_required
+from app.access import permission
 from app.admin import bp
 from app.admin.forms import InviteUserForm, RetryForm
 from app.domain.clock import utcnow
 from app.domain.mail import retry_message
+from app.domain.policies import departements_of
 from app.emails import queue_activation
 from app.extensions import db
 from app.models import CoordinatorScope, Force, MessageStatus, OutgoingMessage, Role, User
 from app.models.accounts import normalize_email
-from app.scoping import departements_of
+from app.unit_of_work import run
 
 PAGE_SIZE = 50
 
 
 @bp.route("/utilisateurs")
-@role_required(Role.ADMIN)
+@permission("account", "list")
 def users():
     query = select(User).options(selectinload(User.scopes)).order_by(User.id)
     role = request.args.get("role", "")
@@ -44,7 +45,7 @@ def users():
 
 
 @bp.route("/utilisateurs/inviter", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission("account", "invite")
 def invite_user():
     form = InviteUserForm()
     form.departements.choices = departements_of(db.session, current_user)
@@ -53,22 +54,25 @@ def invite_user():
         if User.by_email(email) is not None:
             form.email.errors.append(_("Un compte existe déjà avec cette adresse."))
         else:
-            user = User(email=email, full_name=form.full_name.data.strip(), role=Role(form.role.data),
-                        invited_by_id=current_user.id)
-            if user.role is Role.COORDINATOR:
-                force = Force(form.force.data) if form.force.data else None
-                user.scopes = [CoordinatorScope(departement_code=code, force=force) for code in form.departements.data]
-            db.session.add(user)
-            db.session.flush()
-            queue_activation(user, inviter=current_user)
-            db.session.commit()
+            def invite():
+                user = User(email=email, full_name=form.full_name.data.strip(), role=Role(form.role.data),
+                            invited_by_id=current_user.id)
+                if user.role is Role.COORDINATOR:
+                    force = Force(form.force.data) if form.force.data else None
+                    user.scopes = [CoordinatorScope(departement_code=code, force=force)
+                                   for code in form.departements.data]
+                db.session.add(user)
+                db.session.flush()
+                queue_activation(user, inviter=current_user)
+
+            run(invite)
             flash(_("Invitation envoyée à %(email)s.", email=email), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/invite.html", form=form)
 
 
 @bp.route("/messages")
-@role_required(Role.ADMIN)
+@permission("account", "outbox")
 def outbox():
     status = request.args.get("statut", "")
     query = select(OutgoingMessage).order_by(OutgoingMessage.id.desc()).limit(PAGE_SIZE)
@@ -83,13 +87,12 @@ def outbox():
 
 
 @bp.route("/messages/<int:message_id>/renvoyer", methods=["POST"])
-@role_required(Role.ADMIN)
+@permission("account", "outbox")
 def retry(message_id: int):
     form = RetryForm()
     if not form.validate_on_submit():
         abort(400)
-    if retry_message(db.session, message_id, utcnow()):
-        db.session.commit()
+    if run(lambda: retry_message(db.session, message_id, utcnow())).value:
         flash(_("Le message sera renvoyé au prochain passage de l'envoi."), "success")
     else:
         flash(_("Ce message n'est pas en échec : rien à renvoyer."), "warning")

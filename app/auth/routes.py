@@ -17,6 +17,7 @@ from app.emails import queue_activation, queue_password_reset
 from app.extensions import db, limiter
 from app.models import Role, User
 from app.models.accounts import normalize_email
+from app.unit_of_work import run
 
 
 def _account_key() -> str:
@@ -52,8 +53,7 @@ def login():
         user = User.by_email(form.email.data)
         if user is not None and user.is_active and verify_password(user.password_hash, form.password.data):
             login_user(user, remember=form.remember.data)
-            user.last_login_at = utcnow()
-            db.session.commit()
+            run(lambda: setattr(user, "last_login_at", utcnow()))
             flash(_("Bienvenue, %(name)s.", name=user.full_name), "success")
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Adresse e-mail ou mot de passe incorrect."))
@@ -75,23 +75,26 @@ def register():
         return redirect(url_for("main.home"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        existing = User.by_email(form.email.data)
-        if existing is not None:
-            # Do not reveal that the address has an account: tell its owner by e-mail instead.
-            if not existing.is_activated:
-                queue_activation(existing)
-            else:
-                queue_password_reset(existing)
-        else:
-            user = User(email=normalize_email(form.email.data), full_name=form.full_name.data.strip(),
-                        phone=form.phone.data or None, role=Role.REQUESTER, password_hash=_hash(form.password.data),
-                        language=str(request.accept_languages.best_match(["fr", "en"]) or "fr"))
-            db.session.add(user)
-            db.session.flush()
-            queue_activation(user)
-        db.session.commit()
+        run(lambda: _register(form))
         return render_template("auth/check_email.html", email=form.email.data)
     return render_template("auth/register.html", form=form)
+
+
+def _register(form: RegistrationForm) -> None:
+    existing = User.by_email(form.email.data)
+    if existing is not None:
+        # Do not reveal that the address has an account: tell its owner by e-mail instead.
+        if not existing.is_activated:
+            queue_activation(existing)
+        else:
+            queue_password_reset(existing)
+        return
+    user = User(email=normalize_email(form.email.data), full_name=form.full_name.data.strip(),
+                phone=form.phone.data or None, role=Role.REQUESTER, password_hash=_hash(form.password.data),
+                language=str(request.accept_languages.best_match(["fr", "en"]) or "fr"))
+    db.session.add(user)
+    db.session.flush()
+    queue_activation(user)
 
 
 @bp.route("/activer/<token>", methods=["GET", "POST"])
@@ -103,17 +106,20 @@ def activate(token: str):
         flash(_("Ce lien d'activation n'est plus valable. Connectez-vous ou demandez un nouveau lien."), "warning")
         return redirect(url_for("auth.login"))
     if user.password_hash is not None:  # self-registered: the link confirms the address
-        user.activated_at = utcnow()
-        db.session.commit()
+        run(lambda: setattr(user, "activated_at", utcnow()))
         login_user(user)
         flash(_("Votre adresse est confirmée. Bienvenue sur Relais."), "success")
         return redirect(url_for("main.home"))
     form = SetPasswordForm()
     form.personal_words = (*user.full_name.split(), user.email.split("@")[0])
     if form.validate_on_submit():
-        user.password_hash = _hash(form.password.data)
-        user.activated_at = utcnow()
-        db.session.commit()
+        password_hash = _hash(form.password.data)
+
+        def activate_account():
+            user.password_hash = password_hash
+            user.activated_at = utcnow()
+
+        run(activate_account)
         login_user(user)
         flash(_("Votre compte est activé. Bienvenue sur Relais."), "success")
         return redirect(url_for("main.home"))
@@ -128,11 +134,7 @@ def forgot_password():
     if form.validate_on_submit():
         user = User.by_email(form.email.data)
         if user is not None and user.active:
-            if user.is_activated:
-                queue_password_reset(user)
-            else:
-                queue_activation(user)
-            db.session.commit()
+            run(lambda: queue_password_reset(user) if user.is_activated else queue_activation(user))
         # Same answer whether or not the address is known.
         return render_template("auth/check_email.html", email=form.email.data)
     return render_template("auth/forgot_password.html", form=form)
@@ -149,8 +151,8 @@ def reset_password(token: str):
     form = SetPasswordForm()
     form.personal_words = (*user.full_name.split(), user.email.split("@")[0])
     if form.validate_on_submit():
-        user.password_hash = _hash(form.password.data)
-        db.session.commit()
+        password_hash = _hash(form.password.data)
+        run(lambda: setattr(user, "password_hash", password_hash))
         logout_user()
         flash(_("Votre mot de passe a été changé. Connectez-vous avec le nouveau."), "success")
         return redirect(url_for("auth.login"))
@@ -177,6 +179,5 @@ def set_language(code: str):
         abort(404)
     session["language"] = code
     if current_user.is_authenticated:
-        current_user.language = code
-        db.session.commit()
+        run(lambda: setattr(current_user, "language", code))
     return redirect(_safe_next(request.form.get("next")))

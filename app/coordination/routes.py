@@ -12,17 +12,19 @@ from flask_login import current_user
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.access import covers, require_scope, role_required
+from app.access import load, may, permission
 from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
 from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
-from app.domain.establishments import decide_join, has_active_member
+from app.domain.establishments import decide_join, has_active_member, orphan_join_requests
 from app.domain.matching import rank_intervention
+from app.domain.policies import REQUESTS, STAFF, departements_of
 from app.domain.request_queue import queue_page
 from app.emails import queue_join_decision
-from app.establishments.forms import KIND_LABELS, DecisionForm
 from app.extensions import db
+from app.forms import START_CHOICES, DecisionForm, OfferForm, ReopenForm, start_choices
+from app.labels import KIND_LABELS
 from app.models import (
     Assignment,
     Establishment,
@@ -36,15 +38,11 @@ from app.models import (
     RequestEvent,
     RequestStatus,
     RequestWindow,
-    Role,
     SessionReport,
     Trainer,
     User,
 )
-from app.offers.forms import OfferForm
-from app.offers.routes import START_CHOICES, start_choices
-from app.scoping import departements_of, establishment_scope_condition, orphan_join_requests, requests_in_scope
-from app.transitions import apply_transition
+from app.unit_of_work import perform
 
 PAGE_SIZE = 50
 NO_FORCE = "a-determiner"
@@ -60,7 +58,7 @@ def _date_arg(name: str) -> date | None:
 
 
 @bp.route("/demandes")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("request", "list", only=STAFF)
 def queue():
     filters = {
         "departement": request.args.get("departement", ""),
@@ -70,7 +68,7 @@ def queue():
         "du": _date_arg("du"),
         "au": _date_arg("au"),
     }
-    query = requests_in_scope(current_user)
+    query = select(InterventionRequest).where(REQUESTS.rows(current_user))
     if filters["departement"]:
         query = query.where(InterventionRequest.departement_code == filters["departement"])
     if filters["force"] == NO_FORCE:
@@ -97,13 +95,9 @@ def queue():
                            next_after=next_after)
 
 
-def _in_scope(request_id: int) -> InterventionRequest:
-    item = db.session.get(InterventionRequest, request_id,
-                          options=[joinedload(InterventionRequest.establishment)])  # every page shows it
-    if item is None or item.status is RequestStatus.DRAFT:
-        abort(404)
-    require_scope(current_user, item.departement_code, item.force)
-    return item
+def _in_scope(request_id: int, action: str) -> InterventionRequest:
+    # The establishment joined in: every page here shows it.
+    return load("request", request_id, action, options=[joinedload(InterventionRequest.establishment)])
 
 
 @cache
@@ -123,93 +117,81 @@ def _request_page_statement() -> Select:
 def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=200):
     db.session.scalars(_request_page_statement(), {"request_id": item.id}).one()
     force_form = ForceForm(force=item.force.value if item.force else None)
-    from app.reports.forms import ReopenForm
-
     return render_template("coordination/show.html", item=item, accept_form=AcceptForm(), reopen_form=ReopenForm(),
                            refuse_form=refuse_form or RefuseForm(), force_form=force_form,
                            cancel_form=cancel_form or CancelForm(), warnings=[]), status
 
 
 @bp.route("/demandes/<int:request_id>")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("request", "view", only=STAFF)
 def show(request_id: int):
-    return _show(_in_scope(request_id))
+    return _show(_in_scope(request_id, "view"))
 
 
 @bp.route("/demandes/<int:request_id>/accepter", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("request", "review")
 def accept(request_id: int):
-    item = _in_scope(request_id)
+    item = _in_scope(request_id, "review")
     if not AcceptForm().validate_on_submit():
         abort(400)
-    if item.force is None:
-        flash(_("Choisissez d'abord la force compétente pour cette demande."), "warning")
-        return redirect(url_for("coordination.show", request_id=item.id))
-    apply_transition(lambda: lifecycle.accept(db.session, item, current_user, utcnow()),
-                     _("Cette demande n'est plus en attente d'examen."),
-                     _("Demande acceptée : %(count)s intervention(s) à programmer.", count=item.group_count))
+    perform(lambda: lifecycle.accept(db.session, item, current_user, utcnow()),
+            _("Demande acceptée : %(count)s intervention(s) à programmer.", count=item.group_count),
+            refused_category="info")
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
 @bp.route("/demandes/<int:request_id>/refuser", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("request", "review")
 def refuse(request_id: int):
-    item = _in_scope(request_id)
+    item = _in_scope(request_id, "review")
     form = RefuseForm()
     if not form.validate_on_submit():
         return _show(item, refuse_form=form, status=400)
     reason = form.reason.data.strip()
-    apply_transition(lambda: lifecycle.refuse(db.session, item, current_user, reason, utcnow()),
-                     _("Cette demande n'est plus en attente d'examen."),
-                     _("Demande refusée ; l'établissement est prévenu."))
+    perform(lambda: lifecycle.refuse(db.session, item, current_user, reason, utcnow()),
+            _("Demande refusée ; l'établissement est prévenu."), refused_category="info")
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
 @bp.route("/demandes/<int:request_id>/force", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("request", "review")
 def change_force(request_id: int):
-    item = _in_scope(request_id)
+    item = _in_scope(request_id, "review")
     form = ForceForm()
     if not form.validate_on_submit():
         abort(400)
     force = Force(form.force.data)
-    try:
-        lifecycle.override_force(db.session, item, current_user, force, utcnow())
-    except lifecycle.TransitionRefusedError:
-        db.session.rollback()
-        flash(_("La force ne peut plus être changée pour cette demande."), "info")
-        return redirect(url_for("coordination.show", request_id=item.id))
-    db.session.commit()
-    flash(_("Force compétente enregistrée."), "success")
-    if not covers(current_user, item.departement_code, force):
+    outcome = perform(lambda: lifecycle.override_force(db.session, item, current_user, force, utcnow()),
+                      _("Force compétente enregistrée."), refused_category="info")
+    if outcome.ok and not may("request", "view", item):
         return redirect(url_for("coordination.queue"))  # now handled by the other force's coordinators
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
 @bp.route("/demandes/<int:request_id>/annuler", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("request", "cancel", only=STAFF)
 def cancel(request_id: int):
-    item = _in_scope(request_id)
+    item = _in_scope(request_id, "cancel")
     form = CancelForm()
     if not form.validate_on_submit():
         return _show(item, cancel_form=form, status=400)
     reason = form.reason.data.strip()
-    apply_transition(lambda: lifecycle.cancel_request(db.session, item, current_user, reason, utcnow()),
-                     _("Cette demande ne peut plus être annulée."),
-                     _("Demande annulée ; l'établissement et les formateurs concernés sont prévenus."))
+    perform(lambda: lifecycle.cancel_request(db.session, item, current_user, reason, utcnow()),
+            _("Demande annulée ; l'établissement et les formateurs concernés sont prévenus."),
+            refused_category="info")
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
 @bp.route("/demandes/<int:request_id>/interventions/<int:intervention_id>/candidats")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("session", "staff")
 def candidates(request_id: int, intervention_id: int):
-    item = _in_scope(request_id)
+    item = _in_scope(request_id, "view")
     # The session alone, with the offers and reports its staffing box shows (and their trainers) joined in.
     intervention = db.session.scalars(
         select(Intervention).where(Intervention.id == intervention_id, Intervention.request_id == item.id)
         .options(joinedload(Intervention.assignments).joinedload(Assignment.trainer),
                  joinedload(Intervention.reports).joinedload(SessionReport.trainer))).unique().one_or_none()
-    if intervention is None:
+    if intervention is None or not may("session", "staff", intervention):
         abort(404)
     # The first starts are enough for the choice, unless the time is already fixed (it may be a later one).
     fixed = intervention.status is InterventionStatus.OFFERED
@@ -221,9 +203,11 @@ def candidates(request_id: int, intervention_id: int):
         .where(Trainer.id.in_(trainer_ids)))}
     staffable = intervention.status in offers.STAFFABLE
     forms, labels = {}, {}
+    zone = item.establishment.timezone
     for candidate in ranking.candidates if staffable else []:
         form = OfferForm(prefix=f"c{candidate.trainer_id}", formdata=None)
-        form.starts_at.choices = start_choices(intervention, candidate.all_starts, labels=labels)
+        form.starts_at.choices = start_choices(offers.offerable_starts(intervention, candidate.all_starts), zone,
+                                               labels)
         forms[candidate.trainer_id] = form
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
                            ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,
@@ -234,7 +218,7 @@ def candidates(request_id: int, intervention_id: int):
 
 
 @bp.route("/rattachements")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("join_request", "list")
 def join_requests():
     pending = db.session.scalars(
         orphan_join_requests(current_user)
@@ -244,13 +228,13 @@ def join_requests():
 
 
 @bp.route("/rattachements/<int:join_id>/accepter", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("join_request", "decide", only=STAFF)
 def approve_join(join_id: int):
     return _decide_join(join_id, approve=True)
 
 
 @bp.route("/rattachements/<int:join_id>/refuser", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("join_request", "decide", only=STAFF)
 def refuse_join(join_id: int):
     return _decide_join(join_id, approve=False)
 
@@ -258,19 +242,17 @@ def refuse_join(join_id: int):
 def _decide_join(join_id: int, approve: bool):
     if not DecisionForm().validate_on_submit():
         abort(400)
-    join_request = db.session.scalar(
-        select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
-        .where(JoinRequest.id == join_id, establishment_scope_condition(current_user)))
-    if join_request is None:
-        abort(404)
+    join_request = load("join_request", join_id, "decide")
     if has_active_member(db.session, join_request.establishment_id):
         flash(_("Un membre actif de l'établissement peut maintenant décider : la demande lui revient."), "info")
         return redirect(url_for("coordination.join_requests"))
-    if decide_join(db.session, join_request, current_user, approve, utcnow()) is None:
-        flash(_("Cette demande a déjà été traitée."), "info")
+
+    def decide():
+        decide_join(db.session, join_request, current_user, approve, utcnow())
+        queue_join_decision(join_request)
+
+    if not perform(decide, refused_category="info").ok:
         return redirect(url_for("coordination.join_requests"))
-    queue_join_decision(join_request)
-    db.session.commit()
     if join_request.status is JoinStatus.APPROVED:
         flash(_("%(name)s est rattaché(e) à %(establishment)s.", name=join_request.user.full_name,
                 establishment=join_request.establishment.name), "success")

@@ -8,6 +8,7 @@ département at the size of the real programme (for benchmarks). Each feature ad
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from math import cos, radians
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.domain.demo_year import AUDIENCES_BY_KIND, CANCEL_REASONS, COMMON_TOPICS, YEAR_SESSIONS, generate_year
 from app.domain.identifiers import make_siret, make_uai
 from app.domain.passwords import hash_password
+from app.domain.policies import coordinators_covering
 from app.domain.reference import load_departements
 from app.domain.reference_data import sync_reference_data
 from app.models import (
@@ -38,6 +40,7 @@ from app.models import (
 )
 
 DEMO_PASSWORD = "Prevention-Relais-2026"
+MessageWriter = Callable[[Session, datetime], None]
 DEMO_DEPARTEMENTS = ("69", "13", "33", "59", "75", "2A", "57", "974")
 POLICE_RANKS = ("Gardien de la paix", "Brigadier", "Brigadier-chef", "Major", "Capitaine")
 GENDARMERIE_RANKS = ("Gendarme", "Maréchal des logis-chef", "Adjudant", "Adjudant-chef", "Lieutenant")
@@ -75,8 +78,9 @@ class DemoResult:
 
 class DemoBuilder:
     def __init__(self, session: Session, seed: int, scale: str, today: date, password_hash_method: str | None = None,
-                 year_sessions: int | None = None):
+                 year_sessions: int | None = None, write_messages: MessageWriter | None = None):
         self.session = session
+        self.write_messages = write_messages
         self.seed = seed
         self.random = random.Random(seed)
         self.fake = Faker("fr_FR")
@@ -295,7 +299,7 @@ class DemoBuilder:
                     continue
                 key = (establishment.departement_code, establishment.force)
                 if key not in coordinators:
-                    found = lifecycle.coordinators_for(self.session, *key)
+                    found = coordinators_covering(self.session, *key)
                     coordinators[key] = found[0] if found else None
                 coordinator = coordinators[key]
                 decided = created + timedelta(days=3)
@@ -385,16 +389,14 @@ class DemoBuilder:
         invitations, certification warnings, the coordinators' digest), then as the delivery worker left
         them: most sent, the last few waiting for its next pass, one refused by the recipient's server,
         which the administrator can send again."""
-        from app.domain import jobs  # noqa: F401  (registers the jobs)
-        from app.domain.periodic import JOBS
         from app.models import MessageStatus, OutgoingMessage
 
-        now = self._moment(days_ago=0)
-        for name, job in JOBS.items():
-            # The jobs that write messages only: the offers' expiry commits (or rolls back) offer by offer,
-            # which would end the demo's single transaction; `tick` will expire them.
-            if name != "propositions-expirees":
-                job(self.session, now)
+        self.message_count = 0
+        if self.write_messages is None:
+            return
+        # The jobs that write messages only (app.jobs.write_messages): the offers' expiry commits offer by offer,
+        # which would end the demo's single transaction; `tick` will expire them.
+        self.write_messages(self.session, self._moment(days_ago=0))
         self.session.flush()
         messages = list(self.session.scalars(select(OutgoingMessage).order_by(OutgoingMessage.id)))
         for number, message in enumerate(messages):
@@ -621,9 +623,7 @@ class DemoBuilder:
                     ends_at=to_utc(day, time(12, 30), timezone_name), reason="Forum des associations"))
 
 def first_coordinator(session: Session, intervention) -> User | None:
-    from app.domain.lifecycle import coordinators_for
-
-    found = coordinators_for(session, intervention.departement_code, intervention.force)
+    found = coordinators_covering(session, intervention.departement_code, intervention.force)
     return found[0] if found else None
 
 
@@ -632,6 +632,9 @@ def database_is_empty(session: Session) -> bool:
 
 
 def build_demo_data(session: Session, seed: int, scale: str, today: date,
-                    password_hash_method: str | None = None, year_sessions: int | None = None) -> DemoResult:
-    """Fills an empty database; the caller commits. `year_sessions`: the scale's school year unless given."""
-    return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions).build()
+                    password_hash_method: str | None = None, year_sessions: int | None = None,
+                    write_messages: MessageWriter | None = None) -> DemoResult:
+    """Fills an empty database; the caller commits. `year_sessions`: the scale's school year unless given;
+    `write_messages(session, now)`: writes the periodic jobs' e-mails of the morning (app.jobs.write_messages),
+    none without it."""
+    return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions, write_messages).build()

@@ -6,11 +6,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain.policies import ESTABLISHMENTS
 from app.domain.reference import departement_for_commune, departements_by_code
-from app.models import CommuneCompetence, Establishment, Force, JoinRequest, JoinStatus, Role, User
+from app.domain.refusals import Refused
+from app.models import (
+    CommuneCompetence,
+    Establishment,
+    EstablishmentKind,
+    Force,
+    JoinRequest,
+    JoinStatus,
+    Role,
+    User,
+)
 
 
 class CommuneError(ValueError):
@@ -74,6 +86,39 @@ def locate(session: Session, postcode: str, insee_code: str | None, commune_name
     return Location(insee, commune.name, departement_code, commune.force, latitude, longitude)
 
 
+# -- registering an establishment ---------------------------------------------------------------------
+
+
+def existing_establishment(session: Session, uai: str | None, siret: str | None) -> Establishment | None:
+    """The establishment already registered with this UAI or SIRET, if any."""
+    conditions = [Establishment.uai == uai] if uai else []
+    conditions += [Establishment.siret == siret] if siret else []
+    return session.scalar(select(Establishment).where(or_(*conditions))) if conditions else None
+
+
+def register_establishment(session: Session, actor: User, *, kind: EstablishmentKind, name: str, uai: str | None,
+                           siret: str | None, address: str, postcode: str, commune_insee: str | None,
+                           commune_name: str | None, phone: str | None, now: datetime) -> Establishment:
+    """A requester registers their establishment and becomes its first member. Refused when it is registered
+    already (even by someone else a moment ago: the identifiers are unique); `CommuneError` when the commune
+    cannot be told from the postcode."""
+    if existing_establishment(session, uai, siret) is not None:
+        raise Refused("establishment_exists")
+    location = locate(session, postcode, commune_insee, commune_name)
+    establishment = Establishment(
+        kind=kind, name=name.strip(), uai=uai, siret=siret, address=address.strip(), postcode=postcode,
+        commune_name=location.commune_name, commune_insee=location.insee_code,
+        departement_code=location.departement_code, latitude=location.latitude, longitude=location.longitude,
+        force=location.force, phone=(phone or "").strip() or None, created_at=now)
+    session.add(establishment)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Refused("establishment_exists") from None
+    actor.establishment_id = establishment.id
+    return establishment
+
+
 # -- joining an establishment -----------------------------------------------------------------------------
 
 
@@ -92,12 +137,18 @@ def without_active_member():
     return ~_active_member_of(Establishment.id)
 
 
+def orphan_join_requests(user: User) -> Select:
+    """Pending requests to join an establishment of the person's territory where no active member can decide:
+    the coordination decides them."""
+    return (select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
+            .where(JoinRequest.status == JoinStatus.PENDING, ESTABLISHMENTS.rows(user), without_active_member()))
+
+
 def decide_join(session: Session, join_request: JoinRequest, decider: User, approve: bool, now: datetime
-                ) -> JoinStatus | None:
-    """Approves or refuses a pending request to join; None when it was decided already (by someone else a
-    moment ago: the session is then rolled back). An approval finding the newcomer attached elsewhere
-    meanwhile becomes a refusal: an account belongs to one establishment. The caller tells the newcomer and
-    commits."""
+                ) -> JoinStatus:
+    """Approves or refuses a pending request to join; refused when it was decided already (by someone else a
+    moment ago). An approval finding the newcomer attached elsewhere meanwhile becomes a refusal: an account
+    belongs to one establishment. The caller tells the newcomer."""
     if approve:
         attached = session.execute(
             update(User).where(User.id == join_request.user_id, User.establishment_id.is_(None),
@@ -112,8 +163,7 @@ def decide_join(session: Session, join_request: JoinRequest, decider: User, appr
         .values(status=status, decided_at=now, decided_by_id=decider.id)
         .execution_options(synchronize_session=False)).rowcount
     if decided != 1:
-        session.rollback()
-        return None
+        raise Refused("join_decided")
     session.refresh(join_request)
     session.refresh(join_request.user)
     return status

@@ -30,6 +30,7 @@ from app.domain.calendar import (
     new_calendar,
     session_event,
 )
+from app.domain.policies import SESSIONS
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -40,6 +41,7 @@ from app.models import (
     Intervention,
     InterventionRequest,
     InterventionStatus,
+    Role,
     Trainer,
     User,
 )
@@ -193,6 +195,44 @@ def scope_fingerprint(session: Session, scope_condition, now: datetime, salt: st
 def rows_fingerprint(rows: Sequence[FeedRow], salt: str) -> Fingerprint:
     """For a short feed (a trainer's), from its rows already read."""
     return Fingerprint(feed_etag(rows, salt), last_modified(rows, None))
+
+
+@dataclass
+class FeedSource:
+    """What a feed shows: its name, its fingerprint (for a conditional request) and, built only when needed,
+    its rows."""
+
+    name: str
+    fingerprint: Fingerprint
+    rows: Callable[[], list[FeedRow]]
+
+
+def feed_source(session: Session, feed: CalendarFeed, now: datetime, salt: str) -> FeedSource | None:
+    """The feed's content, computed without reading its sessions one by one; None when its owner may no longer
+    see anything (an account deactivated, a trainer record gone). `salt`: what every event also depends on (the
+    public address, the sender)."""
+    salt = f"{salt}|{now.date().isoformat()}"  # the day too: the window of dates moves every day
+    if feed.establishment_id is not None:
+        establishment = feed.establishment
+        return FeedSource(f"Relais — {establishment.name}",
+                          establishment_fingerprint(session, establishment.id, now, salt),
+                          lambda: establishment_rows(session, establishment.id, now))
+    user = feed.user
+    if user is None or not user.active:
+        return None
+    if user.role is Role.TRAINER:
+        trainer = session.scalar(select(Trainer).where(Trainer.user_id == user.id))
+        if trainer is None:
+            return None
+        rows = trainer_rows(session, trainer.id, now)  # a trainer's feed is short: read once
+        return FeedSource("Relais — mes interventions", rows_fingerprint(rows, salt), lambda: rows)
+    if user.role in (Role.COORDINATOR, Role.ADMIN):
+        name = ("Relais — toutes les interventions" if user.role is Role.ADMIN else
+                "Relais — coordination " + ", ".join(s.departement_code for s in user.scopes))
+        scope = SESSIONS.rows(user)
+        return FeedSource(name, scope_fingerprint(session, scope, now, f"{salt}|{name}"),
+                          lambda: scope_rows(session, scope, now))
+    return None
 
 
 def feed_etag(rows: Sequence[FeedRow], salt: str) -> str:

@@ -8,27 +8,28 @@ the same transaction, so that the change and its messages are saved together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.domain.changes import CalendarNotice, Change, Notice, record_event
+from app.domain.policies import coordinators_covering
+from app.domain.refusals import Refused
 from app.models import (
     Assignment,
     AssignmentStatus,
-    CoordinatorScope,
     Feedback,
     Force,
     Intervention,
     InterventionRequest,
     InterventionStatus,
-    RequestEvent,
     RequestStatus,
     RequestWindow,
     Role,
     User,
 )
+from app.models.base import insert_for
 
 EDITABLE = (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
 CANCELLABLE = (RequestStatus.DRAFT, RequestStatus.SUBMITTED, RequestStatus.IN_PLANNING, RequestStatus.SCHEDULED,
@@ -39,56 +40,9 @@ OPEN_SESSION = (InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED, Inte
 FEEDBACK_EDIT_DAYS = 7
 
 
-class TransitionRefusedError(Exception):
-    """The request (or session) is no longer in a state that allows this change."""
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Someone to tell about a change: `kind` names the e-mail."""
-
-    recipient: User
-    kind: str
-    request: InterventionRequest
-    intervention: Intervention | None = None
-    reason: str | None = None
-    assignment: Assignment | None = None  # the offer or assignment the notice is about
-
-
-@dataclass(frozen=True)
-class CalendarNotice:
-    """A calendar message (RFC 5546) about a session: REQUEST (new or changed) or CANCEL.
-
-    `trainers` get it with the trainers' view of the session; the requester's contact gets it too
-    when `contact` is set.
-    """
-
-    intervention: Intervention
-    method: str  # "REQUEST" or "CANCEL"
-    trainers: tuple[User, ...]
-    contact: bool
-    reason: str | None = None
-
-
-@dataclass
-class Change:
-    notices: list[Notice] = field(default_factory=list)
-    calendar: list[CalendarNotice] = field(default_factory=list)
-
-    def __iadd__(self, other: Change) -> Change:
-        self.notices += other.notices
-        self.calendar += other.calendar
-        return self
-
-
-def _event(session: Session, request: InterventionRequest, actor: User | None, kind: str, now: datetime,
-           note: str | None = None, intervention: Intervention | None = None) -> None:
-    session.add(RequestEvent(request_id=request.id, actor_id=actor.id if actor else None, kind=kind, at=now,
-                             note=note, intervention_id=intervention.id if intervention else None))
-
-
-def _move(session: Session, request: InterventionRequest, allowed: tuple[RequestStatus, ...], **values) -> None:
-    """The conditional update: the row changes only if its status is still one of `allowed`."""
+def _move(session: Session, request: InterventionRequest, allowed: tuple[RequestStatus, ...], refusal: str,
+          **values) -> None:
+    """The conditional update: the row changes only if its status is still one of `allowed`; else `refusal`."""
     result = session.execute(
         update(InterventionRequest)
         .where(InterventionRequest.id == request.id, InterventionRequest.status.in_(allowed))
@@ -96,18 +50,8 @@ def _move(session: Session, request: InterventionRequest, allowed: tuple[Request
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise TransitionRefusedError(request.id)
+        raise Refused(refusal)
     session.refresh(request)
-
-
-def coordinators_for(session: Session, departement_code: str, force: Force | None) -> list[User]:
-    """Active coordinators whose scope covers this territory (both forces when the force is unknown)."""
-    query = (select(User).join(CoordinatorScope, CoordinatorScope.user_id == User.id)
-             .where(User.role == Role.COORDINATOR, User.active, User.activated_at.is_not(None),
-                    CoordinatorScope.departement_code == departement_code))
-    if force is not None:
-        query = query.where((CoordinatorScope.force.is_(None)) | (CoordinatorScope.force == force))
-    return list(session.scalars(query.order_by(User.id)).unique())
 
 
 def _requester_side(request: InterventionRequest) -> list[User]:
@@ -126,26 +70,26 @@ def _trainers_of(intervention: Intervention) -> list[User]:
 def record_creation(session: Session, request: InterventionRequest, actor: User, now: datetime,
                     note: str | None = None) -> None:
     session.flush()
-    _event(session, request, actor, "created", now, note)
+    record_event(session, request, actor, "created", now, note)
 
 
 def record_edit(session: Session, request: InterventionRequest, actor: User, now: datetime) -> None:
     """Call before changing a request's fields: refuses once it is planned (race-free)."""
     status = request.status
-    _move(session, request, EDITABLE, updated_at=now)
+    _move(session, request, EDITABLE, "request_not_editable", updated_at=now)
     if status is RequestStatus.SUBMITTED:
-        _event(session, request, actor, "edited", now)
+        record_event(session, request, actor, "edited", now)
 
 
 def submit(session: Session, request: InterventionRequest, actor: User, now: datetime) -> Change:
     """Draft → submitted; the territory (département, force) is taken from the establishment."""
     establishment = request.establishment
-    _move(session, request, (RequestStatus.DRAFT,), status=RequestStatus.SUBMITTED, submitted_at=now,
-          updated_at=now, departement_code=establishment.departement_code,
+    _move(session, request, (RequestStatus.DRAFT,), "request_not_draft", status=RequestStatus.SUBMITTED,
+          submitted_at=now, updated_at=now, departement_code=establishment.departement_code,
           force=request.force if request.force_overridden else establishment.force)
-    _event(session, request, actor, "submitted", now)
+    record_event(session, request, actor, "submitted", now)
     return Change([Notice(user, "submitted", request)
-                   for user in coordinators_for(session, request.departement_code, request.force)])
+                   for user in coordinators_covering(session, request.departement_code, request.force)])
 
 
 def duplicate(session: Session, source: InterventionRequest, actor: User, today: date, now: datetime
@@ -169,7 +113,7 @@ def duplicate(session: Session, source: InterventionRequest, actor: User, today:
                                           start_time=window.start_time, end_time=window.end_time))
     session.add(copy)
     session.flush()
-    _event(session, copy, actor, "created", now, f"n° {source.id}")
+    record_event(session, copy, actor, "created", now, f"n° {source.id}")
     return copy
 
 
@@ -177,8 +121,9 @@ def cancel_request(session: Session, request: InterventionRequest, actor: User, 
                    ) -> Change:
     """Cancels the request and its open sessions; tells the other side and the trainers concerned."""
     previous = request.status
-    _move(session, request, CANCELLABLE, status=RequestStatus.CANCELLED, cancel_reason=reason, updated_at=now)
-    _event(session, request, actor, "cancelled", now, reason)
+    _move(session, request, CANCELLABLE, "request_not_cancellable", status=RequestStatus.CANCELLED,
+          cancel_reason=reason, updated_at=now)
+    record_event(session, request, actor, "cancelled", now, reason)
     change = Change()
     for intervention in request.interventions:
         if intervention.status in OPEN_SESSION:
@@ -193,7 +138,8 @@ def cancel_intervention(session: Session, intervention: Intervention, actor: Use
     """Cancels one session; the request's status follows (cancelled when no session is left)."""
     request = intervention.request
     change = _close_session(session, request, intervention, reason, now)
-    _event(session, request, actor, "session_cancelled", now, f"{intervention.group_label} — {reason}", intervention)
+    record_event(session, request, actor, "session_cancelled", now, f"{intervention.group_label} — {reason}",
+                 intervention)
     change.notices += _other_side(session, request, actor, "session_cancelled", reason, intervention)
     recompute_request_status(session, request, now)
     return change
@@ -211,7 +157,7 @@ def _close_session(session: Session, request: InterventionRequest, intervention:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise TransitionRefusedError(request.id)
+        raise Refused("session_not_open")
     trainers = _trainers_of(intervention)
     session.execute(
         update(Assignment)
@@ -232,7 +178,7 @@ def _other_side(session: Session, request: InterventionRequest, actor: User, kin
                 intervention: Intervention | None = None) -> list[Notice]:
     """The requester when staff acted, the coordinators when the requester did."""
     if actor.role is Role.REQUESTER:
-        people = coordinators_for(session, request.departement_code, request.force)
+        people = coordinators_covering(session, request.departement_code, request.force)
     else:
         people = _requester_side(request)
     return [Notice(user, kind, request, intervention, reason) for user in people if user.id != actor.id]
@@ -242,9 +188,11 @@ def _other_side(session: Session, request: InterventionRequest, actor: User, kin
 
 
 def accept(session: Session, request: InterventionRequest, actor: User, now: datetime) -> Change:
-    """Submitted → in planning: one session per group, in the request's territory."""
-    _move(session, request, (RequestStatus.SUBMITTED,), status=RequestStatus.IN_PLANNING, accepted_at=now,
-          updated_at=now)
+    """Submitted → in planning: one session per group, in the request's territory (once its force is decided)."""
+    if request.force is None:
+        raise Refused("request_force_missing")
+    _move(session, request, (RequestStatus.SUBMITTED,), "request_not_submitted", status=RequestStatus.IN_PLANNING,
+          accepted_at=now, updated_at=now)
     for number in range(1, request.group_count + 1):
         session.add(Intervention(
             request_id=request.id, group_label=f"Groupe {number}", status=InterventionStatus.TO_SCHEDULE,
@@ -252,21 +200,21 @@ def accept(session: Session, request: InterventionRequest, actor: User, now: dat
             trainers_needed=2 if request.wants_two_trainers else 1, created_at=now, updated_at=now))
     session.flush()
     session.expire(request, ["interventions"])
-    _event(session, request, actor, "accepted", now)
+    record_event(session, request, actor, "accepted", now)
     return Change([Notice(user, "accepted", request) for user in _requester_side(request)])
 
 
 def refuse(session: Session, request: InterventionRequest, actor: User, reason: str, now: datetime) -> Change:
-    _move(session, request, (RequestStatus.SUBMITTED,), status=RequestStatus.REFUSED, refusal_reason=reason,
-          updated_at=now)
-    _event(session, request, actor, "refused", now, reason)
+    _move(session, request, (RequestStatus.SUBMITTED,), "request_not_submitted", status=RequestStatus.REFUSED,
+          refusal_reason=reason, updated_at=now)
+    record_event(session, request, actor, "refused", now, reason)
     return Change([Notice(user, "refused", request, reason=reason) for user in _requester_side(request)])
 
 
 def override_force(session: Session, request: InterventionRequest, actor: User, force: Force, now: datetime
                    ) -> None:
     """A coordinator assigns the request (and its open sessions) to the other force, or decides one."""
-    _move(session, request, (RequestStatus.SUBMITTED, RequestStatus.IN_PLANNING), force=force,
+    _move(session, request, (RequestStatus.SUBMITTED, RequestStatus.IN_PLANNING), "request_force_locked", force=force,
           force_overridden=True, updated_at=now)
     session.execute(
         update(Intervention)
@@ -275,7 +223,7 @@ def override_force(session: Session, request: InterventionRequest, actor: User, 
         .execution_options(synchronize_session=False)
     )
     session.expire(request, ["interventions"])
-    _event(session, request, actor, "force_changed", now, force.value)
+    record_event(session, request, actor, "force_changed", now, force.value)
 
 
 def derived_status(statuses: list[InterventionStatus]) -> RequestStatus:
@@ -310,15 +258,11 @@ def recompute_request_status(session: Session, request: InterventionRequest, now
         if result.rowcount == 1:
             session.refresh(request)
             if target is RequestStatus.CANCELLED:
-                _event(session, request, None, "cancelled", now, values["cancel_reason"])
+                record_event(session, request, None, "cancelled", now, values["cancel_reason"])
     return request.status
 
 
 # -- feedback ------------------------------------------------------------------------------------
-
-
-class FeedbackClosedError(Exception):
-    """Feedback is not (or no longer) possible for this session."""
 
 
 def feedback_possible(intervention: Intervention, now: datetime) -> bool:
@@ -339,14 +283,20 @@ def save_feedback(session: Session, intervention: Intervention, author: User, sa
     if not 1 <= satisfaction <= 5:
         raise ValueError("satisfaction must be between 1 and 5")
     if not feedback_possible(intervention, now):
-        raise FeedbackClosedError(intervention.id)
+        raise Refused("feedback_closed")
     feedback = session.scalar(select(Feedback).where(Feedback.intervention_id == intervention.id))
     if feedback is None:
-        feedback = Feedback(author_id=author.id, satisfaction=satisfaction, comment=comment, created_at=now,
-                            updated_at=now)
-        intervention.feedback = feedback
-        session.flush()  # the unique constraint makes "once per session" hold under races too
-        _event(session, intervention.request, author, "feedback", now, intervention.group_label, intervention)
+        # ON CONFLICT: "once per session" holds under races too (the unique constraint), as a refusal.
+        inserted = session.scalar(
+            insert_for(session)(Feedback)
+            .values(intervention_id=intervention.id, author_id=author.id, satisfaction=satisfaction,
+                    comment=comment, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["intervention_id"]).returning(Feedback.id))
+        if inserted is None:
+            raise Refused("feedback_closed")
+        session.expire(intervention, ["feedback"])
+        feedback = intervention.feedback
+        record_event(session, intervention.request, author, "feedback", now, intervention.group_label, intervention)
         return feedback
     result = session.execute(
         update(Feedback)
@@ -355,6 +305,6 @@ def save_feedback(session: Session, intervention: Intervention, author: User, sa
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise FeedbackClosedError(intervention.id)
+        raise Refused("feedback_closed")
     session.refresh(feedback)
     return feedback

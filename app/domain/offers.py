@@ -7,7 +7,7 @@ Races are settled by the database, never by a read-then-write in Python:
   row lock makes a second acceptance wait, and the overlap check that follows, a new statement, sees
   the first one once committed;
 - a trainer holds at most one live offer per session (a partial unique index).
-Every step that fails raises `OfferRefusedError` with a code the views turn into a clear message;
+Every step that fails raises `Refused` with a code (app.domain.refusals) said to the person in French;
 the caller rolls back. `make_offer` writes nothing that matters before its checks pass, so that a
 plan can skip a session that changed meanwhile and go on in the same transaction.
 """
@@ -20,16 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.domain.lifecycle import (
-    CalendarNotice,
-    Change,
-    Notice,
-    TransitionRefusedError,
-    _event,
-    coordinators_for,
-    recompute_request_status,
-)
-from app.domain.periodic import periodic_job
+from app.domain.changes import CalendarNotice, Change, Notice, record_event
+from app.domain.lifecycle import recompute_request_status
+from app.domain.policies import coordinators_covering
+from app.domain.refusals import Refused
 from app.domain.timezones import to_local
 from app.models import (
     Assignment,
@@ -59,24 +53,6 @@ class OfferSettings:
                    max_tries=config["RELAIS_OFFER_MAX_TRIES"])
 
 
-class OfferRefusedError(TransitionRefusedError):
-    """The offer or acceptance cannot be made; `code` says why (see `REFUSAL_CODES`)."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
-
-
-REFUSAL_CODES = (
-    "session_changed",  # cancelled, confirmed or done meanwhile
-    "session_full",  # every trainer needed has already accepted
-    "time_mismatch",  # another trainer is already asked or booked at another time
-    "already_asked",  # this trainer already has a live offer for the session
-    "trainer_busy",  # the trainer accepted another session at an overlapping time
-    "offer_closed",  # the offer was withdrawn, declined or has expired
-)
-
-
 def offer_expiry(now: datetime, starts_at: datetime, settings: OfferSettings) -> datetime:
     """The configured delay, but answered a day before the session when it is close."""
     return max(min(now + settings.expiry, starts_at - timedelta(days=1)), now + MIN_ANSWER_TIME)
@@ -93,7 +69,7 @@ def _lock_staffable(session: Session, intervention_id: int, now: datetime) -> No
         .values(updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OfferRefusedError("session_changed")
+        raise Refused("session_changed")
 
 
 def _take_place(session: Session, intervention_id: int, now: datetime) -> None:
@@ -106,7 +82,7 @@ def _take_place(session: Session, intervention_id: int, now: datetime) -> None:
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         status = session.scalar(select(Intervention.status).where(Intervention.id == intervention_id))
-        raise OfferRefusedError("session_full" if status in STAFFABLE else "session_changed")
+        raise Refused("session_full" if status in STAFFABLE else "session_changed")
 
 
 def _book_trainer(session: Session, trainer_id: int, intervention: Intervention, exclude_assignment_id: int | None
@@ -115,7 +91,7 @@ def _book_trainer(session: Session, trainer_id: int, intervention: Intervention,
     _lock_trainer(session, trainer_id)
     if _overlapping_acceptance(session, trainer_id, intervention.id, intervention.starts_at, intervention.ends_at,
                                exclude_assignment_id):
-        raise OfferRefusedError("trainer_busy")
+        raise Refused("trainer_busy")
 
 
 def _lock_trainer(session: Session, trainer_id: int) -> None:
@@ -146,7 +122,7 @@ def _check_time(session: Session, intervention: Intervention, starts_at: datetim
         .where(Intervention.id == intervention.id, Assignment.status.in_(LIVE))
         .group_by(Intervention.starts_at)).all()
     if any(start != starts_at for start, _ in live_starts):
-        raise OfferRefusedError("time_mismatch")
+        raise Refused("time_mismatch")
 
 
 def _set_time(session: Session, intervention: Intervention, starts_at: datetime, ends_at: datetime) -> None:
@@ -167,6 +143,33 @@ def _already_asked(session: Session, intervention_id: int, trainer_id: int) -> b
 # -- the coordinator's moves -------------------------------------------------------------------------
 
 
+def offerable_starts(intervention: Intervention, starts: tuple[datetime, ...] | list[datetime]) -> list[datetime]:
+    """The starts a trainer may be offered among those the ranking found for them: the session's own once someone
+    is asked or booked (everyone on a session comes at the same time)."""
+    if intervention.status is InterventionStatus.OFFERED:
+        return [start for start in starts if start == intervention.starts_at]
+    return list(starts)
+
+
+def offer_to_candidate(session: Session, intervention: Intervention, trainer_id: int, starts_at: datetime | None,
+                       actor: User, now: datetime, settings: OfferSettings, *, assign: bool = False) -> Change:
+    """Offers the session (or, with `assign`, gives it) to a trainer the ranking still proposes, at one of the
+    starts it proposes for them: the hard rules are checked again now, whatever the page showed before."""
+    from app.domain.matching import rank_intervention  # matching imports this module's neighbours
+
+    ranking = rank_intervention(session, intervention.id, now)
+    candidate = next((c for c in ranking.candidates if c.trainer_id == trainer_id), None) if ranking else None
+    if candidate is None:
+        raise Refused("not_a_candidate")
+    if starts_at is None or starts_at not in offerable_starts(intervention, candidate.all_starts):
+        raise Refused("start_not_offered")
+    trainer = session.get(Trainer, trainer_id)
+    ends_at = starts_at + timedelta(minutes=intervention.request.duration_minutes)
+    if assign:
+        return assign_directly(session, intervention, trainer, starts_at, ends_at, actor, now, candidate.distance_km)
+    return make_offer(session, intervention, trainer, starts_at, ends_at, actor, now, settings, candidate.distance_km)
+
+
 def make_offer(session: Session, intervention: Intervention, trainer: Trainer, starts_at: datetime,
                ends_at: datetime, actor: User | None, now: datetime, settings: OfferSettings,
                distance_km: float | None = None) -> Change:
@@ -176,12 +179,12 @@ def make_offer(session: Session, intervention: Intervention, trainer: Trainer, s
     _check_time(session, intervention, starts_at)
     # More offers than places are allowed (the first to accept gets it), not more acceptances.
     if intervention.accepted_count >= intervention.trainers_needed:
-        raise OfferRefusedError("session_full")
+        raise Refused("session_full")
     if _already_asked(session, intervention.id, trainer.id):
-        raise OfferRefusedError("already_asked")
+        raise Refused("already_asked")
     _lock_trainer(session, trainer.id)
     if _overlapping_acceptance(session, trainer.id, intervention.id, starts_at, ends_at, None):
-        raise OfferRefusedError("trainer_busy")
+        raise Refused("trainer_busy")
     # The checks passed: from here on, the writes are the offer itself.
     _set_time(session, intervention, starts_at, ends_at)
     assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id, status=AssignmentStatus.OFFERED,
@@ -191,7 +194,8 @@ def make_offer(session: Session, intervention: Intervention, trainer: Trainer, s
     session.flush()
     session.refresh(intervention)
     request = intervention.request
-    _event(session, request, actor, "offered", now, f"{intervention.group_label} — {trainer.full_name}", intervention)
+    record_event(session, request, actor, "offered", now, f"{intervention.group_label} — {trainer.full_name}",
+                 intervention)
     recompute_request_status(session, request, now)
     return Change([Notice(trainer.user, "offer", request, intervention, assignment=assignment)])
 
@@ -203,7 +207,7 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
     session.refresh(intervention)
     _check_time(session, intervention, starts_at)
     if _already_asked(session, intervention.id, trainer.id):
-        raise OfferRefusedError("already_asked")
+        raise Refused("already_asked")
     _set_time(session, intervention, starts_at, ends_at)
     session.refresh(intervention)
     _book_trainer(session, trainer.id, intervention, None)
@@ -213,8 +217,8 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
     session.add(assignment)
     session.flush()
     request = intervention.request
-    _event(session, request, actor, "assigned", now, f"{intervention.group_label} — {trainer.full_name}",
-           intervention)
+    record_event(session, request, actor, "assigned", now, f"{intervention.group_label} — {trainer.full_name}",
+                 intervention)
     change = _confirm_if_staffed(session, intervention, now)
     if not change.calendar:  # confirmed: the invitation tells them; else a plain notice does
         change.notices.insert(0, Notice(trainer.user, "assigned", request, intervention, assignment=assignment))
@@ -232,7 +236,7 @@ def withdraw(session: Session, assignment: Assignment, actor: User, reason: str,
         .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason=reason)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OfferRefusedError("offer_closed")
+        raise Refused("offer_closed")
     intervention = assignment.intervention
     values: dict = {"updated_at": now}
     if was_accepted:
@@ -247,12 +251,12 @@ def withdraw(session: Session, assignment: Assignment, actor: User, reason: str,
                Intervention.status.in_((*STAFFABLE, InterventionStatus.CONFIRMED)))
         .values(**values).execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OfferRefusedError("session_changed")
+        raise Refused("session_changed")
     session.refresh(assignment)
     _release_if_unstaffed(session, intervention, now)
     request = intervention.request
-    _event(session, request, actor, "withdrawn", now,
-           f"{intervention.group_label} — {assignment.trainer.full_name} — {reason}", intervention)
+    record_event(session, request, actor, "withdrawn", now,
+                 f"{intervention.group_label} — {assignment.trainer.full_name} — {reason}", intervention)
     recompute_request_status(session, request, now)
     change = Change([Notice(assignment.trainer.user, "withdrawn", request, intervention, reason=reason,
                             assignment=assignment)])
@@ -308,7 +312,7 @@ def _confirm_if_staffed(session: Session, intervention: Intervention, now: datet
         .execution_options(synchronize_session=False))
     session.refresh(intervention)
     request = intervention.request
-    _event(session, request, None, "session_confirmed", now, intervention.group_label, intervention)
+    record_event(session, request, None, "session_confirmed", now, intervention.group_label, intervention)
     notices = [Notice(a.trainer.user, "offer_filled", request, intervention, assignment=a) for a in leftovers]
     creator = request.created_by
     # The contact gets the calendar invitation; the author of the request, if someone else, a notice.
@@ -332,14 +336,14 @@ def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Cha
         .values(status=AssignmentStatus.ACCEPTED, answered_at=now, accepted_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OfferRefusedError("offer_closed")
+        raise Refused("offer_closed")
     session.refresh(intervention)
     _book_trainer(session, assignment.trainer_id, intervention, assignment.id)
     session.refresh(assignment)
     request = intervention.request
     trainer = assignment.trainer
-    _event(session, request, trainer.user, "offer_accepted", now, f"{intervention.group_label} — {trainer.full_name}",
-           intervention)
+    record_event(session, request, trainer.user, "offer_accepted", now,
+                 f"{intervention.group_label} — {trainer.full_name}", intervention)
     change = _confirm_if_staffed(session, intervention, now)
     recompute_request_status(session, request, now)
     return change
@@ -354,12 +358,12 @@ def decline_offer(session: Session, assignment: Assignment, reason: str, now: da
         .values(status=AssignmentStatus.DECLINED, answered_at=now, decline_reason=reason)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OfferRefusedError("offer_closed")
+        raise Refused("offer_closed")
     session.refresh(assignment)
     intervention = assignment.intervention
     trainer = assignment.trainer
-    _event(session, intervention.request, trainer.user, "offer_declined", now,
-           f"{intervention.group_label} — {trainer.full_name} — {reason}", intervention)
+    record_event(session, intervention.request, trainer.user, "offer_declined", now,
+                 f"{intervention.group_label} — {trainer.full_name} — {reason}", intervention)
     return cascade(session, intervention, now, settings)
 
 
@@ -376,8 +380,8 @@ def expire_offer(session: Session, assignment_id: int, now: datetime, settings: 
     assignment = session.get(Assignment, assignment_id)
     session.refresh(assignment)
     intervention = assignment.intervention
-    _event(session, intervention.request, None, "offer_expired", now,
-           f"{intervention.group_label} — {assignment.trainer.full_name}", intervention)
+    record_event(session, intervention.request, None, "offer_expired", now,
+                 f"{intervention.group_label} — {assignment.trainer.full_name}", intervention)
     change = Change([Notice(assignment.trainer.user, "offer_expired", intervention.request, intervention,
                             assignment=assignment)])
     change += cascade(session, intervention, now, settings)
@@ -401,9 +405,8 @@ def cascade(session: Session, intervention: Intervention, now: datetime, setting
         return _flag(session, intervention, now,
                      f"{tries} proposition(s) déclinée(s) ou expirée(s) : à reprendre par la coordination.")
     ranking = rank_intervention(session, intervention.id, now)
-    fixed_start = intervention.starts_at if live else None
     for candidate in ranking.candidates if ranking else []:
-        starts = [s for s in candidate.all_starts if fixed_start is None or s == fixed_start]
+        starts = offerable_starts(intervention, candidate.all_starts)
         if not starts:
             continue
         trainer = session.get(Trainer, candidate.trainer_id)
@@ -411,7 +414,7 @@ def cascade(session: Session, intervention: Intervention, now: datetime, setting
         try:
             return make_offer(session, intervention, trainer, starts[0], starts[0] + duration, None, now, settings,
                               candidate.distance_km)
-        except OfferRefusedError:
+        except Refused:
             continue  # booked meanwhile: the next candidate
     return _flag(session, intervention, now, "Plus aucun formateur possible : à reprendre par la coordination.")
 
@@ -422,38 +425,16 @@ def _flag(session: Session, intervention: Intervention, now: datetime, reason: s
                     .execution_options(synchronize_session=False))
     session.refresh(intervention)
     request = intervention.request
-    _event(session, request, None, "needs_attention", now, f"{intervention.group_label} — {reason}", intervention)
+    record_event(session, request, None, "needs_attention", now, f"{intervention.group_label} — {reason}", intervention)
     recompute_request_status(session, request, now)
     return Change([Notice(user, "needs_attention", request, intervention, reason=reason)
-                   for user in coordinators_for(session, intervention.departement_code, intervention.force)])
+                   for user in coordinators_covering(session, intervention.departement_code, intervention.force)])
 
 
 def expired_offer_ids(session: Session, now: datetime, limit: int = 500) -> list[int]:
     return list(session.scalars(
         select(Assignment.id).where(Assignment.status == AssignmentStatus.OFFERED, Assignment.expires_at <= now)
         .order_by(Assignment.expires_at, Assignment.id).limit(limit)))
-
-
-@periodic_job("propositions-expirees")
-def expire_due_offers(session: Session, now: datetime) -> int:
-    """Expires the offers past their deadline and cascades each, one transaction per offer."""
-    from flask import current_app
-
-    from app.emails import url_context
-    from app.invitations import queue_change
-
-    settings = OfferSettings.from_config(current_app.config)
-    expired = 0
-    for assignment_id in expired_offer_ids(session, now):
-        change = expire_offer(session, assignment_id, now, settings)
-        if change is None:  # answered, or expired by another `tick` running at the same time
-            session.rollback()
-            continue
-        with url_context():
-            queue_change(change)
-        session.commit()
-        expired += 1
-    return expired
 
 
 def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Assignment]:
@@ -476,7 +457,9 @@ def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Ass
 
 def reschedule(session: Session, intervention: Intervention, starts_at: datetime, ends_at: datetime, actor: User,
                now: datetime) -> Change:
-    """Moves a confirmed session (agreed with everyone by phone): calendars get the new time."""
+    """Moves a confirmed session (agreed with everyone by phone) to a moment to come: calendars get the new time."""
+    if starts_at <= now:
+        raise Refused("start_in_past")
     old_start = intervention.starts_at
     result = session.execute(
         update(Intervention)
@@ -484,7 +467,7 @@ def reschedule(session: Session, intervention: Intervention, starts_at: datetime
         .values(starts_at=starts_at, ends_at=ends_at, updated_at=now, ical_sequence=Intervention.ical_sequence + 1)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OfferRefusedError("session_changed")
+        raise Refused("session_changed")
     session.refresh(intervention)
     trainers = _accepted_users(session, intervention)
     for assignment in intervention.assignments:
@@ -492,7 +475,7 @@ def reschedule(session: Session, intervention: Intervention, starts_at: datetime
             _book_trainer(session, assignment.trainer_id, intervention, assignment.id)
     request = intervention.request
     zone = request.establishment.timezone
-    _event(session, request, actor, "rescheduled", now,
-           f"{intervention.group_label} — {to_local(old_start, zone):%d/%m/%Y %H:%M} → "
-           f"{to_local(starts_at, zone):%d/%m/%Y %H:%M}", intervention)
+    record_event(session, request, actor, "rescheduled", now,
+                 f"{intervention.group_label} — {to_local(old_start, zone):%d/%m/%Y %H:%M} → "
+                 f"{to_local(starts_at, zone):%d/%m/%Y %H:%M}", intervention)
     return Change(calendar=[CalendarNotice(intervention, "REQUEST", trainers, contact=True)])

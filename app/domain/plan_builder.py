@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.availability import load_availability, travel_minutes_for
+from app.domain.changes import Change
 from app.domain.eligibility import (
     SessionNeed,
     TrainerProfile,
@@ -24,11 +25,11 @@ from app.domain.eligibility import (
     day_exclusions,
     static_exclusions,
 )
-from app.domain.lifecycle import Change
 from app.domain.matching import load_trainer_profiles, load_workloads, session_need
-from app.domain.offers import OfferRefusedError, OfferSettings, make_offer
+from app.domain.offers import OfferSettings, make_offer
 from app.domain.planning import Option, Plan, SessionToPlan, TrainerLimits, plan_period
 from app.domain.ranking import Window, candidate_starts
+from app.domain.refusals import Refused
 from app.domain.timezones import to_local
 from app.models import (
     Force,
@@ -247,7 +248,7 @@ def commit_plan(session: Session, problem: PlanningProblem, plan: Plan, actor: U
                 change = make_offer(session, intervention, problem.trainers[assignment.trainer_id],
                                     assignment.starts_at, assignment.starts_at + duration, actor, now, settings,
                                     assignment.km)
-            except OfferRefusedError as refusal:
+            except Refused as refusal:
                 result.skipped[intervention_id] = refusal.code
                 break
             result.change += change

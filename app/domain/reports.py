@@ -11,7 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from app.domain.lifecycle import TransitionRefusedError, _event, recompute_request_status
+from app.domain.changes import record_event
+from app.domain.lifecycle import recompute_request_status
+from app.domain.refusals import Refused
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -26,10 +28,6 @@ from app.models import (
 
 EDIT_WINDOW = timedelta(days=30)
 REPORTABLE = (InterventionStatus.CONFIRMED, InterventionStatus.DONE, InterventionStatus.NOT_HELD)
-
-
-class ReportClosedError(TransitionRefusedError):
-    """No report possible: the session has not ended, the trainer was not on it, or the report is locked."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ def save_report(session: Session, intervention: Intervention, trainer: Trainer, 
                 now: datetime) -> SessionReport:
     """Files (once per trainer: a unique constraint) or corrects (until locked) the trainer's report."""
     if not may_report(intervention, trainer.id, now):
-        raise ReportClosedError(intervention.id)
+        raise Refused("report_closed")
     topics = [session.get(Topic, code) for code in data.topic_codes]
     values = dict(held=data.held, not_held_reason=None if data.held else data.not_held_reason,
                   people_present=data.people_present if data.held else None,
@@ -73,15 +71,15 @@ def save_report(session: Session, intervention: Intervention, trainer: Trainer, 
         report.topics = topics
         session.add(report)
         session.flush()
-        _event(session, intervention.request, author, "report_filed", now,
-               f"{intervention.group_label} — {trainer.full_name}", intervention)
+        record_event(session, intervention.request, author, "report_filed", now,
+                     f"{intervention.group_label} — {trainer.full_name}", intervention)
     else:
         # Conditional on the lock: a correction racing the deadline loses, never slips through.
         result = session.execute(update(SessionReport)
                                  .where(SessionReport.id == report.id, SessionReport.editable_until > now)
                                  .values(updated_at=now, **values).execution_options(synchronize_session=False))
         if result.rowcount != 1:
-            raise ReportClosedError(intervention.id)
+            raise Refused("report_closed")
         session.refresh(report)
         report.topics = topics
         session.flush()
@@ -109,8 +107,8 @@ def _settle_session(session: Session, intervention: Intervention, now: datetime)
 def reopen(session: Session, report: SessionReport, admin: User, now: datetime) -> None:
     report.editable_until = now + EDIT_WINDOW
     report.reopened_by_id = admin.id
-    _event(session, report.intervention.request, admin, "report_reopened", now,
-           f"{report.intervention.group_label} — {report.trainer.full_name}", report.intervention)
+    record_event(session, report.intervention.request, admin, "report_reopened", now,
+                 f"{report.intervention.group_label} — {report.trainer.full_name}", report.intervention)
 
 
 def reports_due(session: Session, trainer_id: int, now: datetime) -> list[Intervention]:

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.domain.certification import VALIDITY, WARNING_WINDOW, CertificationState
+from app.domain.policies import TRAINERS
+from app.domain.refusals import Refused
 from app.domain.timezones import to_utc
 from app.models import (
     Assignment,
@@ -37,14 +39,12 @@ from app.models import (
     Force,
     Intervention,
     InterventionStatus,
-    Role,
     Topic,
     Trainer,
     Unit,
     User,
 )
 from app.models.trainers import trainer_departement, trainer_topic
-from app.scoping import trainer_scope_condition
 
 ROSTER_PAGE_SIZE = 50
 # The quick grid of the availability form: half-days of a school day.
@@ -55,16 +55,6 @@ GRID_WEEKDAYS = range(6)  # Monday to Saturday: some adult audiences are met on 
 
 
 # -- scope ------------------------------------------------------------------------------------------
-
-
-def may_manage(user: User, trainer: Trainer) -> bool:
-    """Admins manage every trainer; a coordinator those serving a département of their scope."""
-    if user.role is Role.ADMIN:
-        return True
-    if user.role is not Role.COORDINATOR:
-        return False
-    return any(scope.covers(departement.code, trainer.force)
-               for scope in user.scopes for departement in trainer.departements)
 
 
 def trainer_timezone(session: Session, trainer: Trainer) -> str:
@@ -154,7 +144,7 @@ def _code_lists_statement() -> CompoundSelect:
 
 def roster_query(user: User, filters: RosterFilters, today: date) -> Select:
     """Trainers of the user's scope matching the filters (no ordering, no counts)."""
-    query = select(Trainer).join(User, User.id == Trainer.user_id).where(trainer_scope_condition(user))
+    query = select(Trainer).join(User, User.id == Trainer.user_id).where(TRAINERS.rows(user))
     if filters.force:
         query = query.where(Trainer.force == filters.force)
     if filters.departement_code:
@@ -261,14 +251,17 @@ def replace_weekly_pattern(trainer: Trainer, ticked: set[tuple[int, str]], custo
 
 
 def add_exception(trainer: Trainer, kind: ExceptionKind, start_day: date, start_time: time | None,
-                  end_day: date, end_time: time | None, reason: str | None, timezone_name: str
+                  end_day: date, end_time: time | None, reason: str | None, timezone_name: str, now: datetime
                   ) -> AvailabilityException:
-    """A period given in local dates and times; without times it covers whole days."""
+    """A period given in local dates and times; without times it covers whole days. Refused when it ends before
+    it starts or is already over."""
     starts_at = to_utc(start_day, start_time or time(0), timezone_name)
     ends_at = (to_utc(end_day, end_time, timezone_name) if end_time
                else to_utc(end_day + timedelta(days=1), time(0), timezone_name))
     if ends_at <= starts_at:
-        raise ValueError("the period ends before it starts")
+        raise Refused("period_reversed")
+    if ends_at <= now:
+        raise Refused("period_past")
     exception = AvailabilityException(kind=kind, starts_at=starts_at, ends_at=ends_at, reason=reason or None)
     trainer.exceptions.append(exception)
     return exception

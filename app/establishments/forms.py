@@ -7,18 +7,8 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from app.domain.identifiers import is_valid_siret, is_valid_uai, normalize_siret, normalize_uai
 from app.forms import SelectField
+from app.labels import KIND_LABELS
 from app.models import EstablishmentKind
-
-KIND_LABELS = {
-    EstablishmentKind.COLLEGE: _l("Collège"),
-    EstablishmentKind.LYCEE: _l("Lycée"),
-    EstablishmentKind.LYCEE_PRO: _l("Lycée professionnel"),
-    EstablishmentKind.HIGHER_EDUCATION: _l("Enseignement supérieur"),
-    EstablishmentKind.COMPANY: _l("Entreprise"),
-    EstablishmentKind.ADMINISTRATION: _l("Administration"),
-    EstablishmentKind.ASSOCIATION: _l("Association"),
-    EstablishmentKind.OTHER: _l("Autre"),
-}
 
 
 def identifier_problem(kind: EstablishmentKind, value: str) -> str | None:
@@ -115,5 +105,3 @@ class InviteColleagueForm(FlaskForm):
     submit = SubmitField(_l("Inviter"))
 
 
-class DecisionForm(FlaskForm):
-    submit = SubmitField(_l("Valider"))

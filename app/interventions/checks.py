@@ -1,49 +1,30 @@
-"""Glue between the request form and the domain rules (reference data, the place, local today)."""
+"""Glue between the request form and the domain (app.domain.requests): choices, plain input, errors by field."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import select
 
-from app.domain.clock import utcnow
-from app.domain.request_rules import (
-    AudienceInfo,
-    Findings,
-    Place,
-    RequestInput,
-    WindowInput,
-    check_request,
-    topic_rules,
-)
-from app.domain.timezones import to_local
+from app.domain.request_rules import Findings, RequestInput, WindowInput
+from app.domain.requests import RequestDetails
 from app.extensions import db
-from app.models import Audience, Establishment, InterventionRequest, Topic
+from app.models import Audience, Topic
 
 
-def _label(item) -> str:
-    return item.label_en if str(get_locale() or "fr") == "en" else item.label_fr
+def language() -> str:
+    return "en" if str(get_locale() or "fr") == "en" else "fr"
+
+
+def min_notice_days() -> int:
+    return current_app.config["RELAIS_MIN_NOTICE_DAYS"]
 
 
 def reference_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    label = f"label_{language()}"
     audiences = db.session.scalars(select(Audience).where(Audience.active).order_by(Audience.position)).all()
     topics = db.session.scalars(select(Topic).where(Topic.active).order_by(Topic.position)).all()
-    return [(a.code, _label(a)) for a in audiences], [(t.code, _label(t)) for t in topics]
-
-
-def local_today(establishment: Establishment) -> date:
-    return to_local(utcnow(), establishment.timezone).date()
-
-
-def check(data: RequestInput, establishment: Establishment) -> Findings:
-    audiences = [AudienceInfo(a.code, _label(a), a.category)
-                 for a in db.session.scalars(select(Audience).order_by(Audience.position))]
-    topics = topic_rules(db.session.scalars(select(Topic).order_by(Topic.position)))
-    place = Place(establishment.departement_code, establishment.holiday_zone, establishment.kind.is_school)
-    return check_request(data, place, topics, audiences, local_today(establishment),
-                         current_app.config["RELAIS_MIN_NOTICE_DAYS"])
+    return [(a.code, getattr(a, label)) for a in audiences], [(t.code, getattr(t, label)) for t in topics]
 
 
 def input_from_form(form) -> RequestInput:
@@ -55,12 +36,11 @@ def input_from_form(form) -> RequestInput:
                              entry.form.end_time.data) for entry in form.windows])
 
 
-def input_from_request(request: InterventionRequest) -> RequestInput:
-    return RequestInput(
-        audience_codes=[a.code for a in request.audiences], topic_codes=[t.code for t in request.topics],
-        group_count=request.group_count, people_per_group=request.people_per_group,
-        duration_minutes=request.duration_minutes,
-        windows=[WindowInput(w.start_date, w.end_date, w.start_time, w.end_time) for w in request.windows])
+def details_from_form(form) -> RequestDetails:
+    return RequestDetails(place=form.place.data, room=form.room.data, equipment=form.equipment.data,
+                          contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
+                          contact_email=form.contact_email.data, notes=form.notes.data,
+                          wants_two_trainers=form.wants_two_trainers.data)
 
 
 def apply_errors(form, findings: Findings) -> None:

@@ -82,10 +82,6 @@ class ReasonForm(FlaskForm):
     submit = SubmitField(_l("Confirmer l'annulation"))
 
 
-class ConfirmForm(FlaskForm):
-    submit = SubmitField(_l("Confirmer"))
-
-
 class FeedbackForm(FlaskForm):
     satisfaction = RadioField(_l("Satisfaction"), coerce=int,
                               choices=[(5, _l("5 — Très satisfait")), (4, _l("4 — Satisfait")),

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from app.access import public
+from app.access import permission, public
 from app.domain.certification import WARNING_WINDOW, certification_status
 from app.domain.clock import utcnow
+from app.domain.establishments import orphan_join_requests
 from app.domain.lifecycle import feedback_possible
+from app.domain.policies import ESTABLISHMENTS, REQUESTS, SESSIONS, TRAINERS
 from app.extensions import db
-from app.interventions.forms import ConfirmForm
+from app.forms import AcceptOfferForm, ConfirmForm, DeclineOfferForm
 from app.main import bp
 from app.models import (
     CoordinatorScope,
@@ -32,7 +34,6 @@ from app.models import (
     User,
 )
 from app.models.trainers import trainer_departement
-from app.scoping import interventions_in_scope, orphan_join_requests, requests_in_scope, trainers_in_scope
 
 
 @bp.route("/healthz")
@@ -59,7 +60,7 @@ def index():
 
 
 @bp.route("/accueil")
-@login_required
+@permission("account", "home")
 def home():
     role_pages = {
         Role.REQUESTER: _requester_home,
@@ -70,9 +71,6 @@ def home():
     return role_pages[current_user.role]()
 
 
-home.allowed_roles = set(Role)
-
-
 def _requester_home():
     establishment = current_user.establishment
     if establishment is None:
@@ -80,7 +78,7 @@ def _requester_home():
                                                               JoinRequest.status == JoinStatus.PENDING))
         return render_template("main/home_requester.html", establishment=None, pending_join=pending)
     now = utcnow()
-    mine = InterventionRequest.establishment_id == establishment.id
+    mine = REQUESTS.rows(current_user)
     requests = db.session.scalars(
         select(InterventionRequest).where(mine)
         .options(selectinload(InterventionRequest.windows), selectinload(InterventionRequest.audiences))
@@ -117,7 +115,6 @@ def _trainer_home():
     if trainer:
         from app.domain.offers import pending_offers
         from app.domain.reports import reports_due
-        from app.offers.forms import AcceptOfferForm, DeclineOfferForm
 
         now = utcnow()
         offers = pending_offers(db.session, trainer.id, now)
@@ -133,17 +130,17 @@ def _trainer_home():
 
 def _coordinator_home():
     today = utcnow().date()
-    trainers = db.session.scalars(trainers_in_scope(current_user).order_by(Trainer.matricule)).unique().all()
+    trainers = db.session.scalars(select(Trainer).where(TRAINERS.rows(current_user))
+                                  .order_by(Trainer.matricule)).unique().all()
     statuses = [(trainer, certification_status(trainer.certified_since, today)) for trainer in trainers]
     attention = [(t, s) for t, s in statuses if s.state != "valid"]
-    departement_codes = {scope.departement_code for scope in current_user.scopes}
     establishment_count = db.session.scalar(
-        select(func.count(Establishment.id)).where(Establishment.departement_code.in_(departement_codes))
+        select(func.count(Establishment.id)).where(ESTABLISHMENTS.rows(current_user))
     )
     waiting_requests = db.session.scalar(
-        requests_in_scope(current_user).where(InterventionRequest.status == RequestStatus.SUBMITTED)
-        .with_only_columns(func.count(InterventionRequest.id)))
-    sessions = interventions_in_scope(current_user)
+        select(func.count(InterventionRequest.id)).where(REQUESTS.rows(current_user),
+                                                         InterventionRequest.status == RequestStatus.SUBMITTED))
+    sessions = select(Intervention).where(SESSIONS.rows(current_user))
     flagged = db.session.scalars(
         sessions.where(Intervention.attention_reason.is_not(None),
                        Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))

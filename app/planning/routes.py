@@ -8,23 +8,23 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.access import covers, role_required
+from app.access import may, permission
 from app.domain.clock import utcnow
 from app.domain.offers import OfferSettings
 from app.domain.plan_builder import PlanRun, commit_plan, run_planning
+from app.domain.policies import departements_of
+from app.domain.refusals import MESSAGES
 from app.extensions import db
-from app.interventions.labels import OFFER_REFUSALS
-from app.invitations import queue_change
 from app.models import Force, Role
 from app.planning import bp
 from app.planning.forms import CommitPlanForm, PlanForm
-from app.scoping import departements_of
+from app.unit_of_work import run
 
 
 def _effective_force(departement_code: str, chosen: str) -> Force | None:
     """The force to plan: the one chosen, else the coordinator's only force there; 404 outside the scope."""
     if chosen:
-        if not covers(current_user, departement_code, chosen):
+        if not may("planning", "plan", (departement_code, chosen)):
             abort(404)
         return Force(chosen)
     if current_user.role is Role.ADMIN:
@@ -54,7 +54,7 @@ def _render(form: PlanForm, run: PlanRun | None, force: Force | None = None, sta
 
 
 @bp.route("/")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("planning", "plan")
 def preview():
     form = PlanForm(request.args)
     form.departement.choices = departements_of(db.session, current_user)
@@ -67,7 +67,7 @@ def preview():
 
 
 @bp.route("/envoyer", methods=["POST"])
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("planning", "plan")
 def commit():
     posted = CommitPlanForm()
     if not posted.validate_on_submit():
@@ -77,19 +77,17 @@ def commit():
                           "departement": posted.departement.data, "force": posted.force.data})
     form.departement.choices = departements_of(db.session, current_user)
     force = _effective_force(form.departement.data, form.force.data)
-    run = _run(form.departement.data, force, form.date_from.data, form.date_to.data)
-    if run.fingerprint != posted.fingerprint.data:
+    plan = _run(form.departement.data, force, form.date_from.data, form.date_to.data)
+    if plan.fingerprint != posted.fingerprint.data:
         # Something moved since the preview (an answer, a request, an availability): show the new plan.
         flash(_("Le plan a changé depuis l'aperçu : voici le plan à jour. Vérifiez-le, puis envoyez-le."), "warning")
-        return _render(form, run, force, status=409)
-    result = commit_plan(db.session, run.problem, run.plan, current_user, utcnow(),
-                         OfferSettings.from_config(current_app.config))
-    queue_change(result.change)
-    db.session.commit()
+        return _render(form, plan, force, status=409)
+    result = run(lambda: commit_plan(db.session, plan.problem, plan.plan, current_user, utcnow(),
+                                     OfferSettings.from_config(current_app.config))).value
     flash(_("%(offers)s proposition(s) envoyée(s) pour %(sessions)s intervention(s).", offers=result.offers,
             sessions=result.offered_sessions), "success")
     for intervention_id, code in result.skipped.items():
-        label = run.problem.interventions[intervention_id].group_label
-        flash(_("Intervention « %(group)s » non proposée : %(reason)s", group=label, reason=OFFER_REFUSALS[code]),
+        label = plan.problem.interventions[intervention_id].group_label
+        flash(_("Intervention « %(group)s » non proposée : %(reason)s", group=label, reason=MESSAGES[code]),
               "warning")
     return redirect(url_for("main.home"))

@@ -53,7 +53,3 @@ class ReportForm(FlaskForm):
     def validate_topics(self, field) -> None:
         if self.held.data == "oui" and not field.data:
             raise ValidationError(_l("Cochez au moins un thème abordé."))
-
-
-class ReopenForm(FlaskForm):
-    submit = SubmitField(_l("Rouvrir pour correction"))

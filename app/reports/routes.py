@@ -7,30 +7,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.access import role_required
+from app.access import load, own_trainer, permission
 from app.domain import reports
 from app.domain.clock import utcnow
 from app.extensions import db
-from app.models import Intervention, Role, SessionReport, Topic, Trainer
+from app.forms import ReopenForm
+from app.models import SessionReport, Topic
 from app.reports import bp
 from app.reports.forms import ReportForm
-
-
-def _own_trainer() -> Trainer:
-    trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == current_user.id))
-    if trainer is None:
-        abort(404)
-    return trainer
+from app.unit_of_work import perform
 
 
 @bp.route("/interventions/<int:intervention_id>", methods=["GET", "POST"])
-@role_required(Role.TRAINER)
+@permission("session", "report")
 def file(intervention_id: int):
-    trainer = _own_trainer()
-    intervention = db.session.get(Intervention, intervention_id)
+    trainer = own_trainer()
+    intervention = load("session", intervention_id, "report")
     now = utcnow()
-    if intervention is None or not any(a.trainer_id == trainer.id for a in intervention.assignments):
-        abort(404)
     if not reports.may_report(intervention, trainer.id, now):
         flash(_("Le compte rendu se remplit une fois l'intervention passée."), "info")
         return redirect(url_for("main.home"))
@@ -57,31 +50,20 @@ def file(intervention_id: int):
             people_present=form.people_present.data, pupils=form.pupils.data, staff=form.staff.data,
             parents=form.parents.data, topic_codes=tuple(form.topics.data),
             remarks=(form.remarks.data or "").strip() or None)
-        try:
-            reports.save_report(db.session, intervention, trainer, data, current_user, now)
-        except reports.ReportClosedError:
-            db.session.rollback()
-            flash(_("Ce compte rendu ne peut plus être modifié."), "warning")
-            return redirect(url_for("main.home"))
-        db.session.commit()
-        flash(_("Compte rendu enregistré, merci. Vous pouvez le corriger pendant 30 jours."), "success")
+        perform(lambda: reports.save_report(db.session, intervention, trainer, data, current_user, now),
+                _("Compte rendu enregistré, merci. Vous pouvez le corriger pendant 30 jours."))
         return redirect(url_for("main.home"))
     return render_template("reports/form.html", intervention=intervention, form=form, report=report,
                            locked=locked), 400 if form.is_submitted() else 200
 
 
 @bp.route("/<int:report_id>/rouvrir", methods=["POST"])
-@role_required(Role.ADMIN)
+@permission("report", "reopen")
 def reopen(report_id: int):
-    from app.reports.forms import ReopenForm
-
-    report = db.session.get(SessionReport, report_id)
-    if report is None:
-        abort(404)
+    report = load("report", report_id, "reopen")
     if not ReopenForm().validate_on_submit():
         abort(400)
-    reports.reopen(db.session, report, current_user, utcnow())
-    db.session.commit()
-    flash(_("Compte rendu rouvert pour 30 jours."), "success")
+    perform(lambda: reports.reopen(db.session, report, current_user, utcnow()),
+            _("Compte rendu rouvert pour 30 jours."))
     return redirect(url_for("coordination.show", request_id=report.intervention.request_id))
 

@@ -14,16 +14,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from pygal.style import Style
-from sqlalchemy import and_, select, true
+from sqlalchemy import and_, select
 
-from app.access import role_required
+from app.access import permission
 from app.domain.clock import utcnow
+from app.domain.policies import REQUESTS, SESSIONS, TRAINERS, departements_of
 from app.domain.revisions import current_revision
 from app.domain.statistics import Dashboard, Period, Table, build_dashboard, school_year
 from app.extensions import cache, db
 from app.models import Force, Intervention, InterventionRequest, Role, Trainer
 from app.models.trainers import trainer_departement
-from app.scoping import departements_of, intervention_scope_condition, requests_in_scope, trainer_scope_condition
 from app.statistics import bp
 from app.statistics.forms import PeriodForm
 
@@ -59,9 +59,9 @@ def _scope_and_form() -> tuple[PeriodForm, Period, object, object, object, int, 
     period = school_year(utcnow().date())
     if status == 200 and form.date_from.data and form.date_to.data:
         period = Period(form.date_from.data, form.date_to.data)
-    sessions = intervention_scope_condition(current_user)
-    requests = requests_in_scope(current_user).whereclause
-    trainers = trainer_scope_condition(current_user)
+    sessions = SESSIONS.rows(current_user)
+    requests = REQUESTS.rows(current_user)
+    trainers = TRAINERS.rows(current_user)
     if status == 200 and form.departement.data:
         code = form.departement.data
         sessions = and_(sessions, Intervention.departement_code == code)
@@ -79,7 +79,7 @@ def _scope_and_form() -> tuple[PeriodForm, Period, object, object, object, int, 
                                  for s in current_user.scopes)))
     if status == 200:
         territory += f"|{form.departement.data or ''}|{form.force.data or ''}"
-    return form, period, sessions, requests if requests is not None else true(), trainers, status, territory
+    return form, period, sessions, requests, trainers, status, territory
 
 
 def _dashboard() -> tuple[PeriodForm, Dashboard, int]:
@@ -142,7 +142,7 @@ def _drawn_chart(line: bool, labels: tuple[str, ...], values: tuple[int, ...], s
 
 
 @bp.route("/")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("statistics", "view")
 def dashboard():
     form, board, status = _dashboard()
     return render_template("statistics/dashboard.html", form=form, board=board, titles=TITLES, columns=COLUMNS,
@@ -151,7 +151,7 @@ def dashboard():
 
 
 @bp.route("/<key>.csv")
-@role_required(Role.COORDINATOR, Role.ADMIN)
+@permission("export", "statistics")
 def table_csv(key: str):
     if key not in TITLES and key != "synthese":
         abort(404)

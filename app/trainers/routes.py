@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.access import role_required
+from app.access import load, own_trainer, permission
 from app.domain.availability import DEFAULT_SLOTS
 from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
 from app.domain.clock import utcnow
 from app.domain.feeds import refresh_events_of_trainers
 from app.domain.imports.trainers import ImportFileError, export_trainers, import_trainers, read_table
+from app.domain.policies import STAFF, TRAINER, TRAINERS, departements_of
 from app.domain.roster import (
     GRID_WEEKDAYS,
     HALF_DAYS,
@@ -21,7 +22,6 @@ from app.domain.roster import (
     accepted_sessions_between,
     add_exception,
     grid_and_custom,
-    may_manage,
     month_bounds,
     replace_weekly_pattern,
     roster_page,
@@ -45,7 +45,6 @@ from app.models import (
     User,
 )
 from app.models.accounts import normalize_email
-from app.scoping import departements_of
 from app.trainers import bp
 from app.trainers.forms import (
     WEEKDAY_NAMES,
@@ -57,29 +56,13 @@ from app.trainers.forms import (
     RosterFilterForm,
     TrainerForm,
 )
-
-STAFF = (Role.COORDINATOR, Role.ADMIN)
+from app.unit_of_work import run
 
 
 def _default_timezone() -> str:
     from flask import current_app
 
     return current_app.config["RELAIS_DEFAULT_TIMEZONE"]
-
-
-def _managed_trainer(trainer_id: int) -> Trainer:
-    """The trainer, or 404 when missing or outside the user's scope (whose existence must not leak)."""
-    trainer = db.session.get(Trainer, trainer_id)
-    if trainer is None or not may_manage(current_user, trainer):
-        abort(404)
-    return trainer
-
-
-def _own_trainer() -> Trainer:
-    trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == current_user.id))
-    if trainer is None:
-        abort(404)
-    return trainer
 
 
 # -- roster -------------------------------------------------------------------------------------------
@@ -105,7 +88,7 @@ def _roster_filters() -> tuple[RosterFilterForm, RosterFilters]:
 
 
 @bp.route("/")
-@role_required(*STAFF)
+@permission("trainer", "list")
 def roster():
     form, filters = _roster_filters()
     today = utcnow().date()
@@ -122,7 +105,7 @@ def roster():
 
 
 @bp.route("/export.csv")
-@role_required(*STAFF)
+@permission("export", "trainers")
 def export():
     """The trainers the roster shows with the same filters (every page of them), in the import's format."""
     _, filters = _roster_filters()
@@ -133,7 +116,7 @@ def export():
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@role_required(*STAFF)
+@permission("trainer", "import")
 def import_roster():
     form = ImportForm()
     report = file_error = None
@@ -148,7 +131,7 @@ def import_roster():
                                      dry_run=form.dry_run.data,
                                      on_created=lambda user: queue_activation(user, inviter=current_user))
             if report.written:
-                db.session.commit()
+                run(lambda: report)  # what the import wrote, with its invitations
                 flash(_("Import enregistré : %(created)s créé(s), %(updated)s modifié(s), %(unchanged)s inchangé(s).",
                         created=len(report.created), updated=len(report.updated),
                         unchanged=len(report.unchanged)), "success")
@@ -180,8 +163,7 @@ def _record_scope_errors(form: TrainerForm, force: Force) -> bool:
     unit = db.session.get(Unit, form.unit_id.data)
     if unit is None or unit.force is not force:
         form.unit_id.errors.append(_("Choisissez une unité de la même force que le formateur."))
-    if current_user.role is Role.COORDINATOR and not any(
-            scope.covers(code, force) for scope in current_user.scopes for code in form.departements.data):
+    if not TRAINERS.serves_scope(current_user, force, form.departements.data):
         form.departements.errors.append(_("Au moins un des départements doit relever de votre périmètre."))
     return bool(form.unit_id.errors or form.departements.errors)
 
@@ -200,7 +182,7 @@ def _save_record(form: TrainerForm, trainer: Trainer) -> None:
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
-@role_required(*STAFF)
+@permission("trainer", "create")
 def create():
     form = NewTrainerForm()
     force = Force(form.force.data) if form.force.data in {f.value for f in Force} else None
@@ -219,23 +201,26 @@ def create():
         elif db.session.scalar(select(Trainer.id).where(Trainer.force == force, Trainer.matricule == matricule)):
             form.matricule.errors.append(_("Ce matricule est déjà enregistré pour cette force."))
         else:
-            user = User(email=email, full_name=form.full_name.data.strip(), role=Role.TRAINER,
-                        invited_by_id=current_user.id)
-            trainer = Trainer(user=user, force=force, matricule=matricule)
-            _save_record(form, trainer)
-            db.session.add(trainer)
-            db.session.flush()
-            queue_activation(user, inviter=current_user)
-            db.session.commit()
+            def create_trainer() -> Trainer:
+                user = User(email=email, full_name=form.full_name.data.strip(), role=Role.TRAINER,
+                            invited_by_id=current_user.id)
+                trainer = Trainer(user=user, force=force, matricule=matricule)
+                _save_record(form, trainer)
+                db.session.add(trainer)
+                db.session.flush()
+                queue_activation(user, inviter=current_user)
+                return trainer
+
+            trainer = run(create_trainer).value
             flash(_("Fiche créée ; une invitation a été envoyée à %(email)s.", email=email), "success")
             return redirect(url_for("trainers.detail", trainer_id=trainer.id))
     return render_template("trainers/edit.html", form=form, trainer=None)
 
 
 @bp.route("/<int:trainer_id>")
-@role_required(*STAFF)
+@permission("trainer", "view")
 def detail(trainer_id: int):
-    trainer = _managed_trainer(trainer_id)
+    trainer = load("trainer", trainer_id, "view")
     return _render_profile("trainers/detail.html", trainer)
 
 
@@ -252,9 +237,9 @@ def _render_profile(template: str, trainer: Trainer, **context):
 
 
 @bp.route("/<int:trainer_id>/modifier", methods=["GET", "POST"])
-@role_required(*STAFF)
+@permission("trainer", "edit")
 def edit(trainer_id: int):
-    trainer = _managed_trainer(trainer_id)
+    trainer = load("trainer", trainer_id, "edit")
     form = TrainerForm(obj=trainer)
     _fill_record_choices(form, trainer.force)
     if request.method == "GET":
@@ -262,8 +247,7 @@ def edit(trainer_id: int):
         form.topics.data = [t.code for t in trainer.topics]
         form.audiences.data = [a.code for a in trainer.audiences]
     if form.validate_on_submit() and not _record_scope_errors(form, trainer.force):
-        _save_record(form, trainer)
-        db.session.commit()
+        run(lambda: _save_record(form, trainer))
         flash(_("Fiche de %(name)s enregistrée.", name=trainer.full_name), "success")
         return redirect(url_for("trainers.detail", trainer_id=trainer.id))
     return render_template("trainers/edit.html", form=form, trainer=trainer)
@@ -273,16 +257,16 @@ def edit(trainer_id: int):
 
 
 @bp.route("/mes-disponibilites", methods=["GET", "POST"])
-@role_required(Role.TRAINER)
+@permission("trainer", "availability", only=TRAINER)
 def my_availability():
-    trainer = _own_trainer()
+    trainer = own_trainer()
     return _availability_page(trainer, url_for("trainers.my_availability"), own=True)
 
 
 @bp.route("/<int:trainer_id>/disponibilites", methods=["GET", "POST"])
-@role_required(*STAFF)
+@permission("trainer", "availability", only=STAFF)
 def availability(trainer_id: int):
-    trainer = _managed_trainer(trainer_id)
+    trainer = load("trainer", trainer_id, "availability")
     return _availability_page(trainer, url_for("trainers.availability", trainer_id=trainer.id), own=False)
 
 
@@ -301,33 +285,22 @@ def _availability_page(trainer: Trainer, here: str, own: bool):
     if posted and "creneaux-submit_pattern" in posted and pattern_form.validate():
         custom = [SlotInput(entry.form.weekday.data, entry.form.start.data, entry.form.end.data)
                   for entry in pattern_form.custom if entry.form.weekday.data not in (None, -1)]
-        replace_weekly_pattern(trainer, pattern_form.ticked(), custom, pattern_form.valid_from.data,
-                               pattern_form.valid_until.data)
-        db.session.commit()
+        run(lambda: replace_weekly_pattern(trainer, pattern_form.ticked(), custom, pattern_form.valid_from.data,
+                                           pattern_form.valid_until.data))
         flash(_("Créneaux habituels enregistrés."), "success")
         return redirect(here)
     if posted and "exception-submit_exception" in posted and exception_form.validate():
         form = exception_form
-        try:
-            exception = add_exception(trainer, ExceptionKind(form.kind.data), form.start_day.data, form.start_time.data,
-                                      form.end_day.data, form.end_time.data, (form.reason.data or "").strip(),
-                                      timezone_name)
-        except ValueError:
-            form.end_day.errors.append(_("La fin de la période doit suivre son début."))
-        else:
-            if exception.ends_at <= utcnow():
-                trainer.exceptions.remove(exception)
-                form.end_day.errors.append(_("Cette période est déjà passée."))
-            else:
-                db.session.commit()
-                flash(_("Indisponibilité ajoutée.") if exception.kind is ExceptionKind.UNAVAILABLE
-                      else _("Disponibilité supplémentaire ajoutée."), "success")
-                return redirect(here)
+        outcome = run(lambda: add_exception(trainer, ExceptionKind(form.kind.data), form.start_day.data,
+                                            form.start_time.data, form.end_day.data, form.end_time.data,
+                                            (form.reason.data or "").strip(), timezone_name, utcnow()))
+        if outcome.ok:
+            flash(_("Indisponibilité ajoutée.") if outcome.value.kind is ExceptionKind.UNAVAILABLE
+                  else _("Disponibilité supplémentaire ajoutée."), "success")
+            return redirect(here)
+        form.end_day.errors.append(outcome.message())
     if posted and "limites-submit_limits" in posted and limits_form.validate():
-        for name in ("max_sessions_per_week", "max_sessions_per_month", "max_distance_km", "accepts_pair_work"):
-            setattr(trainer, name, limits_form[name].data)
-        trainer.languages = limits_form.languages.data.strip()
-        db.session.commit()
+        run(lambda: _save_limits(limits_form, trainer))
         flash(_("Limites enregistrées."), "success")
         return redirect(here)
     if posted and not any(key in posted for key in ("creneaux-submit_pattern", "exception-submit_exception",
@@ -337,6 +310,12 @@ def _availability_page(trainer: Trainer, here: str, own: bool):
     return _render_profile("trainers/availability.html", trainer, own=own, pattern_form=pattern_form,
                            exception_form=exception_form, limits_form=limits_form, grid_weekdays=GRID_WEEKDAYS,
                            half_days=list(HALF_DAYS), delete_endpoint=delete_endpoint)
+
+
+def _save_limits(form: LimitsForm, trainer: Trainer) -> None:
+    for name in ("max_sessions_per_week", "max_sessions_per_month", "max_distance_km", "accepts_pair_work"):
+        setattr(trainer, name, form[name].data)
+    trainer.languages = form.languages.data.strip()
 
 
 def _fill_pattern_form(form: PatternForm, trainer: Trainer) -> None:
@@ -355,20 +334,19 @@ def _delete_exception(trainer: Trainer, exception_id: int, here: str):
     exception = db.session.get(AvailabilityException, exception_id)
     if exception is None or exception.trainer_id != trainer.id:
         abort(404)
-    db.session.delete(exception)
-    db.session.commit()
+    run(lambda: db.session.delete(exception))
     flash(_("Période supprimée."), "success")
     return redirect(here)
 
 
 @bp.route("/mes-disponibilites/periodes/<int:exception_id>/supprimer", methods=["POST"])
-@role_required(Role.TRAINER)
+@permission("trainer", "availability", only=TRAINER)
 def delete_my_exception(exception_id: int):
-    return _delete_exception(_own_trainer(), exception_id, url_for("trainers.my_availability"))
+    return _delete_exception(own_trainer(), exception_id, url_for("trainers.my_availability"))
 
 
 @bp.route("/<int:trainer_id>/periodes/<int:exception_id>/supprimer", methods=["POST"])
-@role_required(*STAFF)
+@permission("trainer", "availability", only=STAFF)
 def delete_exception(trainer_id: int, exception_id: int):
-    trainer = _managed_trainer(trainer_id)
+    trainer = load("trainer", trainer_id, "availability")
     return _delete_exception(trainer, exception_id, url_for("trainers.availability", trainer_id=trainer.id))

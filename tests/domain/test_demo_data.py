@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from app.domain.demo import build_demo_data
 from app.domain.identifiers import is_valid_siret, is_valid_uai
 from app.extensions import db
 from app.models import Establishment, EstablishmentKind, Force, Role, Trainer, User
+from tests.factories import build_demo
 from tests.helpers import empty_tables
 
 TODAY = date(2026, 11, 30)
@@ -31,21 +31,21 @@ def _reset() -> None:
 
 
 def test_same_seed_same_data_other_seed_other_data(app):
-    build_demo_data(db.session, seed=11, scale="demo", today=TODAY, password_hash_method="pbkdf2:sha256:1000")
+    build_demo(11, TODAY)
     db.session.commit()
     first = _snapshot()
     _reset()
-    build_demo_data(db.session, seed=11, scale="demo", today=TODAY, password_hash_method="pbkdf2:sha256:1000")
+    build_demo(11, TODAY)
     db.session.commit()
     assert _snapshot() == first
     _reset()
-    build_demo_data(db.session, seed=12, scale="demo", today=TODAY, password_hash_method="pbkdf2:sha256:1000")
+    build_demo(12, TODAY)
     db.session.commit()
     assert _snapshot() != first
 
 
 def test_demo_has_every_role_kind_and_force_with_valid_identifiers(app):
-    result = build_demo_data(db.session, seed=3, scale="demo", today=TODAY, password_hash_method="pbkdf2:sha256:1000")
+    result = build_demo(3, TODAY)
     db.session.commit()
     assert {account.role for account in result.accounts} == {"admin", "coordinator", "trainer", "requester"}
     roles = set(db.session.scalars(select(User.role).distinct()))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.domain.demo import SCALES, build_demo_data
+from app.domain.demo import SCALES
 from app.domain.demo_year import REPORTS_DUE_DAYS, YEAR_SESSIONS, generate_year, sessions_in_period
 from app.domain.holidays import check_day
 from app.domain.statistics import school_year
@@ -26,12 +26,11 @@ from app.models import (
     RequestStatus,
     SessionReport,
 )
-from tests.factories import load_demo_data
+from tests.factories import build_demo, load_demo_data
 from tests.helpers import empty_tables
 
 TODAY = date(2027, 2, 1)
 NOW = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
-FAST_HASH = "pbkdf2:sha256:1000"
 
 
 def _year_rows() -> list[tuple]:
@@ -42,7 +41,7 @@ def _year_rows() -> list[tuple]:
 
 
 def test_the_year_is_topped_up_with_sessions_in_every_state_on_days_they_can_be_held(app):
-    build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH)
+    build_demo(4, TODAY)
     period = school_year(TODAY)
     before = sessions_in_period(db.session, period)
     year = generate_year(db.session, now=NOW, seed=4, sessions=before + 600)
@@ -94,14 +93,14 @@ def test_the_year_is_topped_up_with_sessions_in_every_state_on_days_they_can_be_
 
 
 def test_same_seed_same_year_and_a_full_year_adds_nothing(app):
-    build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH, year_sessions=300)
+    build_demo(4, TODAY, year_sessions=300)
     db.session.commit()
     first = _year_rows()
     assert len(first) > 0
     again = generate_year(db.session, now=NOW, seed=4, sessions=300)
     assert again.generated_sessions == 0
     empty_tables()
-    build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH, year_sessions=300)
+    build_demo(4, TODAY, year_sessions=300)
     db.session.commit()
     assert _year_rows() == first
 
@@ -110,7 +109,7 @@ def test_same_seed_same_year_and_a_full_year_adds_nothing(app):
 def test_the_national_demo_comes_with_a_year_and_the_small_one_without(app):
     assert SCALES["national"].year_sessions == YEAR_SESSIONS == 50_000
     assert SCALES["demo"].year_sessions == 0
-    result = build_demo_data(db.session, seed=4, scale="demo", today=TODAY, password_hash_method=FAST_HASH)
+    result = build_demo(4, TODAY)
     assert "interventions de l'année scolaire" not in result.counts
     assert not _year_rows()
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.domain import lifecycle
 from app.domain.clock import utcnow
+from app.domain.refusals import Refused
 from app.extensions import db
 from app.models import (
     Assignment,
@@ -41,7 +42,7 @@ def test_full_life_with_history_and_notices(setup):
     # Only the coordinators of the request's force and département are told.
     assert [(n.recipient, n.kind) for n in change.notices if n.recipient.role == "coordinator"] == [
         (coordinator, "submitted")]
-    with pytest.raises(lifecycle.TransitionRefusedError):
+    with pytest.raises(Refused, match="request_not_draft"):
         lifecycle.submit(db.session, item, requester, now)
 
     change = lifecycle.accept(db.session, item, coordinator, now)
@@ -49,9 +50,9 @@ def test_full_life_with_history_and_notices(setup):
     assert [(i.group_label, i.trainers_needed, i.departement_code, i.force, i.status) for i in item.interventions] == [
         (f"Groupe {n}", 2, "69", Force.POLICE, InterventionStatus.TO_SCHEDULE) for n in (1, 2, 3)]
     assert [(n.recipient, n.kind) for n in change.notices] == [(requester, "accepted")]
-    with pytest.raises(lifecycle.TransitionRefusedError):
+    with pytest.raises(Refused, match="request_not_submitted"):
         lifecycle.refuse(db.session, item, coordinator, "trop tard", now)
-    with pytest.raises(lifecycle.TransitionRefusedError):
+    with pytest.raises(Refused, match="request_not_editable"):
         lifecycle.record_edit(db.session, item, requester, now)  # planned: no more edits
 
     first, second, third = item.interventions
@@ -71,7 +72,7 @@ def test_full_life_with_history_and_notices(setup):
     assert [event.kind for event in item.events] == ["created", "submitted", "accepted", "session_cancelled",
                                                      "cancelled"]
     assert item.events[-1].note == "Fermeture de l'établissement"
-    with pytest.raises(lifecycle.TransitionRefusedError):
+    with pytest.raises(Refused, match="request_not_cancellable"):
         lifecycle.cancel_request(db.session, item, requester, "encore", now)
 
 
@@ -142,7 +143,7 @@ def test_feedback_once_editable_for_a_week(setup, clock):
     lifecycle.submit(db.session, item, item.created_by, utcnow())
     lifecycle.accept(db.session, item, coordinator, utcnow())
     session = item.interventions[0]
-    with pytest.raises(lifecycle.FeedbackClosedError):
+    with pytest.raises(Refused, match="feedback_closed"):
         lifecycle.save_feedback(db.session, session, item.created_by, 4, None, utcnow())  # not held yet
     session.status = InterventionStatus.DONE
     db.session.flush()
@@ -151,7 +152,7 @@ def test_feedback_once_editable_for_a_week(setup, clock):
     lifecycle.save_feedback(db.session, session, item.created_by, 5, "Très bien", utcnow())
     assert (feedback.satisfaction, feedback.comment) == (5, "Très bien")
     clock.advance(timedelta(days=2))
-    with pytest.raises(lifecycle.FeedbackClosedError):
+    with pytest.raises(Refused, match="feedback_closed"):
         lifecycle.save_feedback(db.session, session, item.created_by, 1, "Changé d'avis", utcnow())
     db.session.refresh(feedback)
     assert feedback.satisfaction == 5

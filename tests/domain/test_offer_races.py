@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.domain import offers
-from app.domain.offers import OfferRefusedError, OfferSettings
+from app.domain.offers import OfferSettings
 from app.domain.plan_builder import commit_plan, load_planning_problem, solve
+from app.domain.refusals import Refused
 from app.extensions import db
 from app.models import Assignment, AssignmentStatus, Audience, Force, Intervention, InterventionStatus, Topic, Trainer
 from tests.factories import make_establishment, make_request, make_trainer
@@ -34,7 +35,7 @@ def race(app, *actions) -> list[str]:
                 barrier.wait()
                 outcomes[index] = action(db.session) or "ok"
                 db.session.commit()
-            except OfferRefusedError as refused:
+            except Refused as refused:
                 db.session.rollback()
                 outcomes[index] = refused.code
             except Exception as error:  # a driver error is a failure of the test, reported as such
@@ -154,6 +155,6 @@ def test_a_plan_committed_while_the_trainer_accepts_an_overlapping_offer(app, cl
             try:
                 offers.accept_offer(db.session, live[0], now)
                 raise AssertionError("a double booking was accepted")
-            except OfferRefusedError as refused:
+            except Refused as refused:
                 db.session.rollback()
                 assert refused.code == "trainer_busy"

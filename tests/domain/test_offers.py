@@ -10,8 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import offers
 from app.domain.matching import rank_intervention
-from app.domain.offers import OfferRefusedError, OfferSettings
+from app.domain.offers import OfferSettings
+from app.domain.refusals import Refused
 from app.extensions import db
+from app.jobs import expire_due_offers
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -48,7 +50,7 @@ def test_an_offer_fixes_the_time_and_tells_the_trainer(app, clock):
     assert assignment.status is AssignmentStatus.OFFERED
     assert assignment.expires_at == clock.now() + timedelta(days=3)
     assert session_.request.status is RequestStatus.SCHEDULED
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         make_offer(session_, trainer, clock.now())
     assert refused.value.code == "already_asked"
 
@@ -66,10 +68,10 @@ def test_more_offers_than_places_the_first_to_accept_gets_it(app, clock):
     assert one.status is AssignmentStatus.OFFERED  # not refreshed: the database is what counts
     db.session.refresh(one)
     assert one.status is AssignmentStatus.WITHDRAWN
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         offers.accept_offer(db.session, one, clock.now())
     assert refused.value.code == "session_changed"
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         make_offer(session_, third, clock.now())
     assert refused.value.code == "session_changed"
 
@@ -102,7 +104,7 @@ def test_a_pair_is_confirmed_when_both_have_accepted_at_the_same_time(app, clock
     session_ = make_session_in_planning(wants_two_trainers=True)
     first, second = make_qualified_trainer(accepts_pair_work=True), make_qualified_trainer(accepts_pair_work=True)
     one = make_offer(session_, first, clock.now()).notices[0].assignment
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         make_offer(session_, second, clock.now(), start=MONDAY_9 + timedelta(hours=1))
     assert refused.value.code == "time_mismatch"
     two = make_offer(session_, second, clock.now()).notices[0].assignment
@@ -116,7 +118,7 @@ def test_a_pair_is_confirmed_when_both_have_accepted_at_the_same_time(app, clock
 def test_an_expired_offer_cannot_be_accepted(app, clock):
     session_ = make_session_in_planning()
     assignment = make_offer(session_, make_qualified_trainer(), clock.now()).notices[0].assignment
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         offers.accept_offer(db.session, assignment, clock.now() + timedelta(days=3, minutes=1))
     assert refused.value.code == "offer_closed"
 
@@ -134,10 +136,10 @@ def test_a_trainer_cannot_accept_two_sessions_at_the_same_time(app, clock):
                                ends_at=MONDAY_9 + timedelta(hours=1)))
     db.session.add(assignment)
     db.session.flush()
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         offers.accept_offer(db.session, assignment, clock.now())
     assert refused.value.code == "trainer_busy"
-    with pytest.raises(OfferRefusedError) as refused:
+    with pytest.raises(Refused) as refused:
         make_offer(make_session_in_planning(), trainer, clock.now())
     assert refused.value.code == "trainer_busy"
 
@@ -163,10 +165,10 @@ def test_expired_offers_cascade_once_however_often_tick_runs(app, clock):
     near, far = make_qualified_trainer(unit_km=1), make_qualified_trainer(unit_km=20)
     make_offer(session_, near, clock.now())
     db.session.commit()
-    assert offers.expire_due_offers(db.session, clock.now() + timedelta(days=2)) == 0
+    assert expire_due_offers(db.session, clock.now() + timedelta(days=2)) == 0
     later = clock.now() + timedelta(days=3)
-    assert offers.expire_due_offers(db.session, later) == 1
-    assert offers.expire_due_offers(db.session, later) == 0
+    assert expire_due_offers(db.session, later) == 1
+    assert expire_due_offers(db.session, later) == 0
     statuses = {a.trainer_id: a.status for a in db.session.scalars(select(Assignment))}
     assert statuses == {near.id: AssignmentStatus.EXPIRED, far.id: AssignmentStatus.OFFERED}
     subjects = [m.subject for m in db.session.scalars(select(OutgoingMessage).order_by(OutgoingMessage.id))]
@@ -222,7 +224,7 @@ def test_direct_assignment_confirms_and_withdrawal_reopens(app, clock):
     assert assignment.status is AssignmentStatus.WITHDRAWN
     assert session_.status is InterventionStatus.TO_SCHEDULE and session_.accepted_count == 0
     assert session_.ical_sequence == 2, "calendars must hear that the confirmed session changed"
-    with pytest.raises(OfferRefusedError):
+    with pytest.raises(Refused):
         offers.withdraw(db.session, assignment, coordinator, "Deux fois", clock.now())
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from app.domain import reports
 from app.domain.mail import SmtpTransport, deliver_pending
-from app.domain.periodic import run_periodic_jobs
+from app.domain.refusals import Refused
 from app.extensions import db
+from app.jobs import run_periodic_jobs
 from app.models import InterventionStatus, OutgoingMessage, RequestStatus, Role, SessionReport
 from tests.factories import make_confirmed_session, make_qualified_trainer, make_session_in_planning, make_user
 from tests.helpers import login, post_form, switch_to
@@ -31,8 +32,6 @@ def after_session(clock, intervention, hours: int = 2) -> None:
 
 
 def tick(app) -> dict[str, int]:
-    from app.domain import jobs  # noqa: F401  (registers the jobs)
-
     return run_periodic_jobs(db.session, app_clock_now())
 
 
@@ -109,7 +108,7 @@ def test_only_the_sessions_trainers_report(app, client, clock):
     after_session(clock, intervention)
     login(client, stranger.user)
     assert client.get(f"/comptes-rendus/interventions/{intervention.id}").status_code == 404
-    with pytest.raises(reports.ReportClosedError):
+    with pytest.raises(Refused, match="report_closed"):
         reports.save_report(db.session, intervention, stranger, reports.ReportData(held=True, people_present=3),
                             other, clock.now())
 
@@ -169,7 +168,7 @@ def test_weekly_digest_once_a_week_even_with_two_ticks_at_once(app, clock):
 
     def run() -> None:
         with app.app_context():
-            from app.domain.reminders import weekly_digest
+            from app.jobs import weekly_digest
 
             weekly_digest(db.session, clock.now())
             db.session.commit()

@@ -12,10 +12,10 @@ from datetime import UTC, date
 from sqlalchemy import func, select
 
 from app.domain.demo import DEMO_PASSWORD
+from app.domain.policies import REQUESTS, SESSIONS, TRAINERS
 from app.domain.statistics import KIND_LABELS, Period, build_dashboard, school_year
 from app.extensions import db
 from app.models import Intervention, InterventionRequest, InterventionStatus, SessionReport, Trainer, User
-from app.scoping import intervention_scope_condition, requests_in_scope, trainer_scope_condition
 from tests.factories import load_demo_data, make_confirmed_session
 from tests.helpers import login
 
@@ -63,9 +63,8 @@ def test_national_and_scoped_figures_match_independent_counts(app, clock):
     everything = db.session.scalars(select(Intervention)).all()
     for period in (school_year(clock.now().date()), Period(date(2025, 9, 1), date(2026, 8, 31))):
         expected = independent_counts(everything, period)
-        board = build_dashboard(db.session, session_scope=intervention_scope_condition(admin),
-                                request_scope=requests_in_scope(admin).whereclause,
-                                trainer_scope=trainer_scope_condition(admin), period=period)
+        board = build_dashboard(db.session, session_scope=SESSIONS.rows(admin), request_scope=REQUESTS.rows(admin),
+                                trainer_scope=TRAINERS.rows(admin), period=period)
         assert board.summary["given"] == expected["given"] and board.summary["people"] == expected["people"]
         assert board.summary["cancelled"] == expected["cancelled"]
         forces = {row[0]: row[1] for row in board.table("forces").rows}
@@ -83,9 +82,9 @@ def test_national_and_scoped_figures_match_independent_counts(app, clock):
         assert sum(row[1] for row in board.table("charge").rows) == active_trainers
     scoped = [s for s in everything if s.departement_code == "69" and s.force.value == "police"]
     period = Period(date(2025, 9, 1), date(2026, 8, 31))
-    board = build_dashboard(db.session, session_scope=intervention_scope_condition(coordinator),
-                            request_scope=requests_in_scope(coordinator).whereclause,
-                            trainer_scope=trainer_scope_condition(coordinator), period=period)
+    board = build_dashboard(db.session, session_scope=SESSIONS.rows(coordinator),
+                            request_scope=REQUESTS.rows(coordinator), trainer_scope=TRAINERS.rows(coordinator),
+                            period=period)
     assert board.summary["given"] == independent_counts(scoped, period)["given"] > 0
     assert {row[0] for row in board.table("departements").rows} == {"Rhône"}
 

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from app.domain.certification_warnings import warn_expiring_certifications
 from app.domain.timezones import to_utc
 from app.extensions import db
+from app.jobs import warn_expiring_certifications
 from app.models import (
     AvailabilityException,
     AvailabilityPattern,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.domain.clock import utcnow
 from app.domain.feeds import refresh_events_of_trainers
+from app.domain.policies import TRAINERS, covers
 from app.models import Audience, Departement, Force, Role, Topic, Trainer, Unit, UnitKind, User
 from app.models.accounts import normalize_email
 
@@ -432,9 +433,7 @@ def _parse_row(line: int, row: dict[str, str], lookups: _Lookups, today: date, e
 
 
 def _covers_all(actor: User | None, departements: Iterable[str], force: Force) -> bool:
-    if actor is None or actor.role is Role.ADMIN:
-        return True
-    return all(any(scope.covers(code, force) for scope in actor.scopes) for code in departements)
+    return actor is None or all(covers(actor, code, force) for code in departements)
 
 
 # -- import -------------------------------------------------------------------------------------------
@@ -509,10 +508,8 @@ def _check_row_against_file_and_base(parsed: _ParsedRow, actor: User | None, loo
                         force=_("police") if unit.force is Force.POLICE else _("gendarmerie")))
 
     existing = lookups.trainers.get(key)
-    if existing is not None and actor is not None and actor.role is not Role.ADMIN:
-        from app.domain.roster import may_manage
-
-        if not may_manage(actor, existing):
+    if existing is not None and actor is not None:
+        if not TRAINERS.allows(actor, "edit", existing):
             errors.append(_("formateur hors de votre périmètre : vous ne pouvez pas le modifier."))
             return
     if not _covers_all(actor, parsed.departements, parsed.force):

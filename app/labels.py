@@ -1,9 +1,10 @@
-"""French labels of statuses and history events, available to every template."""
+"""French labels of statuses, history events and kinds of establishment, shared by the blueprints and available
+to every template."""
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.models import InterventionStatus, RequestStatus
+from app.models import EstablishmentKind, InterventionStatus, RequestStatus
 
 REQUEST_STATUS = {
     RequestStatus.DRAFT: (_l("Brouillon"), "secondary"),
@@ -50,16 +51,18 @@ EVENTS = {
 INTERNAL_EVENTS = frozenset({"offered", "assigned", "offer_accepted", "offer_declined", "offer_expired", "withdrawn",
                              "needs_attention", "report_filed", "report_reopened", "force_changed"})
 
-# Why an offer, acceptance or assignment could not be made (codes of domain.offers.OfferRefusedError).
-OFFER_REFUSALS = {
-    "session_changed": _l("Cette intervention a changé entre-temps (annulée, confirmée ou déjà pourvue)."),
-    "session_full": _l("Tous les formateurs nécessaires ont déjà accepté cette intervention."),
-    "time_mismatch": _l("Un autre formateur est déjà sollicité à un autre horaire pour cette intervention."),
-    "already_asked": _l("Ce formateur a déjà une proposition en cours pour cette intervention."),
-    "trainer_busy": _l("Ce créneau chevauche une intervention déjà acceptée par le formateur."),
-    "offer_closed": _l("Cette proposition n'est plus ouverte : elle a expiré, a été retirée ou a déjà reçu une "
-                       "réponse."),
+KIND_LABELS = {
+    EstablishmentKind.COLLEGE: _l("Collège"),
+    EstablishmentKind.LYCEE: _l("Lycée"),
+    EstablishmentKind.LYCEE_PRO: _l("Lycée professionnel"),
+    EstablishmentKind.HIGHER_EDUCATION: _l("Enseignement supérieur"),
+    EstablishmentKind.COMPANY: _l("Entreprise"),
+    EstablishmentKind.ADMINISTRATION: _l("Administration"),
+    EstablishmentKind.ASSOCIATION: _l("Association"),
+    EstablishmentKind.OTHER: _l("Autre"),
 }
+
+
 FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
 
 

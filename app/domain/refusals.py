@@ -1,0 +1,65 @@
+"""Why a change is refused: one exception with a code, and one table from code to the French message.
+
+Domain functions raise `Refused(code)` when the rules (or a concurrent change) do not allow what was asked;
+the unit of work rolls back and shows `message_for(refusal)` to the person (a view may word a code its own
+way for its audience). The messages are lazy strings: translated in the language of the page or e-mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_babel import lazy_gettext as _l
+
+MESSAGES = {
+    # requests
+    "request_not_draft": _l("Cette demande a déjà été envoyée."),
+    "request_not_editable": _l("Cette demande est déjà planifiée : elle ne peut plus être modifiée."),
+    "request_not_cancellable": _l("Cette demande ne peut plus être annulée."),
+    "request_not_submitted": _l("Cette demande n'est plus en attente d'examen."),
+    "request_force_missing": _l("Choisissez d'abord la force compétente pour cette demande."),
+    "request_force_locked": _l("La force ne peut plus être changée pour cette demande."),
+    "request_invalid": _l("La demande n'est pas enregistrée : corrigez les champs signalés."),
+    "request_incomplete": _l("La demande ne peut pas être envoyée en l'état : modifiez-la pour corriger les "
+                             "erreurs signalées."),
+    # sessions
+    "session_not_open": _l("Cette intervention ne peut plus être annulée."),
+    "session_changed": _l("Cette intervention a changé entre-temps (annulée, confirmée ou déjà pourvue)."),
+    "session_full": _l("Tous les formateurs nécessaires ont déjà accepté cette intervention."),
+    "start_in_past": _l("Choisissez un moment à venir."),
+    # offers
+    "time_mismatch": _l("Un autre formateur est déjà sollicité à un autre horaire pour cette intervention."),
+    "already_asked": _l("Ce formateur a déjà une proposition en cours pour cette intervention."),
+    "trainer_busy": _l("Ce créneau chevauche une intervention déjà acceptée par le formateur."),
+    "offer_closed": _l("Cette proposition n'est plus ouverte : elle a expiré, a été retirée ou a déjà reçu une "
+                       "réponse."),
+    "not_a_candidate": _l("Ce formateur ne remplit plus toutes les règles pour cette intervention."),
+    "start_not_offered": _l("Choisissez un horaire parmi ceux proposés."),
+    # trainers
+    "period_reversed": _l("La fin de la période doit suivre son début."),
+    "period_past": _l("Cette période est déjà passée."),
+    # reports and feedback
+    "report_closed": _l("Ce compte rendu ne peut plus être modifié."),
+    "feedback_closed": _l("Votre avis n'a pas pu être enregistré : il a peut-être déjà été donné."),
+    # establishments
+    "establishment_exists": _l("Cet établissement est déjà inscrit sur Relais : demandez à le rejoindre avec cet "
+                               "identifiant."),
+    "join_decided": _l("Cette demande a déjà été traitée."),
+}
+
+
+class Refused(Exception):  # noqa: N818 (a refusal is an expected outcome, not an error of the program)
+    """The rules do not allow this change now; `code` (a key of MESSAGES) says why."""
+
+    def __init__(self, code: str):
+        if code not in MESSAGES:
+            raise ValueError(f"unknown refusal code: {code}")
+        super().__init__(code)
+        self.code = code
+
+
+def message_for(refusal: Refused, wording: Mapping[str, str] | None = None) -> str:
+    """The French (or English) sentence for a refusal; `wording` lets a page say it for its own audience."""
+    if wording and refusal.code in wording:
+        return str(wording[refusal.code])
+    return str(MESSAGES[refusal.code])
