@@ -38,7 +38,7 @@ def empty_tables() -> None:
     """Delete every row a test may have written (the reference tables stay), restart the identifiers, commit.
 
     Only the tables that hold rows are emptied, found by one statement, and with DELETE: a test leaves a few rows,
-    which PostgreSQL deletes in well under a millisecond a table, where TRUNCATE takes about ten, empty or not."""
+    which PostgreSQL deletes in about a millisecond a table, where TRUNCATE takes about ten, empty or not."""
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEPT_TABLES]
     filled = set(db.session.scalars(union_all(*(
         select(literal(t.name)).where(exists(select(literal(1)).select_from(t))) for t in tables))))
