@@ -32,6 +32,9 @@ def create_app(config_name: str | None = None, test_config: dict | None = None) 
         logging.getLogger("relais.requests").setLevel(logging.INFO)
 
     _init_extensions(app)
+    from app.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before the routes are bound to it
     _register_blueprints(app)
 
     from app import cli, operations, templating

@@ -2,17 +2,78 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import unicodedata
+from datetime import date, datetime
 
+import wtforms
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
+from wtforms import DateField as BaseDateField
 from wtforms import SelectField as BaseSelectField
-from wtforms import SelectMultipleField, SubmitField, TextAreaField
+from wtforms import SelectMultipleField, SubmitField, TextAreaField, ValidationError
 from wtforms.fields.choices import Choice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.widgets import Select as BaseSelect
+
+from app.converters import EARLIEST_DATE, LATEST_DATE
+
+# Control characters no one types (NUL breaks PostgreSQL's text; others hide text in pages and e-mails), except
+# tab and the line breaks of a text area.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_LINE_SEPARATORS = re.compile("[\u2028\u2029]")
+
+
+def clean_text(value):
+    """What every form keeps of typed text: NFC, no control characters, line separators as line breaks, no
+    surrounding blanks (a value of blanks alone is empty). Other values (numbers, dates, lists of them) pass."""
+    if isinstance(value, list):
+        return [clean_text(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    value = _LINE_SEPARATORS.sub("\n", unicodedata.normalize("NFC", value))
+    return _CONTROL.sub("", value).strip()
+
+
+class _CleanedText:
+    """Form meta: every field's data goes through clean_text."""
+
+    def bind_field(self, form, unbound_field, options):
+        if not issubclass(unbound_field.field_class, wtforms.FieldList | wtforms.FormField):  # their fields are
+            options["filters"] = (*options.get("filters", ()), clean_text)
+        return unbound_field.bind(form=form, **options)
+
+
+class RelaisForm(FlaskForm):
+    """The base of every form of the app: CSRF (Flask-WTF), and typed text cleaned the same way everywhere."""
+
+    class Meta(_CleanedText):
+        pass
+
+
+class RelaisSubform(wtforms.Form):
+    """A repeated part of a form (a window, a slot): no CSRF of its own, the same cleaning."""
+
+    class Meta(_CleanedText):
+        pass
+
+
+class DateField(BaseDateField):
+    """A date within sensible bounds (1970–2100 unless narrower), with the reason in French."""
+
+    def __init__(self, label=None, validators=None, earliest: date = EARLIEST_DATE, latest: date = LATEST_DATE,
+                 **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.earliest, self.latest = earliest, latest
+
+    def pre_validate(self, form) -> None:
+        if self.data is not None and not self.earliest <= self.data <= self.latest:
+            raise ValidationError(_l("Date hors des limites : entre le %(earliest)s et le %(latest)s.",
+                                     earliest=format_date(self.earliest, "short"),
+                                     latest=format_date(self.latest, "short")))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -60,32 +121,32 @@ class SelectField(BaseSelectField):
                 for value, label in plain]
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(RelaisForm):
     submit = SubmitField(_l("Confirmer"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(RelaisForm):
     """Approve or refuse someone's request to join an establishment (its members, or the coordination)."""
 
     submit = SubmitField(_l("Valider"))
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(RelaisForm):
     submit = SubmitField(_l("Rouvrir pour correction"))
 
 
-class AcceptOfferForm(FlaskForm):
+class AcceptOfferForm(RelaisForm):
     submit = SubmitField(_l("Accepter"))
 
 
-class DeclineOfferForm(FlaskForm):
+class DeclineOfferForm(RelaisForm):
     reason = TextAreaField(_l("Motif du refus"), validators=[DataRequired(_l("Indiquez pourquoi vous déclinez.")),
                                                             Length(max=500)],
                            description=_l("Il aide la coordination à mieux vous solliciter."))
     submit = SubmitField(_l("Décliner"))
 
 
-class OfferForm(FlaskForm):
+class OfferForm(RelaisForm):
     """One candidate's row: a start time among those possible, then offer or assign directly."""
 
     # The start is checked by the domain when the offer is made (app.domain.offers.offer_to_candidate).

@@ -1,15 +1,14 @@
 """Forms of the national administration pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from app.forms import SelectField
+from app.forms import RelaisForm, SelectField
 from app.models import Force, Role
 
 
-class InviteUserForm(FlaskForm):
+class InviteUserForm(RelaisForm):
     full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez le nom.")), Length(max=120)])
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez l'adresse e-mail.")),
                                                         Email(_l("Adresse e-mail invalide.")), Length(max=254)])
@@ -27,5 +26,5 @@ class InviteUserForm(FlaskForm):
             raise ValidationError(_l("Choisissez au moins un département pour un coordinateur."))
 
 
-class RetryForm(FlaskForm):
+class RetryForm(RelaisForm):
     submit = SubmitField(_l("Renvoyer"))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.access import permission
 from app.admin import bp
 from app.admin.forms import InviteUserForm, RetryForm
+from app.converters import db_id
 from app.domain.clock import utcnow
 from app.domain.mail import retry_message
 from app.domain.policies import departements_of
@@ -29,7 +30,7 @@ def users():
     query = select(User).options(selectinload(User.scopes)).order_by(User.id)
     role = request.args.get("role", "")
     search = request.args.get("q", "").strip()
-    after = request.args.get("apres", type=int)
+    after = request.args.get("apres", type=db_id)
     if role in {r.value for r in Role}:
         query = query.where(User.role == role)
     if search:

@@ -2,14 +2,14 @@
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from app.domain.passwords import password_problem
+from app.forms import RelaisForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(RelaisForm):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez votre adresse e-mail.")),
                                                         Email(_l("Adresse e-mail invalide."))],
                        render_kw={"autocomplete": "username"})
@@ -19,7 +19,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Se connecter"))
 
 
-class PasswordRequestForm(FlaskForm):
+class PasswordRequestForm(RelaisForm):
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Saisissez votre adresse e-mail.")),
                                                         Email(_l("Adresse e-mail invalide."))],
                        render_kw={"autocomplete": "email"})
@@ -38,7 +38,7 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
-class SetPasswordForm(NewPasswordMixin, FlaskForm):
+class SetPasswordForm(NewPasswordMixin, RelaisForm):
     password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe."))],
                              render_kw={"autocomplete": "new-password"},
                              description=_l("Au moins 10 caractères ; évitez les mots de passe courants."))
@@ -49,7 +49,7 @@ class SetPasswordForm(NewPasswordMixin, FlaskForm):
     submit = SubmitField(_l("Enregistrer le mot de passe"))
 
 
-class RegistrationForm(NewPasswordMixin, FlaskForm):
+class RegistrationForm(NewPasswordMixin, RelaisForm):
     full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez votre nom.")),
                                                             Length(max=120)],
                             render_kw={"autocomplete": "name"})

@@ -1,15 +1,14 @@
 """Resetting a feed's address and filtering an export."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField, SubmitField
+from wtforms import RadioField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.forms import MultiCheckboxField, SelectField
+from app.forms import DateField, MultiCheckboxField, RelaisForm, SelectField
 from app.models import InterventionStatus
 
 
-class ResetForm(FlaskForm):
+class ResetForm(RelaisForm):
     submit = SubmitField(_l("Créer une nouvelle adresse"))
 
 
@@ -20,7 +19,7 @@ EXPORT_STATUSES = [(InterventionStatus.CONFIRMED.value, _l("Confirmées")),
                    (InterventionStatus.CANCELLED.value, _l("Annulées"))]
 
 
-class ExportForm(FlaskForm):
+class ExportForm(RelaisForm):
     class Meta:
         csrf = False  # a download: it reads, never writes
 

@@ -13,6 +13,7 @@ from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.access import load, may, permission
+from app.converters import db_id, query_date
 from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
 from app.domain import lifecycle, offers
@@ -51,10 +52,7 @@ SCORE_PART_LABELS = {"distance": _l("Distance"), "charge": _l("Charge de travail
 
 
 def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
+    return request.args.get(name, type=query_date)
 
 
 @bp.route("/demandes")
@@ -87,7 +85,7 @@ def queue():
         if filters["au"]:
             overlap = overlap.where(RequestWindow.start_date <= filters["au"])
         query = query.where(exists(overlap))
-    rows, next_after = queue_page(db.session, query, after=request.args.get("apres", type=int), limit=PAGE_SIZE)
+    rows, next_after = queue_page(db.session, query, after=request.args.get("apres", type=db_id), limit=PAGE_SIZE)
     departements = departements_of(db.session, current_user)
     args = {key: (value.isoformat() if isinstance(value, date) else value) for key, value in filters.items() if value}
     return render_template("coordination/queue.html", requests=rows, filters=filters, departements=departements,

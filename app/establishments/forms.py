@@ -1,12 +1,11 @@
 """Registering, joining and managing an establishment."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.domain.identifiers import is_valid_siret, is_valid_uai, normalize_siret, normalize_uai
-from app.forms import SelectField
+from app.forms import RelaisForm, SelectField
 from app.labels import KIND_LABELS
 from app.models import EstablishmentKind
 
@@ -39,7 +38,7 @@ def normalized_identifier(kind: EstablishmentKind, value: str) -> tuple[str | No
     return (normalize_uai(value), None) if kind.uses_uai else (None, normalize_siret(value))
 
 
-class EstablishmentDetailsForm(FlaskForm):
+class EstablishmentDetailsForm(RelaisForm):
     """What members may correct themselves; the commune (hence the département and the force) stays."""
 
     name = StringField(_l("Nom de l'établissement"), validators=[DataRequired(_l("Indiquez le nom.")),
@@ -52,7 +51,7 @@ class EstablishmentDetailsForm(FlaskForm):
     submit = SubmitField(_l("Enregistrer les modifications"))
 
 
-class EstablishmentForm(FlaskForm):
+class EstablishmentForm(RelaisForm):
     kind = SelectField(_l("Type d'établissement"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
                        validators=[DataRequired(_l("Choisissez le type d'établissement."))])
     name = StringField(_l("Nom de l'établissement"), validators=[DataRequired(_l("Indiquez le nom.")),
@@ -84,7 +83,7 @@ class EstablishmentForm(FlaskForm):
             raise ValidationError(problem)
 
 
-class JoinForm(FlaskForm):
+class JoinForm(RelaisForm):
     identifier = StringField(_l("Identifiant de l'établissement (UAI ou SIRET)"),
                              validators=[DataRequired(_l("Indiquez le code UAI ou le numéro SIRET.")),
                                          Length(max=20)])
@@ -98,7 +97,7 @@ class JoinForm(FlaskForm):
                                      "valide : vérifiez la saisie."))
 
 
-class InviteColleagueForm(FlaskForm):
+class InviteColleagueForm(RelaisForm):
     full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez le nom.")), Length(max=120)])
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez l'adresse e-mail.")),
                                                         Email(_l("Adresse e-mail invalide.")), Length(max=254)])

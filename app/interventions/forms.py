@@ -1,13 +1,10 @@
 """The request form (with several availability windows), cancellation and feedback forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     RadioField,
@@ -19,12 +16,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from app.domain.request_rules import DURATIONS
-from app.forms import MultiCheckboxField, SelectField
+from app.forms import DateField, MultiCheckboxField, RelaisForm, RelaisSubform, SelectField
 
 MAX_WINDOWS = 10
 
 
-class WindowForm(Form):
+class WindowForm(RelaisSubform):
     """One availability window: dates and times of day, local to the establishment."""
 
     start_date = DateField(_l("Du"), validators=[Optional()])
@@ -40,7 +37,7 @@ def _duration_label(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
 
 
-class RequestForm(FlaskForm):
+class RequestForm(RelaisForm):
     audiences = MultiCheckboxField(_l("Public concerné"), choices=[],
                                    description=_l("Pour des élèves, cochez les niveaux concernés."))
     topics = MultiCheckboxField(_l("Thèmes souhaités"), choices=[])
@@ -76,13 +73,13 @@ class RequestForm(FlaskForm):
     send = SubmitField(_l("Envoyer la demande"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(RelaisForm):
     reason = TextAreaField(_l("Motif"), validators=[DataRequired(_l("Indiquez le motif.")), Length(max=500)],
                            description=_l("Il sera communiqué aux personnes concernées."))
     submit = SubmitField(_l("Confirmer l'annulation"))
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(RelaisForm):
     satisfaction = RadioField(_l("Satisfaction"), coerce=int,
                               choices=[(5, _l("5 — Très satisfait")), (4, _l("4 — Satisfait")),
                                        (3, _l("3 — Moyennement satisfait")), (2, _l("2 — Peu satisfait")),

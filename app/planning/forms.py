@@ -1,16 +1,15 @@
 """Choosing the period and territory to plan, and sending the previewed plan."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SubmitField
+from wtforms import HiddenField, SubmitField
 from wtforms.validators import DataRequired, ValidationError
 
-from app.forms import SelectField
+from app.forms import DateField, RelaisForm, SelectField
 
 MAX_PERIOD_DAYS = 92
 
 
-class PlanForm(FlaskForm):
+class PlanForm(RelaisForm):
     class Meta:
         csrf = False  # a GET form that only reads: the preview changes nothing
 
@@ -30,7 +29,7 @@ class PlanForm(FlaskForm):
                 raise ValidationError(_l("Planifiez au plus trois mois à la fois."))
 
 
-class CommitPlanForm(FlaskForm):
+class CommitPlanForm(RelaisForm):
     date_from = HiddenField()
     date_to = HiddenField()
     departement = HiddenField()

@@ -1,16 +1,15 @@
 """The trainer's report after a session."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, RelaisForm
 
 MAX_PEOPLE = 2000
 
 
-class ReportForm(FlaskForm):
+class ReportForm(RelaisForm):
     held = RadioField(_l("L'intervention a-t-elle eu lieu ?"), choices=[("oui", _l("Oui")), ("non", _l("Non"))],
                       validators=[Optional()])
     not_held_reason = StringField(_l("Pourquoi n'a-t-elle pas eu lieu ?"), validators=[Optional(), Length(max=300)])

@@ -1,14 +1,13 @@
 """The period (and, nationally, the territory) of the dashboard."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, SubmitField
+from wtforms import SubmitField
 from wtforms.validators import Optional, ValidationError
 
-from app.forms import SelectField
+from app.forms import DateField, RelaisForm, SelectField
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(RelaisForm):
     class Meta:
         csrf = False  # it only reads
 

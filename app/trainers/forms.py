@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     RadioField,
@@ -22,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.domain.roster import GRID_WEEKDAYS, HALF_DAYS
-from app.forms import MultiCheckboxField, SelectField
+from app.forms import DateField, MultiCheckboxField, RelaisForm, RelaisSubform, SelectField
 from app.models import ExceptionKind, Force
 
 WEEKDAY_NAMES = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))
@@ -31,7 +28,7 @@ FORCE_CHOICES = [(Force.POLICE.value, _l("Police nationale (PFAD)")),
                  (Force.GENDARMERIE.value, _l("Gendarmerie nationale (FRAD)"))]
 
 
-class RosterFilterForm(FlaskForm):
+class RosterFilterForm(RelaisForm):
     class Meta:
         csrf = False  # a GET search form
 
@@ -49,7 +46,7 @@ class RosterFilterForm(FlaskForm):
                         default="oui", validators=[Optional()])
 
 
-class LimitsForm(FlaskForm):
+class LimitsForm(RelaisForm):
     max_sessions_per_week = IntegerField(_l("Interventions par semaine, au plus"), validators=[
         InputRequired(_l("Indiquez un nombre.")), NumberRange(1, 20, _l("Entre 1 et 20."))])
     max_sessions_per_month = IntegerField(_l("Interventions par mois, au plus"), validators=[
@@ -116,7 +113,7 @@ class NewTrainerForm(TrainerForm):
     submit = SubmitField(_l("Créer la fiche et inviter le formateur"))
 
 
-class CustomSlotForm(Form):
+class CustomSlotForm(RelaisSubform):
     weekday = SelectField(_l("Jour"), coerce=int, choices=[(-1, "—")] + [(i, n) for i, n in enumerate(WEEKDAY_NAMES)],
                           default=-1)
     start = TimeField(_l("De"), validators=[Optional()])
@@ -140,7 +137,7 @@ class CustomSlotForm(Form):
         return valid
 
 
-class PatternForm(FlaskForm):
+class PatternForm(RelaisForm):
     """Weekly pattern: a grid of half-days, plus up to three slots with custom times."""
 
     custom = FieldList(FormField(CustomSlotForm), min_entries=3, max_entries=3)
@@ -178,7 +175,7 @@ for _weekday in GRID_WEEKDAYS:
                 BooleanField(HALF_DAY_LABELS[_half_day]))
 
 
-class ExceptionForm(FlaskForm):
+class ExceptionForm(RelaisForm):
     kind = RadioField(_l("Type"), choices=[(ExceptionKind.UNAVAILABLE.value, _l("Indisponibilité (congés, mission, "
                                                                                  "formation…)")),
                                            (ExceptionKind.EXTRA.value, _l("Disponibilité supplémentaire ponctuelle"))],
@@ -205,7 +202,7 @@ class ExceptionForm(FlaskForm):
                 raise ValidationError(_l("L'heure de fin doit suivre l'heure de début."))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(RelaisForm):
     file = FileField(_l("Fichier du registre (CSV ou XLSX)"), validators=[
         FileRequired(_l("Choisissez un fichier.")), FileAllowed(["csv", "xlsx"], _l("Fichier CSV ou XLSX attendu."))],
         description=_l("Mêmes colonnes que l'export ; une ligne par formateur."))

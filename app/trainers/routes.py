@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.access import load, own_trainer, permission
+from app.converters import db_id
 from app.domain.availability import DEFAULT_SLOTS
 from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
 from app.domain.clock import utcnow
@@ -93,7 +94,7 @@ def roster():
     form, filters = _roster_filters()
     today = utcnow().date()
     rows, next_after = roster_page(db.session, current_user, filters, today, _default_timezone(),
-                                   after=request.args.get("apres", type=int))
+                                   after=request.args.get("apres", type=db_id))
     statuses = {row.trainer.id: certification_status(row.trainer.certified_since, today) for row in rows}
     query_args = {key: value for key, value in request.args.items() if key != "apres" and value}
     return render_template("trainers/roster.html", form=form, rows=rows, statuses=statuses,

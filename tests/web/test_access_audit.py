@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from app.models import Role
@@ -13,8 +14,7 @@ from tests.helpers import login, view_roles
 def _url_for_rule(rule) -> str:
     values = {}
     for argument in rule.arguments:
-        converter = rule._converters[argument].__class__.__name__
-        values[argument] = 999999 if converter == "IntegerConverter" else "inexistant"
+        values[argument] = 999999 if isinstance(rule._converters[argument], IntegerConverter) else "inexistant"
     return rule.build(values, append_unknown=False)[1]
 
 
