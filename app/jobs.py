@@ -53,9 +53,11 @@ def warn_expiring_certifications(session: Session, now: datetime) -> int:
     for warning in warnings_due(session, now):
         subject = (_l("Habilitation de %(name)s à renouveler", name=warning.trainer.full_name)
                    if warning.for_coordinator else _l("Votre habilitation de formateur est à renouveler"))
+        link = (absolute_url("trainers.detail", trainer_id=warning.trainer.id) if warning.for_coordinator
+                else absolute_url("main.home"))
         queue_templated_email(warning.recipient, "certification_warning", subject, dedup_key=warning.dedup_key,
                               trainer=warning.trainer, valid_until=warning.valid_until,
-                              for_coordinator=warning.for_coordinator)
+                              for_coordinator=warning.for_coordinator, link=link)
         queued += 1
     return queued
 

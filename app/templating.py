@@ -12,7 +12,7 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale, get_translations, refresh
 from flask_login import current_user
-from jinja2 import pass_eval_context
+from jinja2 import pass_context, pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
@@ -115,6 +115,15 @@ def _bound_to(catalogue: Translations | NullTranslations) -> dict:
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
+@pass_context
+def text_block(context, template_name: str) -> str:
+    """A plain-text part (.txt) inside an HTML page or e-mail, rendered with the same context and returned as
+    plain text, so that autoescaping escapes everything in it that people typed. Including a .txt template
+    from an .html one would not: Jinja escapes by the name of the template being compiled."""
+    template = context.environment.get_template(template_name)
+    return str(template.render(context.get_all()))
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def forget_cached_locale() -> None:
@@ -134,6 +143,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_datetime_filter, "local_datetime")
     app.add_template_filter(local_time_filter, "local_time")
     app.add_template_global(row_url)
+    app.add_template_global(text_block)
 
     @app.context_processor
     def inject_globals() -> dict:

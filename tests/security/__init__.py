@@ -1,0 +1,1 @@
+"""The security suite: what a review found, kept fixed (issue #17)."""
