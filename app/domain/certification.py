@@ -27,7 +27,10 @@ class CertificationStatus:
 
 
 def certification_valid_until(certified_since: date) -> date:
-    """Last day a trainer may give a session without a new refresher course."""
+    """Last day a trainer may give a session without a new refresher course (the last day of the calendar for a
+    date so far ahead that nothing can follow it: a stored absurd date must not take a page down)."""
+    if certified_since > date.max - VALIDITY:
+        return date.max
     return certified_since + VALIDITY
 
 

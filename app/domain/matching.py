@@ -31,6 +31,7 @@ from app.domain.availability import availability_bounds, load_availability, load
 from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.ranking import Ranking, Window, candidate_starts, rank_candidates
+from app.domain.request_rules import MAX_DAYS_AHEAD, MAX_WINDOW_DAYS
 from app.domain.roster import certified_since_column
 from app.domain.timezones import to_local
 from app.models import (
@@ -49,6 +50,8 @@ from app.models.trainers import trainer_audience, trainer_departement, trainer_t
 
 # Trainers who came to the establishment within this period count as "continuity".
 CONTINUITY_WINDOW = timedelta(days=400)
+# The furthest day a session can be asked for: the furthest window start a request may have, plus its length.
+RANKING_HORIZON = timedelta(days=MAX_DAYS_AHEAD + MAX_WINDOW_DAYS)
 CLOSED_OFFERS = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.WITHDRAWN)
 
 
@@ -243,8 +246,11 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime, max
         return None
     need = to_rank.need
     profiles, trainers = load_pool_profiles(session, need.departement_code)
+    # Only the days that can still come: a window stored with absurd dates costs no more than a real one.
+    today = to_local(now, need.timezone).date()
     starts = [s for s in candidate_starts(to_rank.windows, to_rank.duration, need.timezone, need.departement_code,
-                                          to_rank.holiday_zone, to_rank.is_school) if s[0] > now]
+                                          to_rank.holiday_zone, to_rank.is_school, earliest=today,
+                                          latest=today + RANKING_HORIZON) if s[0] > now]
     # Availability and workload only for the trainers the time-independent rules leave (a few of the pool).
     eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p)}
     span_start = starts[0][0] if starts else now

@@ -60,12 +60,15 @@ class Ranking:
 
 
 def candidate_starts(windows: Iterable[Window], duration: timedelta, timezone_name: str, departement_code: str,
-                     holiday_zone: str | None, is_school: bool) -> list[tuple[datetime, datetime]]:
-    """Every start, each half hour, inside the windows, skipping weekends and blocked days."""
+                     holiday_zone: str | None, is_school: bool, earliest: date | None = None,
+                     latest: date | None = None) -> list[tuple[datetime, datetime]]:
+    """Every start, each half hour, inside the windows (and between `earliest` and `latest`, local days, when
+    given), skipping weekends and blocked days."""
     starts: set[tuple[datetime, datetime]] = set()
     for window in windows:
-        day = window.start_date
-        while day <= window.end_date:
+        day = window.start_date if earliest is None else max(window.start_date, earliest)
+        last = window.end_date if latest is None else min(window.end_date, latest)
+        while day <= last:
             if day.weekday() < 5 and not check_day(departement_code, holiday_zone, day, is_school).is_blocked:
                 start = to_utc(day, window.start_time, timezone_name)
                 latest_end = to_utc(day, window.end_time, timezone_name)
