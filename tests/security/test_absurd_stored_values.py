@@ -43,7 +43,8 @@ def test_pages_survive_dates_at_the_ends_of_the_calendar(app, client, clock, ini
     db.session.commit()
     session_ = request.interventions[0]
     pages = {
-        coordinator: ["/accueil", "/formateurs/", f"/formateurs/{trainer.id}", f"/formateurs/{trainer.id}/disponibilites",
+        coordinator: ["/accueil", "/formateurs/", f"/formateurs/{trainer.id}",
+                      f"/formateurs/{trainer.id}/disponibilites",
                       "/coordination/demandes?statut=in_planning", f"/coordination/demandes/{request.id}",
                       f"/coordination/demandes/{request.id}/interventions/{session_.id}/candidats",
                       "/formateurs/export.csv", "/statistiques/",
