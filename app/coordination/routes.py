@@ -20,7 +20,7 @@ from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
 from app.domain.establishments import decide_join, has_active_member, orphan_join_requests
 from app.domain.matching import rank_intervention
-from app.domain.policies import REQUESTS, STAFF, departements_of
+from app.domain.policies import REQUESTS, STAFF, TRAINERS, departements_of
 from app.domain.request_queue import queue_page
 from app.emails import queue_join_decision
 from app.extensions import db
@@ -196,9 +196,11 @@ def candidates(request_id: int, intervention_id: int):
     ranking = rank_intervention(db.session, intervention.id, utcnow(), max_starts=None if fixed else START_CHOICES)
     trainer_ids = [c.trainer_id for c in ranking.candidates] + list(ranking.excluded)
     # Names and ranks only, as rows: a Trainer object brings its account and unit joined in, for every trainer.
+    # Only the trainers of the coordinator's territory are named (the other force's are counted, not named).
     trainers = {row.id: row for row in db.session.execute(
         select(Trainer.id, User.full_name, Trainer.rank).join(User, User.id == Trainer.user_id)
-        .where(Trainer.id.in_(trainer_ids)))}
+        .where(Trainer.id.in_(trainer_ids), TRAINERS.rows(current_user)))}
+    excluded = {trainer_id: reasons for trainer_id, reasons in ranking.excluded.items() if trainer_id in trainers}
     staffable = intervention.status in offers.STAFFABLE
     forms, labels = {}, {}
     zone = item.establishment.timezone
@@ -209,7 +211,7 @@ def candidates(request_id: int, intervention_id: int):
         forms[candidate.trainer_id] = form
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
                            ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,
-                           staffable=staffable)
+                           staffable=staffable, excluded=excluded, unnamed=len(ranking.excluded) - len(excluded))
 
 
 # -- newcomers of establishments that have nobody to approve them -----------------------------------------

@@ -22,7 +22,20 @@ def test_coordinator_sees_candidates_and_exclusions(app, client, clock):
     assert page.status_code == 200
     assert good.full_name in html and "Formateurs possibles pour Groupe 1" in html
     assert f'{good.full_name} <span class="text-body-secondary">({good.rank})</span>' in html
+    # The other force's trainers are counted, never named (issue #17, point 11).
+    assert gendarme.full_name not in html and "Le lieu relève de la police nationale." not in html
+    assert "1 formateur d'une autre force ou d'un autre territoire est aussi écarté" in html
+
+
+def test_a_coordinator_of_both_forces_sees_why_each_is_excluded(app, client, clock):
+    intervention = make_session_to_rank()
+    gendarme = make_trainer("69", Force.GENDARMERIE)
+    coordinator = make_coordinator("69", None)
+    db.session.commit()
+    login(client, coordinator)
+    html = client.get(candidates_url(intervention)).get_data(as_text=True)
     assert gendarme.full_name in html and "Le lieu relève de la police nationale." in html
+    assert "autre force ou d'un autre territoire" not in html
 
 
 def test_candidates_page_is_hidden_outside_the_scope(app, client, clock):
