@@ -16,6 +16,7 @@ from app.models.interventions import (
     RequestWindow,
     SessionReport,
 )
+from app.models.login_sessions import LoginSession
 from app.models.outbox import MessageStatus, OutgoingMessage
 from app.models.reference import Audience, Topic
 from app.models.revisions import StatisticsRevision
@@ -54,6 +55,7 @@ __all__ = [
     "Feedback",
     "JoinRequest",
     "JoinStatus",
+    "LoginSession",
     "Force",
     "MessageStatus",
     "OutgoingMessage",
