@@ -32,9 +32,9 @@ def create_app(config_name: str | None = None, test_config: dict | None = None) 
         logging.getLogger("relais.requests").setLevel(logging.INFO)
 
     _init_extensions(app)
-    from app.converters import IdConverter
+    from app import converters
 
-    app.url_map.converters["int"] = IdConverter  # before the routes are bound to it
+    converters.init_app(app)  # before the routes: <int:…> is bound to its converter as each is added
     _register_blueprints(app)
 
     from app import cli, operations, templating

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
 
 # Every id column is a 32-bit integer on PostgreSQL; SQLite would take more, the same answer is given on both.
@@ -38,3 +39,16 @@ def query_date(value: str) -> date:
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValueError(value)
     return day
+
+
+def refuse_nul_bytes() -> None:
+    """A NUL byte in a query string or a form is refused (400) before any view reads it: PostgreSQL cannot hold
+    one in a text, so a filter or a search would fail deep in a query. (Forms also drop control characters.)"""
+    for values in (request.args, request.form):
+        if any("\x00" in value for _, value in values.items(multi=True)):
+            abort(400)
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before the routes are bound to it
+    app.before_request(refuse_nul_bytes)

@@ -78,6 +78,8 @@ class EstablishmentForm(RelaisForm):
     submit = SubmitField(_l("Enregistrer l'établissement"))
 
     def validate_identifier(self, field) -> None:
+        if self.kind.data not in {kind.value for kind in EstablishmentKind}:
+            return  # the kind says its own error
         problem = identifier_problem(EstablishmentKind(self.kind.data), field.data)
         if problem:
             raise ValidationError(problem)

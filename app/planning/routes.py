@@ -7,6 +7,7 @@ from datetime import date
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from app.access import may, permission
 from app.domain.clock import utcnow
@@ -72,10 +73,12 @@ def commit():
     posted = CommitPlanForm()
     if not posted.validate_on_submit():
         abort(400)
-    form = PlanForm(formdata=None, data={"date_from": date.fromisoformat(posted.date_from.data),
-                          "date_to": date.fromisoformat(posted.date_to.data),
-                          "departement": posted.departement.data, "force": posted.force.data})
+    # The previewed period and territory, read and checked as the preview reads them.
+    form = PlanForm(formdata=MultiDict({name: posted[name].data or "" for name in
+                                        ("date_from", "date_to", "departement", "force")}))
     form.departement.choices = departements_of(db.session, current_user)
+    if not form.validate():
+        return _render(form, None, status=400)
     force = _effective_force(form.departement.data, form.force.data)
     plan = _run(form.departement.data, force, form.date_from.data, form.date_to.data)
     if plan.fingerprint != posted.fingerprint.data:
