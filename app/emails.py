@@ -113,6 +113,21 @@ def queue_join_request_to_coordination(coordinator: User, join_request) -> None:
                           join_request=join_request, link=absolute_url("coordination.join_requests"))
 
 
+def queue_registration_to_coordination(coordinator: User, establishment, member: User) -> None:
+    """A requester registered their establishment: the coordination of its territory confirms it."""
+    queue_templated_email(coordinator, "registration_to_confirm",
+                          _l("Nouvel établissement inscrit, à confirmer : %(name)s", name=establishment.name),
+                          establishment=establishment, member=member, link=absolute_url("coordination.join_requests"))
+
+
+def queue_registration_decision(member: User, establishment_name: str, confirmed: bool,
+                                reason: str | None = None) -> None:
+    subject = (_l("Inscription de votre établissement confirmée") if confirmed
+               else _l("Inscription de votre établissement non confirmée"))
+    queue_templated_email(member, "registration_decision", subject, establishment_name=establishment_name,
+                          confirmed=confirmed, reason=reason, link=absolute_url("main.home"))
+
+
 def queue_join_decision(join_request) -> None:
     queue_templated_email(join_request.user, "join_decision", _l("Votre demande de rattachement"),
                           join_request=join_request, link=absolute_url("main.home"))

@@ -63,7 +63,7 @@ def make_establishment(departement_code: str = "69", kind: EstablishmentKind = E
     values = dict(kind=kind, name=f"Collège n°{number}", address=f"{number} rue de la République",
                   postcode="69001", commune_name="Lyon", commune_insee=f"{departement_code}123"[:5],
                   departement_code=departement_code, latitude=departement.latitude,
-                  longitude=departement.longitude, force=force)
+                  longitude=departement.longitude, force=force, confirmed_at=utcnow())  # pass confirmed_at=None
     values.update(extra)
     establishment = Establishment(**values)
     db.session.add(establishment)

@@ -29,3 +29,11 @@ class CancelForm(RelaisForm):
     reason = TextAreaField(_l("Motif de l'annulation"), validators=[DataRequired(_l("Indiquez le motif.")),
                                                                    Length(max=500)])
     submit = SubmitField(_l("Annuler la demande"))
+
+
+class RefuseRegistrationForm(RelaisForm):
+    """Not confirming a self-registered establishment: its first member is told why."""
+
+    reason = TextAreaField(_l("Motif"), validators=[DataRequired(_l("Indiquez le motif.")), Length(max=500)],
+                           description=_l("Il sera communiqué à la personne qui a inscrit l'établissement."))
+    submit = SubmitField(_l("Ne pas confirmer"))

@@ -15,14 +15,21 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.access import load, may, permission
 from app.converters import db_id, query_date
 from app.coordination import bp
-from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm
+from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm, RefuseRegistrationForm
 from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
-from app.domain.establishments import decide_join, has_active_member, orphan_join_requests
+from app.domain.establishments import (
+    confirm_registration,
+    decide_join,
+    has_approver,
+    orphan_join_requests,
+    refuse_registration,
+    registrations_to_confirm,
+)
 from app.domain.matching import rank_intervention
 from app.domain.policies import REQUESTS, STAFF, TRAINERS, departements_of
 from app.domain.request_queue import queue_page
-from app.emails import queue_join_decision
+from app.emails import queue_join_decision, queue_registration_decision
 from app.extensions import db
 from app.forms import START_CHOICES, DecisionForm, OfferForm, ReopenForm, start_choices
 from app.labels import KIND_LABELS
@@ -220,11 +227,58 @@ def candidates(request_id: int, intervention_id: int):
 @bp.route("/rattachements")
 @permission("join_request", "list")
 def join_requests():
+    return _newcomers_page()
+
+
+def _newcomers_page(refuse_form: RefuseRegistrationForm | None = None, refused_id: int | None = None, status=200):
+    """Newcomers and new establishments of the territory that wait for the coordination."""
     pending = db.session.scalars(
         orphan_join_requests(current_user)
         .options(selectinload(JoinRequest.user), selectinload(JoinRequest.establishment))
         .order_by(JoinRequest.created_at, JoinRequest.id)).all()
-    return render_template("coordination/join_requests.html", pending=pending, decision_form=DecisionForm())
+    registrations = db.session.scalars(
+        registrations_to_confirm(current_user).options(selectinload(Establishment.members))
+        .order_by(Establishment.created_at, Establishment.id)).all()
+    refuse_forms = {establishment.id: (refuse_form if establishment.id == refused_id and refuse_form
+                                       else RefuseRegistrationForm(prefix=f"e{establishment.id}", formdata=None))
+                    for establishment in registrations}
+    return render_template("coordination/join_requests.html", pending=pending, decision_form=DecisionForm(),
+                           registrations=registrations, refuse_forms=refuse_forms), status
+
+
+@bp.route("/inscriptions/<int:establishment_id>/confirmer", methods=["POST"])
+@permission("establishment", "confirm")
+def confirm_establishment(establishment_id: int):
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    establishment = load("establishment", establishment_id, "confirm")
+
+    def confirm() -> None:
+        confirm_registration(db.session, establishment, current_user, utcnow())
+        for member in establishment.members:
+            queue_registration_decision(member, establishment.name, confirmed=True)
+
+    perform(confirm, _("Inscription de %(name)s confirmée ; ses membres peuvent envoyer leurs demandes.",
+                       name=establishment.name), refused_category="info")
+    return redirect(url_for("coordination.join_requests"))
+
+
+@bp.route("/inscriptions/<int:establishment_id>/refuser", methods=["POST"])
+@permission("establishment", "confirm")
+def refuse_establishment(establishment_id: int):
+    establishment = load("establishment", establishment_id, "confirm")
+    form = RefuseRegistrationForm(prefix=f"e{establishment.id}")
+    if not form.validate_on_submit():
+        return _newcomers_page(refuse_form=form, refused_id=establishment.id, status=400)
+    name, reason = establishment.name, form.reason.data
+
+    def refuse() -> None:
+        for member in refuse_registration(db.session, establishment, current_user):
+            queue_registration_decision(member, name, confirmed=False, reason=reason)
+
+    perform(refuse, _("Inscription de %(name)s non confirmée ; la personne qui l'a faite est prévenue.", name=name),
+            refused_category="info")
+    return redirect(url_for("coordination.join_requests"))
 
 
 @bp.route("/rattachements/<int:join_id>/accepter", methods=["POST"])
@@ -243,7 +297,7 @@ def _decide_join(join_id: int, approve: bool):
     if not DecisionForm().validate_on_submit():
         abort(400)
     join_request = load("join_request", join_id, "decide")
-    if has_active_member(db.session, join_request.establishment_id):
+    if has_approver(db.session, join_request.establishment_id):
         flash(_("Un membre actif de l'établissement peut maintenant décider : la demande lui revient."), "info")
         return redirect(url_for("coordination.join_requests"))
 

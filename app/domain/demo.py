@@ -383,6 +383,26 @@ class DemoBuilder:
         newcomer = self._user(Role.REQUESTER, self.fake.name())
         self.session.add(JoinRequest(establishment=orphan, user=newcomer, created_at=self._moment(days_ago=2),
                                      message="Nouvelle CPE depuis la rentrée, je reprends le dossier prévention."))
+        self.build_registration_to_confirm(code)
+
+    def build_registration_to_confirm(self, code: str) -> None:
+        """A collège registered yesterday by its new principal: the police coordination confirms it (until then it
+        may prepare requests, not send them)."""
+        commune = next(c for c in self.communes[code] if c.force is Force.POLICE)
+        latitude, longitude = self._near(*self.commune_positions[commune.insee_code], 3)
+        digits = code.replace("2A", "620").replace("2B", "720")
+        taken = {e.uai for e in self.establishments}
+        uai = next(u for u in (make_uai(int(f"{digits[:3]:0>3}{serial:04d}")) for serial in range(9999, 0, -1))
+                   if u not in taken)
+        establishment = Establishment(
+            kind=EstablishmentKind.COLLEGE, name=f"Collège Simone-Veil — {commune.name}",
+            uai=uai, address=self.fake.street_address(),
+            postcode=commune.postcode, commune_name=commune.name, commune_insee=commune.insee_code,
+            departement_code=code, latitude=latitude, longitude=longitude, force=commune.force,
+            phone=self.fake.phone_number(), created_at=self._moment(days_ago=1))
+        self.session.add(establishment)
+        self.session.flush()
+        self._user(Role.REQUESTER, self.fake.name(), establishment=establishment)
 
     def build_outbox(self) -> None:
         """The messages of the periodic jobs as `tick` writes them this morning (reports overdue, feedback
@@ -539,7 +559,8 @@ class DemoBuilder:
                     kind=kind, name=name, uai=uai, siret=siret,
                     address=self.fake.street_address(), postcode=commune.postcode, commune_name=commune.name,
                     commune_insee=commune.insee_code, departement_code=code, latitude=latitude,
-                    longitude=longitude, force=commune.force, phone=self.fake.phone_number())
+                    longitude=longitude, force=commune.force, phone=self.fake.phone_number(),
+                    confirmed_at=self._moment(days_ago=400))
                 self.establishments.append(establishment)
         self.session.add_all(self.establishments)
         self.session.flush()

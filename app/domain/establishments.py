@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from app.models import (
     Establishment,
     EstablishmentKind,
     Force,
+    InterventionRequest,
     JoinRequest,
     JoinStatus,
     Role,
@@ -119,36 +120,94 @@ def register_establishment(session: Session, actor: User, *, kind: Establishment
     return establishment
 
 
+# -- confirming a registration ---------------------------------------------------------------------------
+
+
+def registrations_to_confirm(user: User) -> Select:
+    """Establishments of the person's territory registered by their first member and not yet confirmed."""
+    return select(Establishment).where(Establishment.confirmed_at.is_(None), ESTABLISHMENTS.rows(user))
+
+
+def confirm_registration(session: Session, establishment: Establishment, actor: User, now: datetime) -> None:
+    """The coordination checked the establishment and its first member: they may now send requests and let
+    colleagues in. Refused when decided already."""
+    confirmed = session.execute(
+        update(Establishment).where(Establishment.id == establishment.id, Establishment.confirmed_at.is_(None))
+        .values(confirmed_at=now, confirmed_by_id=actor.id).execution_options(synchronize_session=False)).rowcount
+    if confirmed != 1:
+        raise Refused("registration_decided")
+    session.refresh(establishment)
+
+
+def refuse_registration(session: Session, establishment: Establishment, actor: User) -> list[User]:
+    """Not an establishment (or not this person's): its members are detached, its drafts, pending join
+    requests and the registration itself removed, so that its identifier is free for the real one. Returns the
+    people to tell. Refused once it is confirmed."""
+    locked = session.execute(
+        update(Establishment).where(Establishment.id == establishment.id, Establishment.confirmed_at.is_(None))
+        .values(confirmed_by_id=actor.id).execution_options(synchronize_session=False)).rowcount
+    if locked != 1:
+        raise Refused("registration_decided")
+    members = list(session.scalars(select(User).where(User.establishment_id == establishment.id)))
+    for member in members:
+        member.establishment_id = None
+    for draft in session.scalars(select(InterventionRequest).where(
+            InterventionRequest.establishment_id == establishment.id)):
+        session.delete(draft)  # drafts only: nothing could be sent before the confirmation
+    session.flush()
+    session.execute(delete(JoinRequest).where(JoinRequest.establishment_id == establishment.id))
+    session.execute(delete(Establishment).where(Establishment.id == establishment.id))
+    return members
+
+
+def require_confirmed(establishment: Establishment) -> None:
+    """What only a confirmed establishment may do (send a request, let someone in)."""
+    if not establishment.is_confirmed:
+        raise Refused("establishment_unconfirmed")
+
+
 # -- joining an establishment -----------------------------------------------------------------------------
 
 
-def _active_member_of(establishment_id):
-    """Someone can approve newcomers: an active, activated account attached to the establishment."""
-    return exists().where(User.establishment_id == establishment_id, User.active, User.password_hash.is_not(None),
-                          User.activated_at.is_not(None))
+def _approver_in(establishment_id):
+    """Someone can approve newcomers: the establishment is confirmed and has an active, activated member."""
+    return and_(
+        exists().where(Establishment.id == establishment_id, Establishment.confirmed_at.is_not(None)),
+        exists().where(User.establishment_id == establishment_id, User.active, User.password_hash.is_not(None),
+                       User.activated_at.is_not(None)))
 
 
-def has_active_member(session: Session, establishment_id: int) -> bool:
-    return session.scalar(select(_active_member_of(establishment_id)))
+def has_approver(session: Session, establishment_id: int) -> bool:
+    return session.scalar(select(_approver_in(establishment_id)))
 
 
-def without_active_member():
+def approvers_of(establishment: Establishment) -> list[User]:
+    """The members who decide who joins; none while the establishment waits for its confirmation."""
+    if not establishment.is_confirmed:
+        return []
+    return [member for member in establishment.members if member.is_active]
+
+
+def without_approver():
     """The condition on `Establishment` that nobody there can approve a newcomer (the coordination does)."""
-    return ~_active_member_of(Establishment.id)
+    return ~_approver_in(Establishment.id)
 
 
 def orphan_join_requests(user: User) -> Select:
-    """Pending requests to join an establishment of the person's territory where no active member can decide:
-    the coordination decides them."""
+    """Pending requests to join an establishment of the person's territory where nobody can decide: the
+    coordination decides them."""
     return (select(JoinRequest).join(Establishment, Establishment.id == JoinRequest.establishment_id)
-            .where(JoinRequest.status == JoinStatus.PENDING, ESTABLISHMENTS.rows(user), without_active_member()))
+            .where(JoinRequest.status == JoinStatus.PENDING, ESTABLISHMENTS.rows(user), without_approver()))
 
 
 def decide_join(session: Session, join_request: JoinRequest, decider: User, approve: bool, now: datetime
                 ) -> JoinStatus:
     """Approves or refuses a pending request to join; refused when it was decided already (by someone else a
     moment ago). An approval finding the newcomer attached elsewhere meanwhile becomes a refusal: an account
-    belongs to one establishment. The caller tells the newcomer."""
+    belongs to one establishment. A member decides only for a confirmed establishment. The caller tells the
+    newcomer."""
+    if decider.role is Role.REQUESTER:
+        require_confirmed(join_request.establishment)
     if approve:
         attached = session.execute(
             update(User).where(User.id == join_request.user_id, User.establishment_id.is_(None),

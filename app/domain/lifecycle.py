@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.domain.changes import CalendarNotice, Change, Notice, record_event
+from app.domain.establishments import require_confirmed
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
 from app.models import (
@@ -82,8 +83,10 @@ def record_edit(session: Session, request: InterventionRequest, actor: User, now
 
 
 def submit(session: Session, request: InterventionRequest, actor: User, now: datetime) -> Change:
-    """Draft → submitted; the territory (département, force) is taken from the establishment."""
+    """Draft → submitted; the territory (département, force) is taken from the establishment, once the
+    coordination has confirmed it."""
     establishment = request.establishment
+    require_confirmed(establishment)
     _move(session, request, (RequestStatus.DRAFT,), "request_not_draft", status=RequestStatus.SUBMITTED,
           submitted_at=now, updated_at=now, departement_code=establishment.departement_code,
           force=request.force if request.force_overridden else establishment.force)

@@ -246,7 +246,7 @@ class EstablishmentPolicy(Policy):
     resource = "establishment"
     model = Establishment
     ACTIONS: ClassVar = {"register": REQUESTER, "join": REQUESTER, "view": REQUESTER, "edit": REQUESTER,
-                         "invite": REQUESTER}
+                         "invite": REQUESTER, "confirm": STAFF}
 
     def allows_object(self, user: User, action: str, establishment: Establishment) -> bool:
         if user.role is Role.REQUESTER:

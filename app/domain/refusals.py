@@ -45,6 +45,9 @@ MESSAGES = {
     "establishment_exists": _l("Cet établissement est déjà inscrit sur Relais : demandez à le rejoindre avec cet "
                                "identifiant."),
     "join_decided": _l("Cette demande a déjà été traitée."),
+    "registration_decided": _l("Cette inscription a déjà été traitée."),
+    "establishment_unconfirmed": _l("L'inscription de votre établissement attend la confirmation de la coordination "
+                                    "départementale : vous pourrez le faire dès qu'elle l'aura confirmée."),
 }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import lifecycle
 from app.domain.changes import Change
-from app.domain.refusals import Refused
+from app.domain.refusals import MESSAGES, Refused
 from app.domain.request_rules import (
     AudienceInfo,
     Findings,
@@ -132,7 +132,10 @@ def save_request(session: Session, establishment: Establishment, actor: User, da
         _fill(session, request, data, details)
     session.flush()
     saved = SavedRequest(request, sent=False, warnings=list(findings.warnings))
-    if send and request.status is RequestStatus.DRAFT:
+    if send and not establishment.is_confirmed:
+        # Kept as a draft: what was typed is not lost, it goes once the coordination confirms the establishment.
+        saved.warnings.append(MESSAGES["establishment_unconfirmed"])
+    elif send and request.status is RequestStatus.DRAFT:
         saved.change = lifecycle.submit(session, request, actor, now)
         saved.sent = True
     return saved

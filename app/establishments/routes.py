@@ -9,7 +9,14 @@ from sqlalchemy import select
 
 from app.access import load, own_establishment, permission
 from app.domain.clock import utcnow
-from app.domain.establishments import CommuneError, decide_join, existing_establishment, register_establishment
+from app.domain.establishments import (
+    CommuneError,
+    approvers_of,
+    decide_join,
+    existing_establishment,
+    register_establishment,
+    require_confirmed,
+)
 from app.domain.feeds import refresh_events_of_establishment
 from app.domain.identifiers import normalize_siret, normalize_uai
 from app.domain.policies import REQUESTER, coordinators_covering
@@ -19,6 +26,7 @@ from app.emails import (
     queue_join_decision,
     queue_join_request,
     queue_join_request_to_coordination,
+    queue_registration_to_coordination,
 )
 from app.establishments import bp
 from app.establishments.forms import (
@@ -49,12 +57,18 @@ def create():
     if form.validate_on_submit():
         kind = EstablishmentKind(form.kind.data)
         uai, siret = normalized_identifier(kind, form.identifier.data)
-        try:
-            outcome = run(lambda: register_establishment(
+
+        def register() -> None:
+            establishment = register_establishment(
                 db.session, current_user, kind=kind, name=form.name.data, uai=uai, siret=siret,
                 address=form.address.data, postcode=form.postcode.data,
                 commune_insee=form.commune_choice.data or form.commune_insee.data,
-                commune_name=form.commune_name.data, phone=form.phone.data, now=utcnow()))
+                commune_name=form.commune_name.data, phone=form.phone.data, now=utcnow())
+            for coordinator in coordinators_covering(db.session, establishment.departement_code, establishment.force):
+                queue_registration_to_coordination(coordinator, establishment, current_user)
+
+        try:
+            outcome = run(register)
         except CommuneError as problem:
             target = form.commune_insee
             if problem.choices:
@@ -63,8 +77,9 @@ def create():
             target.errors = [*target.errors, problem.message]
         else:
             if outcome.ok:
-                flash(_("Votre établissement est enregistré. Vous pouvez maintenant demander des interventions."),
-                      "success")
+                flash(_("Votre établissement est enregistré. La coordination départementale va vérifier votre "
+                        "inscription : préparez dès maintenant vos demandes, vous pourrez les envoyer dès qu'elle "
+                        "l'aura confirmée."), "success")
                 return redirect(url_for("main.home"))
             form.identifier.errors.append(outcome.message())
     return render_template("establishments/create.html", form=form)
@@ -89,7 +104,7 @@ def join():
                                            message=form.message.data or None, created_at=utcnow())
                 db.session.add(join_request)
                 db.session.flush()
-                approvers = [member for member in establishment.members if member.is_active]
+                approvers = approvers_of(establishment)
                 for member in approvers:
                     queue_join_request(member, join_request)
                 if not approvers:
@@ -157,6 +172,7 @@ def invite():
     email = normalize_email(form.email.data)
 
     def invite_colleague():
+        require_confirmed(establishment)
         existing = User.by_email(email)
         if existing is None:
             colleague = User(email=email, full_name=form.full_name.data.strip(), role=Role.REQUESTER,
@@ -167,7 +183,10 @@ def invite():
         elif existing.role is Role.REQUESTER and existing.establishment_id is None:
             queue_colleague_invitation_for_existing_account(existing, current_user)
 
-    run(invite_colleague)  # the same answer in every case: the page must not reveal who has an account
+    outcome = run(invite_colleague)  # the same answer in every case: the page must not reveal who has an account
+    if not outcome.ok:
+        flash(outcome.message(), "warning")
+        return redirect(url_for("establishments.members"))
     flash(_("Invitation envoyée à %(email)s.", email=email), "success")
     return redirect(url_for("establishments.members"))
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from app.access import permission, public
 from app.domain.certification import WARNING_WINDOW, certification_status
 from app.domain.clock import utcnow
-from app.domain.establishments import orphan_join_requests
+from app.domain.establishments import orphan_join_requests, registrations_to_confirm
 from app.domain.lifecycle import feedback_possible
 from app.domain.policies import ESTABLISHMENTS, REQUESTS, SESSIONS, TRAINERS
 from app.extensions import db
@@ -150,8 +150,10 @@ def _coordinator_home():
         sessions.where(Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
         .with_only_columns(Intervention.status, func.count(Intervention.id)).group_by(Intervention.status)).all())
     orphan_joins = db.session.scalar(orphan_join_requests(current_user).with_only_columns(func.count(JoinRequest.id)))
+    registrations = db.session.scalar(registrations_to_confirm(current_user)
+                                      .with_only_columns(func.count(Establishment.id)))
     return render_template("main/home_coordinator.html", scopes=current_user.scopes, trainer_count=len(trainers),
-                           orphan_joins=orphan_joins,
+                           orphan_joins=orphan_joins, registrations=registrations,
                            flagged=flagged, to_schedule=counts.get(InterventionStatus.TO_SCHEDULE, 0),
                            offered=counts.get(InterventionStatus.OFFERED, 0),
                            attention=attention, establishment_count=establishment_count,

@@ -56,9 +56,17 @@ class Establishment(db.Model):
     force: Mapped[Force | None] = mapped_column(enum_column(Force, "force"))
     phone: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A self-registered establishment is confirmed by the coordination of its territory before its first member
+    # may send requests, invite or approve colleagues (NULL: waiting).
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", use_alter=True))
 
     departement = relationship("Departement", lazy="joined")
     members = relationship("User", back_populates="establishment", foreign_keys="User.establishment_id")
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
     @property
     def identifier(self) -> str | None:
