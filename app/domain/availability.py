@@ -94,6 +94,15 @@ class BusyPeriod:
     place_key: int | None = None
     travel_minutes: int = MINIMUM_BUFFER_MINUTES
 
+    def collides(self, start: datetime, end: datetime, travel_minutes: int, place_key: int | None) -> bool:
+        """Whether a session at `place_key` from `start` to `end`, `travel_minutes` away from the trainer, leaves
+        no time to get from one to the other (none needed between two classes of one school)."""
+        if place_key is not None and self.place_key == place_key:
+            return self.starts_at < end and start < self.ends_at
+        travel = timedelta(minutes=max(travel_minutes, 0))
+        return (self.starts_at - timedelta(minutes=self.travel_minutes) < end + travel
+                and start - travel < self.ends_at + timedelta(minutes=self.travel_minutes))
+
 
 @dataclass(frozen=True)
 class TrainerAvailability:
@@ -169,13 +178,7 @@ def is_free(availability: TrainerAvailability, start: datetime, end: datetime, *
     for busy in availability.busy:
         if busy.intervention_id in ignored:
             continue
-        if place_key is not None and busy.place_key == place_key:
-            # Several classes of one school in a row: the trainer stays on site.
-            conflict = busy.starts_at < end and start < busy.ends_at
-        else:
-            conflict = (busy.starts_at - timedelta(minutes=busy.travel_minutes) < back
-                        and leave < busy.ends_at + timedelta(minutes=busy.travel_minutes))
-        if conflict:
+        if busy.collides(start, end, travel_minutes, place_key):
             if not explain:
                 return Answer(False, ())
             reasons.append(_reason_busy(busy, timezone_name))

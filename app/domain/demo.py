@@ -8,6 +8,7 @@ département at the size of the real programme (for benchmarks). Each feature ad
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from app.domain.passwords import hash_password
 from app.domain.policies import coordinators_covering
 from app.domain.reference import load_departements
 from app.domain.reference_data import sync_reference_data
+from app.domain.refusals import Refused
 from app.models import (
     Audience,
     CommuneCompetence,
@@ -77,6 +79,7 @@ class DemoResult:
 
 
 class DemoBuilder:
+    TRAVEL = timedelta(hours=1)  # between two sessions of one trainer at different places
     def __init__(self, session: Session, seed: int, scale: str, today: date, password_hash_method: str | None = None,
                  year_sessions: int | None = None, write_messages: MessageWriter | None = None):
         self.session = session
@@ -98,6 +101,7 @@ class DemoBuilder:
         self.units: dict[tuple[str, Force], Unit] = {}
         self.establishments: list[Establishment] = []
         self.trainers: list[Trainer] = []
+        self.booked: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)  # trainer → their sessions
         self._email_counter = 0
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -233,6 +237,30 @@ class DemoBuilder:
             day += timedelta(days=7)
         return day
 
+    def _open_days(self, establishment: Establishment, first: date, last: date) -> list[date]:
+        """The weekdays of a window when the establishment can receive a session (no public or school holiday)."""
+        from app.domain.holidays import check_day
+
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return [day for day in days if day.weekday() < 5 and not check_day(
+            establishment.departement_code, establishment.holiday_zone, day, establishment.kind.is_school).is_blocked
+                ] or [first]  # _window_start made `first` open
+
+    def _free_team(self, trainers: list, number: int, needed: int, starts_at: datetime, ends_at: datetime) -> list:
+        """Up to `needed` trainers of the territory, in turn from the `number`-th, free at that time (an hour's
+        travel either side of their other sessions of the demo): nobody is booked twice at once."""
+        team = []
+        for k in range(len(trainers)):
+            trainer = trainers[(number + k) % len(trainers)]
+            if all(ends_at + self.TRAVEL <= begin or end + self.TRAVEL <= starts_at
+                   for begin, end in self.booked[trainer.id]):
+                team.append(trainer)
+                if len(team) == needed:
+                    break
+        for trainer in team:
+            self.booked[trainer.id].append((starts_at, ends_at))
+        return team
+
     def build_requests(self) -> None:
         """Requests from establishments in every state, with history, sessions and some feedback."""
         from datetime import UTC, datetime, time
@@ -317,18 +345,20 @@ class DemoBuilder:
                     continue
                 trainers = trainers_by_territory.get((request.departement_code, request.force), [])
                 timezone_name = establishment.timezone
+                open_days = self._open_days(establishment, start, start + timedelta(days=4))
                 for number, intervention in enumerate(request.interventions):
-                    day = start + timedelta(days=number % 5)
+                    day = open_days[number % len(open_days)]
                     begins = time(9 + number % 3, 0) if morning else time(14, 0)
                     intervention.starts_at = to_utc(day, begins, timezone_name)
                     intervention.ends_at = intervention.starts_at + timedelta(minutes=request.duration_minutes)
                     # A recent session out of three still waits for its report (the trainers are chased).
                     reported = past and not (scenario == "done_recently" and number % 3 == 2)
                     intervention.status = InterventionStatus.DONE if reported else InterventionStatus.CONFIRMED
-                    if trainers:
-                        # A pair session gets two different trainers; the staffing counter follows.
-                        team = [trainers[(number + k) % len(trainers)] for k in range(intervention.trainers_needed)]
-                        for trainer in {t.id: t for t in team}.values():
+                    # A pair session gets two different trainers (free then); the staffing counter follows.
+                    team = self._free_team(trainers, number, intervention.trainers_needed, intervention.starts_at,
+                                           intervention.ends_at)
+                    if team:
+                        for trainer in team:
                             intervention.assignments.append(Assignment(
                                 trainer_id=trainer.id, status=AssignmentStatus.ACCEPTED, offered_at=decided,
                                 answered_at=decided + timedelta(days=1), accepted_at=decided + timedelta(days=1),
@@ -337,7 +367,7 @@ class DemoBuilder:
                         intervention.trainers_needed = len(intervention.assignments)
                         intervention.accepted_count = len(intervention.assignments)
                         if reported:
-                            self._reports(intervention, request, list({t.id: t for t in team}.values()))
+                            self._reports(intervention, request, team)
                     if scenario == "done_last_year" and self.random.random() < 0.8:
                         given = intervention.ends_at + timedelta(days=2)
                         intervention.feedback = Feedback(
@@ -436,7 +466,6 @@ class DemoBuilder:
         accepted and confirmed, declined and passed on, flagged back to the coordinator, assigned
         directly; about a third of the sessions stay to schedule, for the planning page."""
         from app.domain import offers
-        from app.domain.matching import rank_intervention
         from app.models import Intervention, InterventionRequest, InterventionStatus, RequestStatus
 
         now = self._moment(days_ago=0)
@@ -452,42 +481,55 @@ class DemoBuilder:
         pending_for: dict[int, int] = {}
         declines = ("Déjà en mission ce jour-là.", "Formation continue cette semaine.", "Trop loin de mon unité.")
         for index, intervention in enumerate(sessions):
-            ranking = rank_intervention(self.session, intervention.id, now)
-            if ranking is None or not ranking.candidates:
-                continue
-            duration = timedelta(minutes=intervention.request.duration_minutes)
-            demo = [c for c in ranking.candidates if c.trainer_id in demo_trainers
-                    and pending_for.get(c.trainer_id, 0) < 2]
-            candidate = demo[0] if demo else ranking.candidates[0]
-            start = candidate.all_starts[0]
-            trainer = self.session.get(Trainer, candidate.trainer_id)
-            if demo:
-                pending_for[candidate.trainer_id] = pending_for.get(candidate.trainer_id, 0) + 1
-                offers.make_offer(self.session, intervention, trainer, start, start + duration, None, now, settings,
-                                  candidate.distance_km)
-                continue
-            step = index % 6
-            if step in (0, 3):
-                continue  # stays to schedule
-            if step == 5:
-                coordinator = first_coordinator(self.session, intervention)
-                if coordinator is not None:
-                    offers.assign_directly(self.session, intervention, trainer, start, start + duration, coordinator,
-                                           now - timedelta(days=1), candidate.distance_km)
-                continue
-            change = offers.make_offer(self.session, intervention, trainer, start, start + duration, None,
-                                       now - timedelta(days=2), settings, candidate.distance_km)
-            assignment = change.notices[0].assignment
-            if step == 1:
-                offers.accept_offer(self.session, assignment, now - timedelta(days=1))
-            elif step == 2:
-                offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
-                                     settings)
-            elif step == 4:
-                # One try only: the decline hands the session back to the coordinator, flagged.
-                offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
-                                     offers.OfferSettings(max_tries=1))
+            try:
+                with self.session.begin_nested():  # a refusal leaves nothing half-written
+                    self._offer_in_some_state(index, intervention, now, settings, demo_trainers, pending_for,
+                                              declines)
+            except Refused:
+                continue  # the ranking's first start collides with an offer made just before: left to schedule
         self.session.flush()
+
+    def _offer_in_some_state(self, index, intervention, now, settings, demo_trainers, pending_for, declines) -> None:
+        """One session of the planning queue in one of the offers' states, by its place in the queue."""
+        from app.domain import offers
+        from app.domain.matching import rank_intervention
+        from app.models import Trainer
+
+        ranking = rank_intervention(self.session, intervention.id, now)
+        if ranking is None or not ranking.candidates:
+            return
+        duration = timedelta(minutes=intervention.request.duration_minutes)
+        demo = [c for c in ranking.candidates if c.trainer_id in demo_trainers
+                and pending_for.get(c.trainer_id, 0) < 2]
+        candidate = demo[0] if demo else ranking.candidates[0]
+        start = candidate.all_starts[0]
+        trainer = self.session.get(Trainer, candidate.trainer_id)
+        if demo:
+            pending_for[candidate.trainer_id] = pending_for.get(candidate.trainer_id, 0) + 1
+            offers.make_offer(self.session, intervention, trainer, start, start + duration, None, now, settings,
+                              candidate.distance_km)
+            return
+        step = index % 6
+        if step in (0, 3):
+            return  # stays to schedule
+        if step == 5:
+            coordinator = first_coordinator(self.session, intervention)
+            if coordinator is not None:
+                offers.assign_directly(self.session, intervention, trainer, start, start + duration, coordinator,
+                                       now - timedelta(days=1), candidate.distance_km)
+            return
+        change = offers.make_offer(self.session, intervention, trainer, start, start + duration, None,
+                                   now - timedelta(days=2), settings, candidate.distance_km)
+        assignment = change.notices[0].assignment
+        if step == 1:
+            offers.accept_offer(self.session, assignment, now - timedelta(days=1))
+        elif step == 2:
+            offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
+                                 settings)
+        elif step == 4:
+            # One try only: the decline hands the session back to the coordinator, flagged.
+            offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
+                                 offers.OfferSettings(max_tries=1))
 
     def build_units(self) -> None:
         for code in self.scale.departements:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.changes import CalendarNotice, Change, Notice, record_event
 from app.domain.establishments import require_confirmed
+from app.domain.locks import lock_request, lock_sessions_of
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
 from app.models import (
@@ -123,6 +124,7 @@ def duplicate(session: Session, source: InterventionRequest, actor: User, today:
 def cancel_request(session: Session, request: InterventionRequest, actor: User, reason: str, now: datetime
                    ) -> Change:
     """Cancels the request and its open sessions; tells the other side and the trainers concerned."""
+    lock_sessions_of(session, request.id)
     previous = request.status
     _move(session, request, CANCELLABLE, "request_not_cancellable", status=RequestStatus.CANCELLED,
           cancel_reason=reason, updated_at=now)
@@ -217,6 +219,7 @@ def refuse(session: Session, request: InterventionRequest, actor: User, reason: 
 def override_force(session: Session, request: InterventionRequest, actor: User, force: Force, now: datetime
                    ) -> None:
     """A coordinator assigns the request (and its open sessions) to the other force, or decides one."""
+    lock_sessions_of(session, request.id)
     _move(session, request, (RequestStatus.SUBMITTED, RequestStatus.IN_PLANNING), "request_force_locked", force=force,
           force_overridden=True, updated_at=now)
     session.execute(
@@ -245,7 +248,9 @@ def derived_status(statuses: list[InterventionStatus]) -> RequestStatus:
 
 
 def recompute_request_status(session: Session, request: InterventionRequest, now: datetime) -> RequestStatus:
-    """Brings a planned request's status in line with its sessions (for the planning and report steps)."""
+    """Brings a planned request's status in line with its sessions (for the planning and report steps). The
+    request's row is locked first: two sessions confirmed at the same moment each see the other's status."""
+    lock_request(session, request.id)
     statuses = list(session.scalars(select(Intervention.status).where(Intervention.request_id == request.id)))
     target = derived_status(statuses)
     if target is not request.status and request.status in PLANNED:

@@ -1,8 +1,12 @@
 """The one way e-mail leaves Relais: write to the outbox in the caller's transaction, deliver later.
 
 `queue_email` adds a row to the session the caller commits, so a change and the message it causes
-are saved together or not at all. `deliver_pending` claims due rows, sends them, and records the
-outcome; a failure is retried with back-off and never loses the message.
+are saved together or not at all. `deliver_pending` claims due rows one at a time, sends each, and
+records the outcome; a failure is retried with back-off and never loses the message.
+
+Delivery is at least once: a relay that stores a message and drops the connection before answering,
+or a worker that dies between sending and recording, gets it sent again. Every attempt carries the
+same Message-ID (derived from the outbox row), so mail systems recognise the copy.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, parseaddr
+from time import monotonic
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -69,13 +74,20 @@ def queue_email(
     return message
 
 
-def build_mime(message: OutgoingMessage, sender: str) -> EmailMessage:
+def message_id(message: OutgoingMessage, sender: str) -> str:
+    """The same for every attempt at one outbox row (RFC 5322 §3.6.4), under the sender's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "relais.localhost"
+    return f"<relais.{message.id}.{int(message.created_at.timestamp())}@{domain}>"
+
+
+def build_mime(message: OutgoingMessage, sender: str, now: datetime) -> EmailMessage:
     """multipart/alternative (text, HTML, calendar) plus the calendar as an .ics attachment."""
     mime = EmailMessage()
     mime["From"] = sender
     mime["To"] = message.recipient
     mime["Subject"] = message.subject
-    mime["Message-ID"] = make_msgid(idstring=f"relais-{message.id}", domain="relais.localhost")
+    mime["Date"] = format_datetime(now)  # relays and filters refuse or quarantine mail without one
+    mime["Message-ID"] = message_id(message, sender)
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")
@@ -166,11 +178,19 @@ def claim_due_messages(session: Session, now: datetime, limit: int) -> Sequence[
 
 
 def deliver_pending(session: Session, transport, sender: str, now: datetime, limit: int = 50) -> tuple[int, int]:
-    """Sends due messages; returns (sent, failed this round)."""
+    """Sends up to `limit` due messages, claiming each just before sending it: its lease starts then, so a round
+    that takes long (a slow relay) never sends a message whose lease another worker has taken over. Returns
+    (sent, failed this round)."""
     sent = failed = 0
-    for message in claim_due_messages(session, now, limit):
+    started = monotonic()
+    for _ in range(limit):
+        moment = now + timedelta(seconds=monotonic() - started)
+        claimed = claim_due_messages(session, moment, 1)
+        if not claimed:
+            break
+        message = claimed[0]
         try:
-            transport.send(build_mime(message, sender))
+            transport.send(build_mime(message, sender, moment))
         except (OSError, smtplib.SMTPException) as error:
             failed += 1
             message.last_error = f"{type(error).__name__}: {error}"[:2000]
@@ -178,12 +198,12 @@ def deliver_pending(session: Session, transport, sender: str, now: datetime, lim
                 message.status = MessageStatus.FAILED
             else:
                 message.status = MessageStatus.PENDING
-                message.next_attempt_at = now + _backoff(message.attempts)
+                message.next_attempt_at = moment + _backoff(message.attempts)
             log.warning("Delivery of message %s failed: %s", message.id, message.last_error)
         else:
             sent += 1
             message.status = MessageStatus.SENT
-            message.sent_at = now
+            message.sent_at = moment
             message.last_error = None
         session.commit()
     return sent, failed

@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.domain.availability import BusyPeriod, availability_bounds, load_trainer_sessions, travel_minutes_for
 from app.domain.changes import CalendarNotice, Change, Notice, record_event
 from app.domain.lifecycle import recompute_request_status
+from app.domain.locks import lock_sessions
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
 from app.domain.timezones import to_local
@@ -29,6 +31,7 @@ from app.models import (
     Assignment,
     AssignmentStatus,
     Intervention,
+    InterventionRequest,
     InterventionStatus,
     Trainer,
     User,
@@ -85,12 +88,11 @@ def _take_place(session: Session, intervention_id: int, now: datetime) -> None:
         raise Refused("session_full" if status in STAFFABLE else "session_changed")
 
 
-def _book_trainer(session: Session, trainer_id: int, intervention: Intervention, exclude_assignment_id: int | None
-                  ) -> None:
-    """Serialises the trainer's bookings, then refuses an overlap with a session they already accepted."""
+def _book_trainer(session: Session, trainer_id: int, intervention: Intervention, distance_km: float | None) -> None:
+    """Serialises the trainer's bookings, then refuses a collision with a session they already accepted."""
     _lock_trainer(session, trainer_id)
-    if _overlapping_acceptance(session, trainer_id, intervention.id, intervention.starts_at, intervention.ends_at,
-                               exclude_assignment_id):
+    if _collides(session, trainer_id, intervention, intervention.starts_at, intervention.ends_at, distance_km,
+                 (AssignmentStatus.ACCEPTED,)):
         raise Refused("trainer_busy")
 
 
@@ -101,17 +103,24 @@ def _lock_trainer(session: Session, trainer_id: int) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _overlapping_acceptance(session: Session, trainer_id: int, intervention_id: int, starts_at: datetime,
-                            ends_at: datetime, exclude_assignment_id: int | None) -> bool:
-    query = (select(Assignment.id).join(Intervention, Intervention.id == Assignment.intervention_id)
-             .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.ACCEPTED,
-                    Intervention.id != intervention_id,
-                    Intervention.status.in_((*STAFFABLE, InterventionStatus.CONFIRMED)),
-                    Intervention.starts_at < ends_at, Intervention.ends_at > starts_at)
-             .limit(1))
-    if exclude_assignment_id is not None:
-        query = query.where(Assignment.id != exclude_assignment_id)
-    return session.scalar(query) is not None
+def _collides(session: Session, trainer_id: int, intervention: Intervention, starts_at: datetime, ends_at: datetime,
+              distance_km: float | None, statuses: tuple[AssignmentStatus, ...]) -> bool:
+    """Whether the trainer holds (assignments in `statuses`) another session still to be given that they could not
+    reach in time, or leave in time for this one: the travel between the two places counts (none between two
+    classes of one school), as in app.domain.availability."""
+    low, high = availability_bounds(starts_at, ends_at)
+    place = session.scalar(select(InterventionRequest.establishment_id)
+                           .where(InterventionRequest.id == intervention.request_id))
+    travel = travel_minutes_for(distance_km)
+    for row in load_trainer_sessions(session, [trainer_id], low, high):
+        if (row.intervention_id == intervention.id or row.status not in statuses
+                or row.intervention_status not in (*STAFFABLE, InterventionStatus.CONFIRMED)):
+            continue
+        busy = BusyPeriod(row.starts_at, row.ends_at, row.intervention_id, row.status is AssignmentStatus.ACCEPTED,
+                          row.establishment_id, travel_minutes_for(row.distance_km))
+        if busy.collides(starts_at, ends_at, travel, place):
+            return True
+    return False
 
 
 def _check_time(session: Session, intervention: Intervention, starts_at: datetime) -> None:
@@ -183,7 +192,9 @@ def make_offer(session: Session, intervention: Intervention, trainer: Trainer, s
     if _already_asked(session, intervention.id, trainer.id):
         raise Refused("already_asked")
     _lock_trainer(session, trainer.id)
-    if _overlapping_acceptance(session, trainer.id, intervention.id, starts_at, ends_at, None):
+    # Never two live offers (or an offer and a booking) the trainer could not both honour: from a plan, a
+    # cascade or a coordinator, whatever was decided on what was read before.
+    if _collides(session, trainer.id, intervention, starts_at, ends_at, distance_km, LIVE):
         raise Refused("trainer_busy")
     # The checks passed: from here on, the writes are the offer itself.
     _set_time(session, intervention, starts_at, ends_at)
@@ -210,7 +221,7 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
         raise Refused("already_asked")
     _set_time(session, intervention, starts_at, ends_at)
     session.refresh(intervention)
-    _book_trainer(session, trainer.id, intervention, None)
+    _book_trainer(session, trainer.id, intervention, distance_km)
     assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id,
                             status=AssignmentStatus.ACCEPTED, offered_at=now, answered_at=now, accepted_at=now,
                             offered_by_id=actor.id, distance_km=distance_km)
@@ -228,6 +239,8 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
 
 def withdraw(session: Session, assignment: Assignment, actor: User, reason: str, now: datetime) -> Change:
     """Takes an offer or an accepted assignment back; the session needs a trainer again."""
+    lock_sessions(session, [assignment.intervention_id])  # the session before its assignment (app.domain.locks)
+    session.refresh(assignment)
     was_accepted = assignment.status is AssignmentStatus.ACCEPTED
     was_confirmed = assignment.intervention.status is InterventionStatus.CONFIRMED
     result = session.execute(
@@ -338,7 +351,7 @@ def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Cha
     if result.rowcount != 1:
         raise Refused("offer_closed")
     session.refresh(intervention)
-    _book_trainer(session, assignment.trainer_id, intervention, assignment.id)
+    _book_trainer(session, assignment.trainer_id, intervention, assignment.distance_km)
     session.refresh(assignment)
     request = intervention.request
     trainer = assignment.trainer
@@ -352,6 +365,7 @@ def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Cha
 def decline_offer(session: Session, assignment: Assignment, reason: str, now: datetime,
                   settings: OfferSettings) -> Change:
     """The trainer declines, with a reason; the session passes to the next best candidate."""
+    lock_sessions(session, [assignment.intervention_id])
     result = session.execute(
         update(Assignment)
         .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.OFFERED)
@@ -369,6 +383,7 @@ def decline_offer(session: Session, assignment: Assignment, reason: str, now: da
 
 def expire_offer(session: Session, assignment_id: int, now: datetime, settings: OfferSettings) -> Change | None:
     """Closes one unanswered offer past its deadline and cascades (None: answered meanwhile)."""
+    lock_sessions(session, session.scalars(select(Assignment.intervention_id).where(Assignment.id == assignment_id)))
     result = session.execute(
         update(Assignment)
         .where(Assignment.id == assignment_id, Assignment.status == AssignmentStatus.OFFERED,
@@ -441,7 +456,6 @@ def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Ass
     """The trainer's open offers, soonest deadline first, with what their home page shows of them."""
     from sqlalchemy.orm import joinedload
 
-    from app.models import InterventionRequest
 
     # Session, request and establishment (one each) joined in; topics and audiences by request.
     request_of = joinedload(Assignment.intervention).joinedload(Intervention.request)
@@ -472,7 +486,7 @@ def reschedule(session: Session, intervention: Intervention, starts_at: datetime
     trainers = _accepted_users(session, intervention)
     for assignment in intervention.assignments:
         if assignment.status is AssignmentStatus.ACCEPTED:
-            _book_trainer(session, assignment.trainer_id, intervention, assignment.id)
+            _book_trainer(session, assignment.trainer_id, intervention, assignment.distance_km)
     request = intervention.request
     zone = request.establishment.timezone
     record_event(session, request, actor, "rescheduled", now,

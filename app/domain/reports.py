@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.domain.changes import record_event
 from app.domain.lifecycle import recompute_request_status
+from app.domain.locks import lock_sessions
 from app.domain.refusals import Refused
 from app.models import (
     Assignment,
@@ -58,6 +59,7 @@ def save_report(session: Session, intervention: Intervention, trainer: Trainer, 
     """Files (once per trainer: a unique constraint) or corrects (until locked) the trainer's report."""
     if not may_report(intervention, trainer.id, now):
         raise Refused("report_closed")
+    lock_sessions(session, [intervention.id])  # the session before the report's row and the request
     topics = [session.get(Topic, code) for code in data.topic_codes]
     values = dict(held=data.held, not_held_reason=None if data.held else data.not_held_reason,
                   people_present=data.people_present if data.held else None,

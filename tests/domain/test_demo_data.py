@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from app.domain.identifiers import is_valid_siret, is_valid_uai
@@ -72,3 +73,41 @@ def test_demo_data_command_prints_logins_and_refuses_a_full_database(app, runner
     quiet = runner.invoke(args=["demo-data", "--if-empty"])
     assert quiet.exit_code == 0 and "admin@relais.demo" in quiet.output
     assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "admin@relais.demo")) == 1
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 6), date(2027, 5, 10)])
+def test_the_demo_never_books_a_trainer_twice_nor_holds_a_session_on_a_holiday(app, today):
+    """Every session to come or given is on a day the place can receive one, and no trainer holds two that they
+    could not both reach (travel counted) — the demo once had both on 11 November (issue #17, point 17)."""
+    from app.domain.availability import BusyPeriod, travel_minutes_for
+    from app.domain.holidays import check_day
+    from app.domain.timezones import to_local
+    from app.models import Assignment, AssignmentStatus, Intervention, InterventionRequest, InterventionStatus
+
+    build_demo(2026, today)
+    db.session.flush()
+    rows = db.session.execute(
+        select(Assignment.trainer_id, Assignment.distance_km, Intervention.id, Intervention.starts_at,
+               Intervention.ends_at, InterventionRequest.establishment_id)
+        .join(Intervention, Intervention.id == Assignment.intervention_id)
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .where(Assignment.status.in_((AssignmentStatus.ACCEPTED, AssignmentStatus.OFFERED)),
+               Intervention.status != InterventionStatus.CANCELLED, Intervention.starts_at.is_not(None))
+        .order_by(Assignment.trainer_id, Intervention.starts_at)).all()
+    assert len(rows) > 50
+    for earlier, later in zip(rows, rows[1:], strict=False):
+        if earlier.trainer_id != later.trainer_id:
+            continue
+        busy = BusyPeriod(earlier.starts_at, earlier.ends_at, earlier.id, True, earlier.establishment_id,
+                          travel_minutes_for(earlier.distance_km))
+        assert not busy.collides(later.starts_at, later.ends_at, travel_minutes_for(later.distance_km),
+                                 later.establishment_id), f"trainer {later.trainer_id}: {earlier.id}, {later.id}"
+    sessions = db.session.execute(
+        select(Intervention.id, Intervention.starts_at, Establishment)
+        .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
+        .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
+        .where(Intervention.starts_at.is_not(None), Intervention.status != InterventionStatus.CANCELLED)).all()
+    for session_id, starts_at, place in sessions:
+        day = to_local(starts_at, place.timezone).date()
+        answer = check_day(place.departement_code, place.holiday_zone, day, place.kind.is_school)
+        assert not answer.is_blocked and day.weekday() < 5, f"session {session_id} on {day}: {answer.blocked_reason}"

@@ -82,3 +82,42 @@ def test_dedup_key_writes_a_message_once(app, clock):
     assert _queue(clock, dedup_key="rappel:42") is not None
     assert queue_email(db.session, recipient="x@y.fr", subject="s", body_text="b", dedup_key="rappel:42",
                        now=clock.now()) is None
+
+
+def test_every_attempt_at_a_message_carries_its_date_and_the_same_message_id(app, clock, smtp_server):
+    """A relay that stored the message but dropped the connection gets it again: with the same Message-ID, so
+    that mail systems keep one copy (issue #17, point 18; RFC 5322 §3.6 for Date)."""
+    from email.utils import parsedate_to_datetime
+
+    from app.domain.mail import build_mime
+
+    message = _queue(clock)
+    first, second = build_mime(message, SENDER, clock.now()), build_mime(message, SENDER, clock.now())
+    assert first["Message-ID"] == second["Message-ID"] and first["Message-ID"].endswith("@relais.test>")
+    other = _queue(clock)
+    assert build_mime(other, SENDER, clock.now())["Message-ID"] != first["Message-ID"]
+    deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now())
+    received = smtp_server.handler.messages
+    assert parsedate_to_datetime(received[0]["Date"]) == clock.now().replace(microsecond=0)
+    assert {m["Message-ID"] for m in received} == {first["Message-ID"], build_mime(other, SENDER, clock.now())[
+        "Message-ID"]}
+
+
+def test_a_worker_claims_each_message_just_before_sending_it(app, clock):
+    """A slow round never holds messages it has not started: another worker takes the next ones meanwhile, and
+    never the one being sent (its lease starts when it is claimed)."""
+    from app.domain.mail import claim_due_messages
+
+    ids = [_queue(clock).id for _ in range(3)]
+    seen_by_the_other: list[list[int]] = []
+
+    class SlowRelay:
+        def send(self, mime) -> None:
+            with app.app_context():  # another worker, its own session and connection
+                other = db.session
+                seen_by_the_other.append([m.id for m in claim_due_messages(other, clock.now(), 10)])
+                other.remove()
+
+    assert deliver_pending(db.session, SlowRelay(), SENDER, clock.now(), limit=3) == (1, 0)
+    # While the first message was being sent, the other worker took the two others, not the first one.
+    assert seen_by_the_other == [ids[1:]]
