@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -69,18 +70,42 @@ class Config:
     CACHE_KEY_PREFIX = "relais:"
     CACHE_DEFAULT_TIMEOUT = 24 * 3600  # a key names its revision: it is never stale, only unused
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RELAIS_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "relais")  # one Redis may serve other apps
+    # Failed log-ins: from one address to one account (its owner's typos), to one account from anywhere (slower:
+    # not counted from an address where that account has logged in before, so a stranger cannot lock the owner
+    # out), and from one address whatever the account.
+    RELAIS_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS",
+                                                                "5 per 15 minutes")
+    RELAIS_LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ACCOUNT", "30 per hour")
     RELAIS_LOGIN_LIMIT_PER_ADDRESS = os.environ.get("RELAIS_LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+    # Registrations and password-reset requests: per address (every attempt), and the e-mails either sends to one
+    # recipient (shared by both forms).
+    RELAIS_REGISTRATION_LIMIT_PER_ADDRESS = os.environ.get("RELAIS_REGISTRATION_LIMIT_PER_ADDRESS", "20 per hour")
+    RELAIS_RESET_LIMIT_PER_ADDRESS = os.environ.get("RELAIS_RESET_LIMIT_PER_ADDRESS", "10 per hour")
+    RELAIS_MAIL_LIMIT_PER_RECIPIENT = os.environ.get("RELAIS_MAIL_LIMIT_PER_RECIPIENT", "3 per hour")
+
+    # Log-in sessions (app.domain.login_sessions): a log-in lasts RELAIS_SESSION_HOURS, or RELAIS_REMEMBER_DAYS
+    # with "Rester connecté", and ends sooner when left idle: RELAIS_IDLE_HOURS_STAFF for coordinators and
+    # admins, RELAIS_IDLE_HOURS for establishments' staff and trainers.
+    RELAIS_SESSION_HOURS = env_int("RELAIS_SESSION_HOURS", 12)
+    RELAIS_REMEMBER_DAYS = env_int("RELAIS_REMEMBER_DAYS", 30)
+    RELAIS_IDLE_HOURS_STAFF = env_int("RELAIS_IDLE_HOURS_STAFF", 8)
+    RELAIS_IDLE_HOURS = env_int("RELAIS_IDLE_HOURS", 7 * 24)
+    REMEMBER_COOKIE_DURATION = timedelta(days=RELAIS_REMEMBER_DAYS)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not to a clock
 
     BOOTSTRAP_SERVE_LOCAL = True  # no CDN: the app must work on a closed network
 
-    # Behind a reverse proxy (nginx…) that sets X-Forwarded-Proto/For/Host; HSTS then on HTTPS.
-    RELAIS_BEHIND_PROXY = env_bool("RELAIS_BEHIND_PROXY", False)
+    # Reverse proxies in front (nginx…), each adding to X-Forwarded-For: their number, and the addresses they
+    # connect from. X-Forwarded-* headers are read only from those addresses, and dropped from anyone else (who
+    # would choose their own address and escape the rate limits). RELAIS_BEHIND_PROXY=1/0: the older setting.
+    RELAIS_TRUSTED_PROXIES = env_int("RELAIS_TRUSTED_PROXIES", int(env_bool("RELAIS_BEHIND_PROXY", False)))
+    RELAIS_PROXY_ADDRESSES = os.environ.get("RELAIS_PROXY_ADDRESSES", "127.0.0.1,::1")
     RELAIS_HSTS_SECONDS = env_int("RELAIS_HSTS_SECONDS", 31536000)
 
 
@@ -99,7 +124,7 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    RELAIS_BEHIND_PROXY = env_bool("RELAIS_BEHIND_PROXY", True)
+    RELAIS_TRUSTED_PROXIES = env_int("RELAIS_TRUSTED_PROXIES", int(env_bool("RELAIS_BEHIND_PROXY", True)))
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import joinedload
 
 from config import CONFIGS
 
@@ -94,6 +93,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page says why on its own
     login_manager.session_protection = "strong"
+    login_manager.id_attribute = "get_login_token"  # the cookies carry the log-in's token, not the person's id
     csrf.init_app(app)
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -102,13 +102,14 @@ def _init_extensions(app: Flask) -> None:
 
     import app.domain.revisions  # noqa: F401  (the listeners that raise the statistics' revision)
     import app.models  # noqa: F401  (register every table)
+    from app.auth import logins
     from app.models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        # A coordinator's scopes and a requester's establishment come in the same statement: most of their
-        # pages check or show them.
-        return db.session.get(User, int(user_id), options=[joinedload(User.scopes), joinedload(User.establishment)])
+    def load_user(token: str) -> User | None:
+        # One statement: the log-in session of the token and its person, with a coordinator's scopes and a
+        # requester's establishment (most of their pages check or show them).
+        return logins.load_user(token)
 
 
 @event.listens_for(Engine, "connect")

@@ -201,3 +201,59 @@ def calendars_of(messages) -> list[tuple]:
         vobject.readOne(data)  # the independent parser reads it too
         found.append((message["To"], message["Subject"], Calendar.from_ical(data)))
     return sorted(found, key=lambda item: item[0])
+
+
+def request_anew(client, method: str, url: str, **kwargs):
+    """One request served as a browser's next request is: in an app context of its own, so that Flask-Login reads
+    the person from the cookies again (inside the test's app context it keeps the person of the last request)."""
+    with client.application.app_context():
+        return client.open(url, method=method, **kwargs)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_running(env: dict, log_path, workers: int = 2) -> Iterator[str]:
+    """gunicorn as docs/deployment.md runs it (gunicorn.conf.py, production settings unless `env` says otherwise),
+    its access and error logs written to `log_path`; yields its address once /healthz answers."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {**os.environ, "RELAIS_ENV": "production", "SESSION_COOKIE_SECURE": "0",
+                   "RELAIS_INSTANCE_PATH": str(Path(log_path).parent), "RELAIS_BASE_URL": base, **env}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers",
+                                    str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+                                   cwd=Path(__file__).resolve().parent.parent, env=environment, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=5) as answer:  # noqa: S310 (loopback)
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("gunicorn did not answer /healthz:\n" + Path(log_path).read_text(errors="replace"))
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

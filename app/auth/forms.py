@@ -71,3 +71,9 @@ class RegistrationForm(NewPasswordMixin, RelaisForm):
     def personal_words(self) -> tuple[str, ...]:
         name_parts = tuple((self.full_name.data or "").split())
         return (*name_parts, (self.email.data or "").split("@")[0])
+
+
+class EndSessionForm(RelaisForm):
+    """Ends one of the person's sessions, or all the others (its CSRF token is the whole form)."""
+
+    submit = SubmitField(_l("Terminer cette session"))

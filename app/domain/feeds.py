@@ -209,8 +209,8 @@ class FeedSource:
 
 def feed_source(session: Session, feed: CalendarFeed, now: datetime, salt: str) -> FeedSource | None:
     """The feed's content, computed without reading its sessions one by one; None when its owner may no longer
-    see anything (an account deactivated, a trainer record gone). `salt`: what every event also depends on (the
-    public address, the sender)."""
+    see anything (an account deactivated, a trainer record gone or deactivated). `salt`: what every event also
+    depends on (the public address, the sender)."""
     salt = f"{salt}|{now.date().isoformat()}"  # the day too: the window of dates moves every day
     if feed.establishment_id is not None:
         establishment = feed.establishment
@@ -222,7 +222,7 @@ def feed_source(session: Session, feed: CalendarFeed, now: datetime, salt: str) 
         return None
     if user.role is Role.TRAINER:
         trainer = session.scalar(select(Trainer).where(Trainer.user_id == user.id))
-        if trainer is None:
+        if trainer is None or not trainer.active:  # a trainer set inactive (transfer…) keeps no schedule
             return None
         rows = trainer_rows(session, trainer.id, now)  # a trainer's feed is short: read once
         return FeedSource("Relais — mes interventions", rows_fingerprint(rows, salt), lambda: rows)

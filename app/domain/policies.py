@@ -338,7 +338,7 @@ class AccountPolicy(Policy):
 
     resource = "account"
     model = User
-    ACTIONS: ClassVar = {"home": EVERYONE, "list": ADMIN, "invite": ADMIN, "outbox": ADMIN}
+    ACTIONS: ClassVar = {"home": EVERYONE, "sessions": EVERYONE, "list": ADMIN, "invite": ADMIN, "outbox": ADMIN}
 
 
 REQUESTS = RequestPolicy()

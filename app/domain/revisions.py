@@ -18,7 +18,7 @@ from app.models.revisions import StatisticsRevision
 # Tables whose changes the statistics never read (any other table counts: a new one is safe by default).
 UNCOUNTED_TABLES = frozenset({
     "statistics_revision", "outgoing_message", "calendar_entry", "calendar_feed", "request_event", "join_request",
-    "availability_pattern", "availability_exception", "user_account", "coordinator_scope",
+    "availability_pattern", "availability_exception", "user_account", "coordinator_scope", "login_session",
 })
 
 

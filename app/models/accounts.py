@@ -40,6 +40,16 @@ class User(UserMixin, db.Model):
         back_populates="members", foreign_keys=[establishment_id]
     )
 
+    # Set on the person of a request by their log-in session (app.auth.logins): Flask-Login's "id" of the
+    # person is that log-in's token (`get_login_token`), so that ending the session logs its cookies out.
+    login_token = None
+    login_session_id = None
+
+    def get_login_token(self) -> str:
+        if self.login_token is None:
+            raise RuntimeError("log people in through app.auth.logins.log_in: their log-in has no token yet")
+        return self.login_token
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active and self.is_activated

@@ -126,10 +126,17 @@ def test_an_email_is_written_in_its_recipients_language_not_the_pages(client):
     assert "Hello Ada Reader," in message.body_html and "Bonjour" not in message.body_html
 
 
-def test_password_reset_for_unknown_address_says_the_same_and_sends_nothing(client):
-    response = post_form(client, "/compte/mot-de-passe-oublie", {"email": "personne@nulle-part.fr"})
-    assert "Consultez votre messagerie" in response.get_data(as_text=True)
-    assert db.session.scalar(select(OutgoingMessage)) is None
+def test_password_reset_for_unknown_address_says_the_same_and_sends_no_link(client):
+    """The same page, and the same work (one e-mail written: the timing tells nothing either), but the e-mail
+    says that no account uses the address, with no link to choose a password."""
+    disabled = make_user(email="parti@exemple.fr", active=False)
+    db.session.commit()
+    for address in ("personne@nulle-part.fr", disabled.email):
+        response = post_form(client, "/compte/mot-de-passe-oublie", {"email": address})
+        assert "Consultez votre messagerie" in response.get_data(as_text=True)
+        [message] = db.session.scalars(select(OutgoingMessage).where(OutgoingMessage.recipient == address)).all()
+        assert "aucun compte actif" in message.body_text and "/compte/inscription" in message.body_text
+        assert "nouveau-mot-de-passe" not in message.body_text + message.body_html
 
 
 def test_expired_reset_link_is_refused(client, clock):
@@ -260,17 +267,20 @@ def test_open_redirect_after_login_is_refused(client):
 
 
 def test_the_account_of_a_request_comes_with_its_scopes_and_establishment(app):
-    """One statement loads the logged-in account with what most pages check (a coordinator's scopes) or show
-    (a requester's establishment): nothing more is read when a page asks for them."""
+    """One statement loads the log-in session of the cookie's token and its account, with what most pages check
+    (a coordinator's scopes) or show (a requester's establishment): nothing more is read when a page asks."""
     from sqlalchemy import event, inspect
 
+    from app.domain.clock import utcnow
+    from app.domain.login_sessions import Lifetimes, open_session
     from app.extensions import login_manager
     from tests.factories import make_coordinator, make_establishment
 
     coordinator = make_coordinator("69")
     requester = make_user(Role.REQUESTER, establishment_id=make_establishment("69").id)
+    ids = [open_session(db.session, user, utcnow(), Lifetimes(), remember=False)[0]
+           for user in (coordinator, requester)]
     db.session.commit()
-    ids = [coordinator.id, requester.id]
     statements = []
 
     def record(_connection, _cursor, statement, *_rest) -> None:
@@ -279,7 +289,7 @@ def test_the_account_of_a_request_comes_with_its_scopes_and_establishment(app):
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         db.session.expunge_all()
-        loaded = [login_manager._user_callback(str(user_id)) for user_id in ids]
+        loaded = [login_manager._user_callback(token) for token in ids]
         assert not any({"scopes", "establishment"} & inspect(user).unloaded for user in loaded)
         assert [scope.departement_code for scope in loaded[0].scopes] == ["69"]
         assert loaded[1].establishment.departement_code == "69" and loaded[1].scopes == []
