@@ -44,6 +44,9 @@ class Config:
     RELAIS_REMINDER_DAYS_BEFORE = tuple(int(d) for d in os.environ.get("RELAIS_REMINDER_DAYS_BEFORE", "7,1").split(",")
                                         if d.strip())
     RELAIS_REPORT_OVERDUE_DAYS = env_int("RELAIS_REPORT_OVERDUE_DAYS", 2)
+    # Uploads: a request body beyond this is refused (413, a French page) before it is read. Each import has its
+    # own limits besides (rows, cell size, uncompressed XLSX size): app/domain/imports/.
+    MAX_CONTENT_LENGTH = env_int("RELAIS_MAX_UPLOAD_MB", 5) * 1024 * 1024
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = env_int("MAIL_PORT", 25)

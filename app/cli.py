@@ -1,13 +1,28 @@
-"""Flask commands: thin wrappers that parse options and call app.domain."""
+"""Flask commands: thin wrappers that parse options and call app.domain.
+
+Every command is a `RelaisCommand`: it checks what it needs first (the schema, the reference data) and ends with a
+French sentence, never a traceback, on bad input (options and arguments of French types, files within their
+import's limits) or a missing step (`flask db upgrade`, `flask reference-data` not run).
+"""
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
+from flask.cli import ScriptInfo
+from sqlalchemy import exists, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.converters import EARLIEST_DATE, LATEST_DATE
 from app.domain.clock import utcnow
+from app.domain.imports.tables import ImportFileError
 from app.extensions import db
 from app.unit_of_work import run
 
@@ -23,8 +38,212 @@ def mail_transport():
                          password=config["MAIL_PASSWORD"])
 
 
+# -- the one way a command fails: a French sentence -----------------------------------------------------
+
+
+class CommandError(click.ClickException):
+    """What a command says when it stops: « Erreur : » and a French sentence, on stderr."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", file=file, err=True)
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """A step that must have been run before a command: `holds()` checks it, `missing` says what to run."""
+
+    holds: Callable[[], bool]
+    missing: str
+
+
+def _schema_exists() -> bool:
+    from app.models import User
+
+    return inspect(db.engine).has_table(User.__tablename__)
+
+
+def _reference_data_loaded() -> bool:
+    from app.models import Audience, Departement, Topic
+
+    return all(db.session.scalar(select(exists().where(column.is_not(None))))
+               for column in (Departement.code, Topic.code, Audience.code))
+
+
+SCHEMA = Prerequisite(_schema_exists, "la base de données n'a pas encore ses tables : lancez d'abord "
+                                      "« flask --app wsgi db upgrade ».")
+REFERENCE_DATA = Prerequisite(_reference_data_loaded,
+                              "les données de référence (départements, thèmes, publics) ne sont pas chargées : "
+                              "lancez d'abord « flask --app wsgi reference-data ».")
+
+
+class RelaisCommand(click.Command):
+    """A command that checks its prerequisites, then turns bad input and failed steps into a `CommandError`."""
+
+    def __init__(self, *args, needs: Sequence[Prerequisite] = (SCHEMA,), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.needs = tuple(needs)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as error:  # options and arguments: click's own sentences are English
+            raise CommandError(_usage_sentence(error, info_name), exit_code=2) from None
+
+    def invoke(self, ctx):
+        if not has_app_context():  # as with_appcontext does for the callback: the checks need the app too
+            ctx.with_resource(ctx.ensure_object(ScriptInfo).load_app().app_context())
+        try:
+            for need in self.needs:
+                if not need.holds():
+                    raise CommandError(need.missing)
+            return super().invoke(ctx)
+        except CommandError:
+            raise
+        except click.UsageError as error:
+            raise CommandError(_usage_sentence(error, ctx.info_name), exit_code=2) from None
+        except click.ClickException as error:
+            raise CommandError(error.format_message()) from None
+        except ImportFileError as error:  # its message is French already, with the line
+            raise CommandError(str(error)) from None
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise CommandError("la base de données a refusé l'opération, rien n'a été enregistré. Vérifiez "
+                               "DATABASE_URL, que le schéma est à jour (« flask --app wsgi db upgrade ») et les "
+                               f"données de référence chargées (« flask --app wsgi reference-data »). Détail : "
+                               f"{detail}") from None
+        except OSError as error:
+            where = f" « {error.filename} »" if error.filename else ""
+            raise CommandError(f"opération impossible sur le fichier{where} : {error.strerror or error}.") from None
+
+
+def _usage_sentence(error: click.UsageError, name: str | None) -> str:
+    help_hint = f"voir « flask --app wsgi {name} --help »"
+    hint = _parameter_name(getattr(error, "param", None)) or getattr(error, "param_hint", None)
+    if isinstance(error, click.MissingParameter):
+        return f"il manque {hint or 'un paramètre'} ({help_hint})."
+    if isinstance(error, click.BadParameter):
+        return f"valeur invalide pour {hint} : {error.message}" if hint else error.message
+    if isinstance(error, click.NoSuchOption):
+        return f"option inconnue : {error.option_name} ({help_hint})."
+    return f"commande mal formée ({error.message}) : {help_hint}."
+
+
+def _parameter_name(param: click.Parameter | None) -> str | None:
+    if param is None:
+        return None
+    if isinstance(param, click.Option):
+        return "« " + " / ".join(param.opts) + " »"
+    return f"« {param.human_readable_name} »"
+
+
+# -- French parameter types -----------------------------------------------------------------------------
+
+
+class Day(click.ParamType):
+    name = "AAAA-MM-JJ"
+
+    def convert(self, value, param, ctx) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"« {value} » n'est pas une date AAAA-MM-JJ.", param, ctx)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            self.fail(f"« {value} » est hors des dates acceptées ({EARLIEST_DATE.year}–{LATEST_DATE.year}).",
+                      param, ctx)
+        return day
+
+
+class Choice(click.Choice):
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(f"« {value} » n'est pas une valeur possible ({', '.join(self.choices)}).", param, ctx)
+
+
+class Integer(click.ParamType):
+    name = "entier"
+
+    def __init__(self, low: int | None = None, high: int | None = None):
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"« {value} » n'est pas un nombre entier.", param, ctx)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            self.fail(f"{number} est hors des limites ({self.low} à {self.high}).", param, ctx)
+        return number
+
+
+class Seconds(click.ParamType):
+    name = "secondes"
+
+    def convert(self, value, param, ctx) -> float:
+        try:
+            number = float(str(value).replace(",", "."))
+        except ValueError:
+            self.fail(f"« {value} » n'est pas un nombre de secondes.", param, ctx)
+        if not 0.1 <= number <= 3600:
+            self.fail(f"{value} est hors des limites (0,1 à 3 600 secondes).", param, ctx)
+        return number
+
+
+class InputFile(click.ParamType):
+    name = "fichier"
+
+    def convert(self, value, param, ctx) -> str:
+        path = Path(value)
+        if not path.exists():
+            self.fail(f"le fichier « {value} » n'existe pas.", param, ctx)
+        if not path.is_file():
+            self.fail(f"« {value} » n'est pas un fichier.", param, ctx)
+        return str(path)
+
+
+class OutputFile(click.ParamType):
+    name = "fichier"
+
+    def convert(self, value, param, ctx) -> str:
+        path = Path(value)
+        if path.is_dir():
+            self.fail(f"« {value} » est un dossier : indiquez un nom de fichier.", param, ctx)
+        if not path.parent.is_dir():
+            self.fail(f"le dossier « {path.parent} » n'existe pas.", param, ctx)
+        return str(path)
+
+
+FORCES = Choice(["police", "gendarmerie"])
+
+
+def _known_departements(codes: Sequence[str]) -> list[str]:
+    from app.models import Departement
+
+    wanted = [code.strip().upper() for code in codes]
+    known = set(db.session.scalars(select(Departement.code).where(Departement.code.in_(wanted))))
+    unknown = [code for code in wanted if code not in known]
+    if unknown:
+        raise CommandError(f"département(s) inconnu(s) : {', '.join(unknown)}.", exit_code=2)
+    return wanted
+
+
+def _period(date_from: date | None, date_to: date | None) -> None:
+    if date_from and date_to and date_to < date_from:
+        raise CommandError(f"la fin doit suivre le début (--from {date_from.isoformat()}, --to "
+                           f"{date_to.isoformat()}).", exit_code=2)
+
+
 def init_app(app: Flask) -> None:
-    @app.cli.command("reference-data")
+    command = functools.partial(app.cli.command, cls=RelaisCommand)
+
+    @command("reference-data")
     def reference_data_command() -> None:
         """Load or update départements, topics and audiences from app/data."""
         from app.domain.reference_data import sync_reference_data
@@ -33,9 +252,9 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
-    @app.cli.command("demo-data")
-    @click.option("--seed", default=2026, show_default=True, help="Same seed, same data.")
-    @click.option("--scale", type=click.Choice(["demo", "national"]), default="demo", show_default=True)
+    @command("demo-data")
+    @click.option("--seed", type=Integer(0, 2**31 - 1), default=2026, show_default=True, help="Same seed, same data.")
+    @click.option("--scale", type=Choice(["demo", "national"]), default="demo", show_default=True)
     @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has accounts.")
     def demo_data_command(seed: int, scale: str, if_empty: bool) -> None:
         """Fill an empty database with a realistic, deterministic data set."""
@@ -47,7 +266,7 @@ def init_app(app: Flask) -> None:
                 click.echo("La base contient déjà des données : données de démonstration non rechargées.")
                 _print_demo_logins()
                 return
-            raise click.ClickException("La base n'est pas vide : les données de démonstration vont dans une base vide.")
+            raise CommandError("la base n'est pas vide : les données de démonstration vont dans une base vide.")
         started = time.perf_counter()
         result = run(lambda: build_demo_data(db.session, seed=seed, scale=scale, today=utcnow().date(),
                                              password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"),
@@ -57,12 +276,12 @@ def init_app(app: Flask) -> None:
                    + ", ".join(f"{count} {name}" for name, count in result.counts.items()))
         _print_demo_logins()
 
-    @app.cli.command("demo-logins")
+    @command("demo-logins")
     def demo_logins_command() -> None:
         """Print the demo accounts and their password."""
         _print_demo_logins()
 
-    @app.cli.command("tick")
+    @command("tick")
     def tick_command() -> None:
         """Run the periodic jobs once (reminders, expiries, warnings); safe to run every minute."""
         from app.jobs import run_periodic_jobs
@@ -70,10 +289,10 @@ def init_app(app: Flask) -> None:
         report = run_periodic_jobs(db.session, utcnow())
         click.echo(", ".join(f"{name}: {count}" for name, count in report.items()) or "aucune tâche")
 
-    @app.cli.command("deliver")
+    @command("deliver")
     @click.option("--once", is_flag=True, help="Send what is due, then stop (for cron).")
-    @click.option("--interval", default=5.0, show_default=True, help="Seconds between two passes.")
-    @click.option("--batch", default=50, show_default=True)
+    @click.option("--interval", type=Seconds(), default=5.0, show_default=True, help="Seconds between two passes.")
+    @click.option("--batch", type=Integer(1, 10_000), default=50, show_default=True)
     def deliver_command(once: bool, interval: float, batch: int) -> None:
         """Send the e-mails waiting in the outbox, with retries and back-off."""
         from app.domain.mail import deliver_pending
@@ -89,36 +308,35 @@ def init_app(app: Flask) -> None:
             if not sent:
                 time.sleep(interval)
 
-
-    @app.cli.command("import-trainers")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @command("import-trainers", needs=(SCHEMA, REFERENCE_DATA))
+    @click.argument("file", type=InputFile())
     @click.option("--dry-run", is_flag=True, help="Validate and show what would change, write nothing.")
     def import_trainers_command(file: str, dry_run: bool) -> None:
         """Create or update trainers from a CSV or XLSX roster, by (force, matricule)."""
-        from pathlib import Path
+        from app.domain.imports.tables import check_size
+        from app.domain.imports.trainers import LIMITS, import_trainers, read_table
+        from app.emails import queue_activation, queue_email_change, url_context
 
-        from app.domain.imports.trainers import ImportFileError, import_trainers, read_table
-        from app.emails import queue_activation, url_context
-
-        try:
-            rows = read_table(file, Path(file).read_bytes())
-        except ImportFileError as error:
-            raise click.ClickException(str(error)) from None
+        check_size(Path(file).stat().st_size, LIMITS)
+        rows = read_table(file, Path(file).read_bytes())
         with click.progressbar(length=max(len(rows) * 2, 1), label="Import des formateurs", file=None) as bar, \
                 url_context():
             def progress(done: int, total: int) -> None:
                 bar.update(done - bar.pos)
 
             report = import_trainers(db.session, rows, actor=None, today=utcnow().date(), dry_run=dry_run,
-                                     progress=progress, on_created=queue_activation)
+                                     progress=progress, on_created=queue_activation,
+                                     on_email_change=lambda user, email: queue_email_change(user, email, None))
         for error in report.errors:
             click.echo(f"Ligne {error.line} : " + " ; ".join(error.messages), err=True)
         if not report.ok:
             db.session.rollback()
-            raise click.ClickException(f"{len(report.errors)} ligne(s) en erreur : rien n'a été enregistré.")
+            raise CommandError(f"{len(report.errors)} ligne(s) en erreur : rien n'a été enregistré.")
         for change in report.updated:
-            columns = ", ".join(change.changed_columns)
-            click.echo(f"Ligne {change.line} : {change.force} {change.matricule} modifié ({columns})")
+            what = [", ".join(change.changed_columns)] if change.changed_columns else []
+            if change.pending_email:
+                what.append(f"changement d'adresse en attente de confirmation : {change.pending_email}")
+            click.echo(f"Ligne {change.line} : {change.force} {change.matricule} modifié ({' ; '.join(what)})")
         summary = (f"{len(report.created)} créé(s), {len(report.updated)} modifié(s), "
                    f"{len(report.unchanged)} inchangé(s)")
         if dry_run:
@@ -128,11 +346,11 @@ def init_app(app: Flask) -> None:
             db.session.commit()
             click.echo(f"Import terminé : {summary}.")
 
-    @app.cli.command("plan")
-    @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Premier jour.")
-    @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Dernier jour.")
+    @command("plan", needs=(SCHEMA, REFERENCE_DATA))
+    @click.option("--from", "date_from", required=True, type=Day(), help="Premier jour.")
+    @click.option("--to", "date_to", required=True, type=Day(), help="Dernier jour.")
     @click.option("--departement", "departements", multiple=True, help="Code du département (répétable).")
-    @click.option("--force", type=click.Choice(["police", "gendarmerie"]))
+    @click.option("--force", type=FORCES)
     @click.option("--dry-run", is_flag=True, help="Show the plan's figures, send nothing.")
     def plan_command(date_from, date_to, departements: tuple[str, ...], force: str | None, dry_run: bool) -> None:
         """Plan every accepted session of the period and send the offers (optimal min-cost flow)."""
@@ -140,8 +358,8 @@ def init_app(app: Flask) -> None:
         from app.domain.plan_builder import commit_plan, run_planning
         from app.models import Force
 
-        if date_to < date_from:
-            raise click.BadParameter("la fin doit suivre le début", param_hint="--to")
+        _period(date_from, date_to)
+        departements = _known_departements(departements)
         now = utcnow()
         started = time.perf_counter()
         shown: dict[str, int] = {}
@@ -153,7 +371,7 @@ def init_app(app: Flask) -> None:
                 shown[step] = tenth
                 click.echo(f"{step} : {done}/{total}", err=True)
 
-        planned = run_planning(db.session, date_from=date_from.date(), date_to=date_to.date(),
+        planned = run_planning(db.session, date_from=date_from, date_to=date_to,
                                departement_codes=list(departements) or None, force=Force(force) if force else None,
                                now=now, progress=progress)
         elapsed = time.perf_counter() - started
@@ -176,19 +394,17 @@ def init_app(app: Flask) -> None:
         for intervention_id, code in sorted(result.skipped.items()):
             click.echo(f"Intervention {intervention_id} non proposée ({code}) : elle a changé entre-temps.", err=True)
 
-    @app.cli.command("export-ics")
+    @command("export-ics")
     @click.option("--departement", help="Code du département.")
-    @click.option("--force", type=click.Choice(["police", "gendarmerie"]))
-    @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Premier jour (heure du lieu).")
-    @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Dernier jour (heure du lieu).")
+    @click.option("--force", type=FORCES)
+    @click.option("--from", "date_from", type=Day(), help="Premier jour (heure du lieu).")
+    @click.option("--to", "date_to", type=Day(), help="Dernier jour (heure du lieu).")
     @click.option("--trainer", "matricule", help="Matricule du formateur.")
     @click.option("--status", "statuses", multiple=True, default=("confirmed", "done"), show_default=True,
-                  type=click.Choice(["offered", "confirmed", "done", "not_held", "cancelled"]))
-    @click.option("--output", required=True, type=click.Path(dir_okay=False, writable=True), help="Fichier .ics.")
+                  type=Choice(["offered", "confirmed", "done", "not_held", "cancelled"]))
+    @click.option("--output", required=True, type=OutputFile(), help="Fichier .ics.")
     def export_ics_command(departement, force, date_from, date_to, matricule, statuses, output) -> None:
         """Export the sessions (all scopes) as one iCalendar file."""
-        from pathlib import Path
-
         from sqlalchemy import true
 
         from app.domain.calendar import COORDINATION
@@ -197,10 +413,10 @@ def init_app(app: Flask) -> None:
         from app.invitations import organizer_for, session_url
         from app.models import Force
 
-        if date_from and date_to and date_to < date_from:
-            raise click.BadParameter("la fin doit suivre le début", param_hint="--to")
-        filters = ExportFilters(date_from=date_from.date() if date_from else None,
-                                date_to=date_to.date() if date_to else None, departement_code=departement,
+        _period(date_from, date_to)
+        if departement:
+            [departement] = _known_departements([departement])
+        filters = ExportFilters(date_from=date_from, date_to=date_to, departement_code=departement,
                                 force=Force(force) if force else None, trainer_matricule=matricule,
                                 statuses=tuple(statuses))
         interventions = sessions_for_export(db.session, filters, true())
@@ -210,14 +426,10 @@ def init_app(app: Flask) -> None:
         Path(output).write_bytes(body)
         click.echo(f"{len(interventions)} intervention(s) exportée(s) dans {output}")
 
-    @app.cli.command("export-trainers")
-    @click.argument("file", type=click.Path(dir_okay=False, writable=True))
+    @command("export-trainers")
+    @click.argument("file", type=OutputFile())
     def export_trainers_command(file: str) -> None:
         """Write the whole roster as CSV, with the columns import-trainers reads."""
-        from pathlib import Path
-
-        from sqlalchemy import select
-
         from app.domain.imports.trainers import export_trainers
         from app.models import Trainer
 
@@ -225,27 +437,24 @@ def init_app(app: Flask) -> None:
         Path(file).write_text(text, encoding="utf-8", newline="")
         click.echo(f"{text.count(chr(10)) - 1} formateur(s) exporté(s) dans {file}.")
 
-    @app.cli.command("import-competence")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @command("import-competence", needs=(SCHEMA, REFERENCE_DATA))
+    @click.argument("file", type=InputFile())
     def import_competence_command(file: str) -> None:
         """Load the ministry's territorial-competence table (police or gendarmerie per commune)."""
         from app.domain.imports.competence import count_data_lines, import_competence, read_competence_file
 
-        try:
-            text = read_competence_file(file)
-        except UnicodeDecodeError:
-            raise click.ClickException("Le fichier n'est pas en UTF-8 : enregistrez-le en UTF-8 et recommencez.") \
-                from None
+        text = read_competence_file(file)
         with click.progressbar(length=max(count_data_lines(text), 1), label="Compétence territoriale") as bar:
             report = import_competence(db.session, text, progress=bar.update)
         for error in report.errors:
             click.echo(str(error), err=True)
         if not report.ok:
             db.session.rollback()
-            raise click.ClickException(f"{len(report.errors)} ligne(s) en erreur : rien n'a été enregistré.")
+            raise CommandError(f"{len(report.errors)} ligne(s) en erreur : rien n'a été enregistré.")
         db.session.commit()
         click.echo(f"Import terminé : {report.created} commune(s) ajoutée(s), {report.updated} modifiée(s), "
                    f"{report.unchanged} inchangée(s).")
+
 
 def _print_demo_logins() -> None:
     from sqlalchemy import select

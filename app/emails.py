@@ -138,3 +138,18 @@ def queue_colleague_invitation_for_existing_account(user: User, inviter: User) -
     queue_templated_email(user, "colleague_invitation", _l("Invitation à rejoindre un établissement sur Relais"),
                           inviter=inviter, establishment=inviter.establishment,
                           link=absolute_url("establishments.join"))
+
+
+def queue_email_change(user: User, new_email: str, requested_by: User | None) -> None:
+    """Asks the owner to confirm a new login address (app.domain.email_change): the link goes to the new address,
+    a notice to the current one; nothing changes until the link is followed."""
+    from app.domain.email_change import VALIDITY, confirmation_token
+
+    token = confirmation_token(current_app.config["SECRET_KEY"], user, new_email, utcnow())
+    context = dict(user=user, new_email=new_email, requested_by=requested_by,
+                   hours=int(VALIDITY.total_seconds()) // 3600, needs_password=user.password_hash is not None)
+    queue_templated_email(new_email, "email_change_confirm", _l("Confirmez votre nouvelle adresse de connexion"),
+                          language=user.language, link=absolute_url("auth.confirm_email_change_link", token=token),
+                          **context)
+    queue_templated_email(user, "email_change_notice", _l("Changement de l'adresse de connexion de votre compte"),
+                          **context)

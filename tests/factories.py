@@ -283,3 +283,37 @@ def load_demo_data(seed: int, today: date) -> None:
 def _rows_of(tables) -> dict[str, list[dict]]:
     return {table.name: [dict(row._mapping) for row in
                          db.session.execute(select(table).order_by(*table.primary_key.columns))] for table in tables}
+
+
+# Rows of the trainers' register (the import's columns), as a coordinator's file holds them.
+
+ROSTER_ROW = {
+    "force": "police", "matricule": "PN1001", "grade": "Brigadier", "nom": "Jean Dupont",
+    "email": "jean.dupont@interieur.gouv.fr", "telephone": "04 00 00 00 01", "unite": "DDPN Rhône",
+    "type_unite": "ddpn", "departement_unite": "69", "commune_unite": "Lyon", "latitude_unite": "45.76",
+    "longitude_unite": "4.84", "departements": "69", "themes": "cannabis|alcool", "publics": "4e|3e",
+    "formation_initiale": "2020-03-02", "dernier_recyclage": "2025-02-10", "max_seances_semaine": "3",
+    "max_seances_mois": "10", "distance_max_km": "60", "binome": "oui", "langues": "français", "actif": "oui",
+    "motif_inactivite": "",
+}
+
+
+def roster_row(trainer: Trainer | None = None, **changes: str) -> dict[str, str]:
+    """A valid row of the register: the trainer's as the export writes it (or ROSTER_ROW's), with `changes`."""
+    from app.domain.imports.trainers import trainer_row
+
+    return {**(trainer_row(trainer) if trainer is not None else ROSTER_ROW), **changes}
+
+
+def roster_csv(*rows: dict[str, str]) -> bytes:
+    """The register as a UTF-8 CSV file, `;`-separated, written by the csv module alone (no neutralising)."""
+    import csv
+    import io
+
+    from app.domain.imports.trainers import COLUMNS
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")

@@ -203,6 +203,15 @@ def calendars_of(messages) -> list[tuple]:
     return sorted(found, key=lambda item: item[0])
 
 
+def post_upload(client, url: str, filename: str, content: bytes, **fields):
+    """Sends a file through the form of `url` as a browser would (its CSRF token first), with other fields."""
+    import io
+
+    html = client.get(url).get_data(as_text=True)
+    data = {"csrf_token": csrf_token_from(html), "file": (io.BytesIO(content), filename), **fields}
+    return client.post(url, data=data, content_type="multipart/form-data")
+
+
 def request_anew(client, method: str, url: str, **kwargs):
     """One request served as a browser's next request is: in an app context of its own, so that Flask-Login reads
     the person from the cookies again (inside the test's app context it keeps the person of the last request)."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -12,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.calendar import Organizer, add_timezones, assemble_feed, new_calendar, session_event
+from app.domain.imports.tables import csv_text
 from app.domain.timezones import to_local, to_utc
 from app.models import (
     Assignment,
@@ -96,21 +95,20 @@ def export_ics(interventions: Sequence[Intervention], *, name: str, url_for: Cal
 
 def export_csv(interventions: Sequence[Intervention]) -> str:
     """One line per session, local times, semicolons (what French spreadsheets open directly)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for intervention in interventions:
-        request = intervention.request
-        establishment = request.establishment
-        zone = establishment.timezone
-        start, end = to_local(intervention.starts_at, zone), to_local(intervention.ends_at, zone)
-        accepted = [a.trainer for a in intervention.assignments if a.status is AssignmentStatus.ACCEPTED]
-        writer.writerow([
-            start.strftime("%d/%m/%Y"), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
-            intervention.departement_code, intervention.force.value if intervention.force else "",
-            establishment.name, establishment.commune_name, intervention.group_label, request.people_per_group,
-            ", ".join(a.label_fr for a in request.audiences), ", ".join(t.label_fr for t in request.topics),
-            STATUS_LABELS[intervention.status], ", ".join(t.full_name for t in accepted),
-            ", ".join(t.matricule for t in accepted), request.contact_name, request.contact_phone, request.id,
-        ])
-    return out.getvalue()
+    return csv_text([CSV_COLUMNS, *(_csv_row(intervention) for intervention in interventions)])
+
+
+def _csv_row(intervention: Intervention) -> list:
+    request = intervention.request
+    establishment = request.establishment
+    zone = establishment.timezone
+    start, end = to_local(intervention.starts_at, zone), to_local(intervention.ends_at, zone)
+    accepted = [a.trainer for a in intervention.assignments if a.status is AssignmentStatus.ACCEPTED]
+    return [
+        start.strftime("%d/%m/%Y"), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
+        intervention.departement_code, intervention.force.value if intervention.force else "",
+        establishment.name, establishment.commune_name, intervention.group_label, request.people_per_group,
+        ", ".join(a.label_fr for a in request.audiences), ", ".join(t.label_fr for t in request.topics),
+        STATUS_LABELS[intervention.status], ", ".join(t.full_name for t in accepted),
+        ", ".join(t.matricule for t in accepted), request.contact_name, request.contact_phone, request.id,
+    ]

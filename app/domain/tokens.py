@@ -1,13 +1,16 @@
-"""Signed, expiring links for password reset and account activation."""
+"""Signed, expiring links for password reset, account activation and the confirmation of a new login address."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 PASSWORD_RESET = "password-reset"  # noqa: S105 (a salt name, not a secret)
 ACTIVATION = "activation"
+EMAIL_CHANGE = "email-change"
 
 
 def _fingerprint(password_hash: str | None) -> str:
@@ -34,3 +37,46 @@ def read_token(secret_key: str, purpose: str, token: str, max_age_seconds: int) 
 
 def token_matches(fingerprint: str, password_hash: str | None) -> bool:
     return fingerprint == _fingerprint(password_hash)
+
+
+# -- a new login address ------------------------------------------------------------------------------
+
+
+def _account_fingerprint(password_hash: str | None, email: str) -> str:
+    # The link dies once used (the address changes), and when the password changes.
+    return hashlib.sha256(f"{password_hash or 'unset'}\n{email}".encode()).hexdigest()[:16]
+
+
+def make_email_change_token(secret_key: str, user_id: int, password_hash: str | None, current_email: str,
+                            new_email: str, expires_at: datetime) -> str:
+    """A link asking to make `new_email` the login of this account as it is now (password and address), valid
+    until `expires_at` (the application's clock, which tests control)."""
+    serializer = URLSafeSerializer(secret_key, salt=f"relais-{EMAIL_CHANGE}")
+    return serializer.dumps({"uid": user_id, "fp": _account_fingerprint(password_hash, current_email),
+                             "new": new_email, "until": int(expires_at.timestamp())})
+
+
+@dataclass(frozen=True)
+class EmailChangeClaim:
+    user_id: int
+    fingerprint: str
+    new_email: str
+
+    def matches(self, password_hash: str | None, current_email: str) -> bool:
+        """Whether the account is still as it was when the link was made."""
+        return self.fingerprint == _account_fingerprint(password_hash, current_email)
+
+
+def read_email_change_token(secret_key: str, token: str, now: datetime) -> EmailChangeClaim | None:
+    """What a valid link asks, or None if forged or expired."""
+    serializer = URLSafeSerializer(secret_key, salt=f"relais-{EMAIL_CHANGE}")
+    try:
+        data = serializer.loads(token)
+    except BadData:
+        return None
+    if not (isinstance(data, dict) and type(data.get("uid")) is int and isinstance(data.get("new"), str)
+            and type(data.get("until")) is int and isinstance(data.get("fp"), str)):
+        return None
+    if now.timestamp() > data["until"]:
+        return None
+    return EmailChangeClaim(data["uid"], data["fp"], data["new"])

@@ -1,6 +1,7 @@
 """Error pages in the user's language, with the status code kept."""
 
-from flask import render_template
+from flask import current_app, render_template
+from flask_babel import format_decimal
 from flask_wtf.csrf import CSRFError
 
 from app.errors import bp
@@ -30,6 +31,13 @@ def not_found(error):
 @bp.app_errorhandler(405)
 def method_not_allowed(error):
     return render_template("errors/error.html", code=405), 405
+
+
+@bp.app_errorhandler(413)
+def request_too_large(error):
+    """A file beyond MAX_CONTENT_LENGTH: refused before it is read, with the limit in the page."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return render_template("errors/error.html", code=413, limit_mb=format_decimal(round(limit / 1024 / 1024, 1))), 413
 
 
 @bp.app_errorhandler(429)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import re
 
 import pygal
@@ -18,6 +16,7 @@ from sqlalchemy import and_, select
 
 from app.access import permission
 from app.domain.clock import utcnow
+from app.domain.imports.tables import csv_text
 from app.domain.policies import REQUESTS, SESSIONS, TRAINERS, departements_of
 from app.domain.revisions import current_revision
 from app.domain.statistics import Dashboard, Period, Table, build_dashboard, school_year
@@ -158,17 +157,12 @@ def table_csv(key: str):
     form, board, status = _dashboard()
     if status != 200:
         abort(400)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     if key == "synthese":
-        writer.writerow([_("Indicateur"), _("Valeur")])
-        for name, value in summary_rows(board):
-            writer.writerow([name, "" if value is None else value])
+        rows = [[_("Indicateur"), _("Valeur")], *([name, value] for name, value in summary_rows(board))]
     else:
         table = board.table(key)
-        writer.writerow([str(COLUMNS.get(c, c)) for c in table.columns])
-        writer.writerows(table.rows)
-    response = Response(out.getvalue(), mimetype="text/csv")
+        rows = [[str(COLUMNS.get(c, c)) for c in table.columns], *table.rows]
+    response = Response(csv_text(rows), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="relais-{key}-{board.period.start.isoformat()}-{board.period.end.isoformat()}.csv"')

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,7 +14,8 @@ from app.domain.availability import DEFAULT_SLOTS
 from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
 from app.domain.clock import utcnow
 from app.domain.feeds import refresh_events_of_trainers
-from app.domain.imports.trainers import ImportFileError, export_trainers, import_trainers, read_table
+from app.domain.imports.tables import MEGABYTE
+from app.domain.imports.trainers import LIMITS, ImportFileError, export_trainers, import_trainers, read_table
 from app.domain.policies import STAFF, TRAINER, TRAINERS, departements_of
 from app.domain.roster import (
     GRID_WEEKDAYS,
@@ -31,7 +33,7 @@ from app.domain.roster import (
     trainer_timezone,
     upcoming_busy,
 )
-from app.emails import queue_activation
+from app.emails import queue_activation, queue_email_change
 from app.extensions import db
 from app.models import (
     Audience,
@@ -124,13 +126,14 @@ def import_roster():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            rows = read_table(upload.filename, upload.read())
+            rows = read_table(upload.filename, upload.read(LIMITS.max_bytes + 1))
         except ImportFileError as error:
             file_error = str(error)
         else:
             report = import_trainers(db.session, rows, actor=current_user, today=utcnow().date(),
                                      dry_run=form.dry_run.data,
-                                     on_created=lambda user: queue_activation(user, inviter=current_user))
+                                     on_created=lambda user: queue_activation(user, inviter=current_user),
+                                     on_email_change=lambda user, email: queue_email_change(user, email, current_user))
             if report.written:
                 run(lambda: report)  # what the import wrote, with its invitations
                 flash(_("Import enregistré : %(created)s créé(s), %(updated)s modifié(s), %(unchanged)s inchangé(s).",
@@ -138,7 +141,10 @@ def import_roster():
                         unchanged=len(report.unchanged)), "success")
             else:
                 db.session.rollback()
-    return render_template("trainers/import.html", form=form, report=report, file_error=file_error)
+    max_bytes = min(current_app.config["MAX_CONTENT_LENGTH"] or LIMITS.max_bytes, LIMITS.max_bytes)
+    return render_template("trainers/import.html", form=form, report=report, file_error=file_error,
+                           max_upload_mb=format_decimal(round(max_bytes / MEGABYTE, 1)),
+                           max_rows=format_decimal(LIMITS.max_rows))
 
 
 # -- a trainer's record -------------------------------------------------------------------------------

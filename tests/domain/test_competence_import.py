@@ -88,3 +88,25 @@ def test_cli_imports_shows_progress_and_fails_on_bad_lines(app, runner, tmp_path
     assert "Ligne 2 : institution « ZZ » inconnue" in failed.output
     assert "rien n'a été enregistré" in failed.output
     assert db.session.get(CommuneCompetence, "69002") is None
+
+
+@pytest.mark.rolled_back
+def test_the_written_table_quotes_formulas_and_reads_them_back(app):
+    from app.domain.imports.competence import write_competence_csv
+
+    row = dict(zip(HEADER.strip().split(";"), ["69123", "=Lyon", "PN", "@DDSP69", "-Commissariat", "69001",
+                                               "69001-69002"], strict=True))
+    text = write_competence_csv([row])
+    assert "69123;'=Lyon;PN;'@DDSP69;'-Commissariat;69001;69001-69002" in text
+    assert import_competence(db.session, text).created == 1
+    lyon = db.session.get(CommuneCompetence, "69123")
+    assert (lyon.name, lyon.service_id, lyon.service_name) == ("=Lyon", "@DDSP69", "-Commissariat")
+
+
+@pytest.mark.rolled_back
+def test_a_file_that_stops_being_readable_is_one_error_naming_its_line(app):
+    report = import_competence(db.session, GOOD + "69264;" + "x" * 131_073 + ";PN;;;69400;\n")
+    assert [str(error).replace("\u202f", " ") for error in report.errors] == [
+        "Ligne 6 : une cellule dépasse 1 000 caractères, bien plus qu'aucune colonne n'en demande. Vérifiez le "
+        "fichier (guillemets non refermés ?)."]
+    assert _count() == 0

@@ -8,16 +8,16 @@ half-updated. Re-importing the same file changes nothing (upsert keyed by INSEE 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.imports.tables import MEGABYTE, ImportFileError, TableLimits, check_size, csv_rows, csv_text, decode
 from app.domain.reference import departement_for_commune, departements_by_code
 from app.models import CommuneCompetence, Force
 
@@ -25,15 +25,17 @@ COLUMNS = ("code_commune", "libelle_commune", "institution", "id_service", "serv
            "codes_postaux")
 INSTITUTIONS = {"PN": Force.POLICE, "GN": Force.GENDARMERIE}
 _POSTCODE = re.compile(r"^\d{5}$")
+# France has about 35,000 communes: one row each, of about a hundred characters.
+LIMITS = TableLimits(max_bytes=50 * MEGABYTE, max_rows=100_000, max_cell_chars=1_000)
 
 
 @dataclass
 class LineError:
-    line: int
+    line: int | None  # None: the file as a whole (its reason names the line where reading stopped, if any)
     reason: str
 
     def __str__(self) -> str:
-        return f"Ligne {self.line} : {self.reason}"
+        return self.reason if self.line is None else f"Ligne {self.line} : {self.reason}"
 
 
 @dataclass
@@ -60,13 +62,15 @@ class CompetenceRow:
     postcodes: str | None
 
 
-def read_competence_file(path: str | Path) -> str:
-    """The file's text; `utf-8-sig` drops a BOM when there is one."""
-    return Path(path).read_text(encoding="utf-8-sig")
+def read_competence_file(path: str | Path, limits: TableLimits = LIMITS) -> str:
+    """The file's text (UTF-8, a BOM dropped); ImportFileError, in French, for a file too big or not UTF-8."""
+    path = Path(path)
+    check_size(path.stat().st_size, limits)
+    return decode(path.read_bytes(), ("utf-8-sig",))
 
 
 def count_data_lines(text: str) -> int:
-    return max(len(text.splitlines()) - 1, 0)
+    return max(text.count("\n") - (1 if text.endswith("\n") else 0), 0)
 
 
 def parse_row(values: dict[str, str]) -> CompetenceRow:
@@ -103,39 +107,40 @@ def parse_row(values: dict[str, str]) -> CompetenceRow:
         postcode=postcode, postcodes="-".join(postcodes) or postcode)
 
 
-def parse_competence(text: str, progress: Callable[[int], None] | None = None) -> tuple[list[CompetenceRow],
-                                                                                       list[LineError]]:
+def parse_competence(text: str, progress: Callable[[int], None] | None = None, limits: TableLimits = LIMITS
+                      ) -> tuple[list[CompetenceRow], list[LineError]]:
     """Every row of the file, or the reasons why some lines are wrong (line 1 is the header)."""
-    text = text.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";")
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
-    missing = [column for column in COLUMNS if column not in header]
-    if missing:
-        return [], [LineError(1, "colonnes manquantes dans l'en-tête : " + ", ".join(missing)
-                              + " (séparateur attendu : point-virgule).")]
-    reader.fieldnames = header
     rows: list[CompetenceRow] = []
     errors: list[LineError] = []
-    seen: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
-        if progress:
-            progress(1)
-        if not any((value or "").strip() for value in values.values() if isinstance(value, str)):
-            continue  # blank line
-        if None in values:
-            errors.append(LineError(line, f"trop de colonnes ({len(COLUMNS)} attendues)."))
-            continue
-        try:
-            row = parse_row(values)
-        except ValueError as error:
-            errors.append(LineError(line, str(error)))
-            continue
-        if row.insee_code in seen:
-            errors.append(LineError(line, f"la commune {row.insee_code} figure déjà ligne {seen[row.insee_code]}."))
-            continue
-        seen[row.insee_code] = line
-        rows.append(row)
+    try:
+        with closing(csv_rows(text, limits, delimiter=";")) as lines:
+            header = [name.lower() for name in next(lines, (1, []))[1]]
+            missing = [column for column in COLUMNS if column not in header]
+            if missing:
+                return [], [LineError(1, "colonnes manquantes dans l'en-tête : " + ", ".join(missing)
+                                      + " (séparateur attendu : point-virgule).")]
+            seen: dict[str, int] = {}
+            for line, cells in lines:
+                if progress:
+                    progress(1)
+                if not any(cells):
+                    continue  # blank line
+                if len(cells) > len(header):
+                    errors.append(LineError(line, f"trop de colonnes ({len(COLUMNS)} attendues)."))
+                    continue
+                try:
+                    row = parse_row(dict(zip(header, cells, strict=False)))
+                except ValueError as error:
+                    errors.append(LineError(line, str(error)))
+                    continue
+                if row.insee_code in seen:
+                    errors.append(LineError(line, f"la commune {row.insee_code} figure déjà ligne "
+                                                  f"{seen[row.insee_code]}."))
+                    continue
+                seen[row.insee_code] = line
+                rows.append(row)
+    except ImportFileError as error:  # the file stops being readable there: its message names the line
+        errors.append(LineError(None, str(error)))
     return rows, errors
 
 
@@ -171,8 +176,5 @@ def import_competence(session: Session, text: str, progress: Callable[[int], Non
 
 def write_competence_csv(rows: Iterable[dict[str, str]], with_bom: bool = True) -> str:
     """A table in the ministry's format (used by the demo data and the tests)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=";", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return ("\ufeff" if with_bom else "") + buffer.getvalue()
+    text = csv_text([COLUMNS, *([row.get(column, "") for column in COLUMNS] for row in rows)], lineterminator="\n")
+    return ("\ufeff" if with_bom else "") + text

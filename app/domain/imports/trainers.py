@@ -8,14 +8,13 @@ gives the same file, because both directions go through the same canonical row (
 
 from __future__ import annotations
 
-import csv
-import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.domain.clock import utcnow
 from app.domain.feeds import refresh_events_of_trainers
+from app.domain.imports.tables import MEGABYTE, ImportFileError, TableLimits, csv_text, read_rows
 from app.domain.policies import TRAINERS, covers
 from app.models import Audience, Departement, Force, Role, Topic, Trainer, Unit, UnitKind, User
 from app.models.accounts import normalize_email
@@ -45,11 +45,11 @@ FORCE_NAMES = {"police": Force.POLICE, "pn": Force.POLICE, "police nationale": F
 TRUE_WORDS = {"oui", "o", "vrai", "true", "1", "yes"}
 FALSE_WORDS = {"non", "n", "faux", "false", "0", "no"}
 MATRICULE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,20}$")
+EARLIEST_DATE = date(1970, 1, 1)  # as the forms' dates (app.converters): older is a typing error
 Progress = Callable[[int, int], None]
-
-
-class ImportFileError(ValueError):
-    """The file cannot be read at all (format, encoding, header)."""
+# A national roster is a few thousand rows of a few hundred characters; a page's upload stops at
+# MAX_CONTENT_LENGTH before this.
+LIMITS = TableLimits(max_bytes=20 * MEGABYTE, max_rows=10_000, max_cell_chars=2_000)
 
 
 @dataclass
@@ -65,6 +65,7 @@ class RowChange:
     matricule: str
     name: str
     changed_columns: list[str] = field(default_factory=list)
+    pending_email: str | None = None  # a new login address, written once its owner confirms it
 
 
 @dataclass
@@ -87,86 +88,35 @@ class ImportReport:
 # -- reading files ------------------------------------------------------------------------------------
 
 
-def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
+def read_table(filename: str, content: bytes, limits: TableLimits = LIMITS) -> list[tuple[int, dict[str, str]]]:
     """(line number, {column: text}) for each non-empty row of a CSV or XLSX file; the header is line 1."""
-    if Path(filename).suffix.lower() == ".xlsx":
-        header, rows = _read_xlsx(content)
-    else:
-        header, rows = _read_csv(content)
-    header = [_normalize_header(name) for name in header]
-    missing = [name for name in COLUMNS if name not in header]
-    unknown = [name for name in header if name and name not in COLUMNS]
-    if missing or unknown:
-        problems = []
-        if missing:
-            problems.append(_("colonnes manquantes : %(names)s", names=", ".join(missing)))
-        if unknown:
-            problems.append(_("colonnes inconnues : %(names)s", names=", ".join(unknown)))
-        raise ImportFileError(_("Ligne 1 (en-tête) : %(problems)s. Colonnes attendues : %(expected)s.",
-                                problems=" ; ".join(problems), expected=DELIMITER.join(COLUMNS)))
-    table = []
-    for line, values in rows:
-        if not any((value or "").strip() for value in values):
-            continue
-        padded = list(values) + [""] * (len(header) - len(values))
-        table.append((line, {name: (padded[index] or "").strip() for index, name in enumerate(header) if name}))
+    with closing(read_rows(filename, content, limits)) as rows:
+        try:
+            _line, header = next(rows)
+        except StopIteration:
+            raise ImportFileError(_("Le fichier est vide.")) from None
+        header = [_normalize_header(name) for name in header]
+        missing = [name for name in COLUMNS if name not in header]
+        unknown = [name for name in header if name and name not in COLUMNS]
+        if missing or unknown:
+            problems = []
+            if missing:
+                problems.append(_("colonnes manquantes : %(names)s", names=", ".join(missing)))
+            if unknown:
+                problems.append(_("colonnes inconnues : %(names)s", names=", ".join(unknown)))
+            raise ImportFileError(_("Ligne 1 (en-tête) : %(problems)s. Colonnes attendues : %(expected)s.",
+                                    problems=" ; ".join(problems), expected=DELIMITER.join(COLUMNS)))
+        table = []
+        for line, values in rows:
+            if not any(values):
+                continue
+            padded = list(values) + [""] * (len(header) - len(values))
+            table.append((line, {name: padded[index] for index, name in enumerate(header) if name}))
     return table
 
 
-def _normalize_header(name: str | None) -> str:
-    return (name or "").strip().lower().lstrip("\ufeff")
-
-
-def _read_csv(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFileError(_("Le fichier est vide.")) from None
-    rows = []
-    line = 1
-    for values in reader:
-        line += 1
-        rows.append((line, values))
-        line = reader.line_num  # a quoted value may span several lines
-    return header, rows
-
-
-def _read_xlsx(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise ImportFileError(_("Le fichier XLSX est illisible (%(error)s).", error=error)) from None
-    sheet = workbook.worksheets[0]
-    rows = [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    if not rows:
-        raise ImportFileError(_("Le fichier est vide."))
-    return rows[0], [(index, values) for index, values in enumerate(rows[1:], start=2)]
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    return str(value)
+def _normalize_header(name: str) -> str:
+    return name.strip().lower().lstrip("\ufeff")
 
 
 # -- the canonical row --------------------------------------------------------------------------------
@@ -211,12 +161,8 @@ def export_trainers(session: Session, trainers_query) -> str:
         trainers_query.options(selectinload(Trainer.departements), selectinload(Trainer.topics),
                                selectinload(Trainer.audiences))
         .order_by(Trainer.force, Trainer.matricule)).all()
-    buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=DELIMITER, lineterminator="\r\n")
-    writer.writeheader()
-    for trainer in trainers:
-        writer.writerow(trainer_row(trainer))
-    return buffer.getvalue()
+    rows = ([row[column] for column in COLUMNS] for row in map(trainer_row, trainers))
+    return csv_text(itertools.chain([COLUMNS], rows), delimiter=DELIMITER)
 
 
 # -- validation ---------------------------------------------------------------------------------------
@@ -236,9 +182,11 @@ class _Lookups:
     units: dict[str, Unit]
     trainers: dict[tuple[str, str], Trainer]
     users: dict[str, User]
+    units_shared_outside: set[int]  # units of the file with a trainer outside the importer's scope
+    users_with_a_record: set[int]  # accounts of the file's addresses that already have a trainer record
 
 
-def _load_lookups(session: Session, rows: list[tuple[int, dict[str, str]]]) -> _Lookups:
+def _load_lookups(session: Session, rows: list[tuple[int, dict[str, str]]], actor: User | None) -> _Lookups:
     topics: dict[str, Topic] = {}
     for topic in session.scalars(select(Topic)):
         topics[_fold(topic.code)] = topic
@@ -264,10 +212,19 @@ def _load_lookups(session: Session, rows: list[tuple[int, dict[str, str]]]) -> _
     units = {}
     for chunk in _chunks(unit_names):
         units.update({unit.name: unit for unit in session.scalars(select(Unit).where(Unit.name.in_(chunk)))})
-    return _Lookups(set(session.scalars(select(Departement.code))), topics, audiences, units, trainers, users)
+    shared_outside: set[int] = set()
+    if actor is not None:
+        for chunk in _chunks(sorted(unit.id for unit in units.values())):
+            shared_outside.update(session.scalars(select(Trainer.unit_id).distinct().where(
+                Trainer.unit_id.in_(chunk), ~TRAINERS.rows(actor))))
+    with_a_record: set[int] = set()
+    for chunk in _chunks(sorted(user.id for user in users.values())):
+        with_a_record.update(session.scalars(select(Trainer.user_id).where(Trainer.user_id.in_(chunk))))
+    return _Lookups(set(session.scalars(select(Departement.code))), topics, audiences, units, trainers, users,
+                    shared_outside, with_a_record)
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+def _chunks(values: list, size: int = 500) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -295,6 +252,8 @@ def _parse_date(text: str, label: str, errors: list[str], today: date) -> date |
         return None
     if value > today:
         errors.append(_("%(column)s : la date %(value)s est dans le futur.", column=label, value=text))
+    elif value < EARLIEST_DATE:
+        errors.append(_("%(column)s : la date %(value)s est antérieure à 1970.", column=label, value=text))
     return value
 
 
@@ -432,23 +391,23 @@ def _parse_row(line: int, row: dict[str, str], lookups: _Lookups, today: date, e
     return _ParsedRow(line, canonical, force, departements, topics, audiences)
 
 
-def _covers_all(actor: User | None, departements: Iterable[str], force: Force) -> bool:
-    return actor is None or all(covers(actor, code, force) for code in departements)
-
-
 # -- import -------------------------------------------------------------------------------------------
 
 
 def import_trainers(session: Session, rows: list[tuple[int, dict[str, str]]], *, actor: User | None,
                     today: date, dry_run: bool = False, progress: Progress | None = None,
-                    on_created: Callable[[User], None] | None = None) -> ImportReport:
+                    on_created: Callable[[User], None] | None = None,
+                    on_email_change: Callable[[User, str], None] | None = None) -> ImportReport:
     """Validates every row, then (unless dry run or any error) creates or updates the trainers.
 
-    `actor` is the coordinator or admin importing (None for the command line, which may do anything);
-    `on_created` is called for each new account (to send the activation e-mail). The caller commits.
+    `actor` is the coordinator or admin importing (None for the command line, which may do anything); a
+    coordinator touches only trainers and units of their scope, each refusal on its line. `on_created` is called
+    for each new account (to send the activation e-mail); a new login address of an existing account is never
+    written here: `on_email_change(user, new_address)` asks its owner to confirm it (app.domain.email_change).
+    The caller commits.
     """
     report = ImportReport(dry_run=dry_run)
-    lookups = _load_lookups(session, rows)
+    lookups = _load_lookups(session, rows, actor)
     total = len(rows) * 2
     parsed_rows: list[_ParsedRow] = []
     seen_keys: dict[tuple[str, str], int] = {}
@@ -474,7 +433,7 @@ def import_trainers(session: Session, rows: list[tuple[int, dict[str, str]]], *,
         return report
     for done, parsed in enumerate(parsed_rows, start=len(rows) + 1):
         with session.no_autoflush:  # a half-built trainer must not be flushed by a lookup
-            _apply(session, parsed, lookups, actor, report, on_created)
+            _apply(session, parsed, lookups, actor, report, on_created, on_email_change)
         if progress:
             progress(done, total)
     session.flush()
@@ -496,8 +455,7 @@ def _check_row_against_file_and_base(parsed: _ParsedRow, actor: User | None, loo
     if row["email"] in seen_emails:
         errors.append(_("email : adresse déjà utilisée à la ligne %(line)s.", line=seen_emails[row["email"]]))
     seen_emails.setdefault(row["email"], parsed.line)
-    unit_values = (row["type_unite"], row["departement_unite"], row["commune_unite"], row["latitude_unite"],
-                   row["longitude_unite"], row["force"])
+    unit_values = _unit_description(row) + (row["force"],)
     if row["unite"] in seen_units and seen_units[row["unite"]][1] != unit_values:
         errors.append(_("unite : « %(name)s » est décrite autrement à la ligne %(line)s.", name=row["unite"],
                         line=seen_units[row["unite"]][0]))
@@ -508,29 +466,71 @@ def _check_row_against_file_and_base(parsed: _ParsedRow, actor: User | None, loo
                         force=_("police") if unit.force is Force.POLICE else _("gendarmerie")))
 
     existing = lookups.trainers.get(key)
-    if existing is not None and actor is not None:
-        if not TRAINERS.allows(actor, "edit", existing):
+    if actor is not None:
+        if existing is not None and not TRAINERS.allows(actor, "edit", existing):
             errors.append(_("formateur hors de votre périmètre : vous ne pouvez pas le modifier."))
             return
-    if not _covers_all(actor, parsed.departements, parsed.force):
-        errors.append(_("departements : vous ne coordonnez pas tous ces départements pour cette force (%(codes)s).",
-                        codes=", ".join(parsed.departements)))
+        _check_scope(parsed, actor, existing, unit, lookups, errors)
     owner = lookups.users.get(row["email"])
     if owner is not None:
         is_same = existing is not None and existing.user_id == owner.id
         is_free_trainer_account = (existing is None and owner.role is Role.TRAINER
-                                   and not any(t.user_id == owner.id for t in lookups.trainers.values()))
+                                   and owner.id not in lookups.users_with_a_record)
         if not (is_same or is_free_trainer_account):
             errors.append(_("email : l'adresse %(email)s appartient déjà à un autre compte.", email=row["email"]))
+
+
+def _check_scope(parsed: _ParsedRow, actor: User, existing: Trainer | None, unit: Unit | None, lookups: _Lookups,
+                 errors: list[str]) -> None:
+    """What a coordinator may write: the départements of their scope, and units of their scope that no trainer
+    of another scope shares. A trainer's départements outside the scope may stay; the coordinator neither adds
+    nor removes one, nor takes the trainer out of their scope."""
+    row, force = parsed.canonical, parsed.force
+    if existing is None:
+        if not all(covers(actor, code, force, undecided=False) for code in parsed.departements):
+            errors.append(_("departements : vous ne coordonnez pas tous ces départements pour cette force "
+                            "(%(codes)s).", codes=", ".join(parsed.departements)))
+    else:
+        touched = sorted(set(parsed.departements) ^ {d.code for d in existing.departements})
+        outside = [code for code in touched if not covers(actor, code, force, undecided=False)]
+        if outside:
+            errors.append(_("departements : vous ne coordonnez pas %(codes)s pour cette force : ces départements ne "
+                            "peuvent être ni ajoutés ni retirés par votre import.", codes=", ".join(outside)))
+        elif not TRAINERS.serves_scope(actor, force, parsed.departements):
+            errors.append(_("departements : au moins un des départements doit relever de votre périmètre."))
+    if unit is None:
+        if not covers(actor, row["departement_unite"], force, undecided=False):
+            errors.append(_("unite : « %(name)s » n'existe pas encore et vous ne pouvez créer une unité que dans un "
+                            "département de votre périmètre (pas %(code)s).", name=row["unite"],
+                            code=row["departement_unite"]))
+    elif _unit_description(row) != _unit_description(_unit_row(unit)):
+        if not (covers(actor, unit.departement_code, unit.force, undecided=False)
+                and covers(actor, row["departement_unite"], unit.force, undecided=False)):
+            errors.append(_("unite : « %(name)s » est hors de votre périmètre : sa description (type, département, "
+                            "commune, coordonnées) ne peut pas être modifiée ; reprenez celle du registre.",
+                            name=unit.name))
+        elif unit.id in lookups.units_shared_outside:
+            errors.append(_("unite : « %(name)s » compte des formateurs hors de votre périmètre : sa description "
+                            "(type, département, commune, coordonnées) ne peut pas être modifiée par votre import.",
+                            name=unit.name))
+
+
+def _unit_row(unit: Unit) -> dict[str, str]:
+    return {"unite": unit.name, "type_unite": unit.kind.value, "departement_unite": unit.departement_code,
+            "commune_unite": unit.commune_name, "latitude_unite": _number(unit.latitude),
+            "longitude_unite": _number(unit.longitude)}
+
+
+def _unit_description(row: dict[str, str]) -> tuple[str, ...]:
+    return (row["type_unite"], row["departement_unite"], row["commune_unite"], row["latitude_unite"],
+            row["longitude_unite"])
 
 
 def _changes(parsed: _ParsedRow, existing: Trainer, lookups: _Lookups) -> list[str]:
     current = trainer_row(existing)
     unit = lookups.units.get(parsed.canonical["unite"])
     if unit is not None:  # moving to another existing unit compares with that unit's description
-        current.update({"unite": unit.name, "type_unite": unit.kind.value, "departement_unite": unit.departement_code,
-                        "commune_unite": unit.commune_name, "latitude_unite": _number(unit.latitude),
-                        "longitude_unite": _number(unit.longitude)})
+        current.update(_unit_row(unit))
     changed = [column for column in COLUMNS if current[column] != parsed.canonical[column]]
     if unit is not None and existing.unit_id != unit.id and "unite" not in changed:
         changed.insert(0, "unite")
@@ -548,12 +548,15 @@ def _classify(parsed: _ParsedRow, lookups: _Lookups, report: ImportReport) -> li
         report.created.append(_change(parsed))
         return None
     changed = _changes(parsed, existing, lookups)
-    (report.updated if changed else report.unchanged).append(_change(parsed, changed))
+    change = _change(parsed, [column for column in changed if column != "email"])
+    if "email" in changed:  # a login address changes only when its owner confirms it
+        change.pending_email = parsed.canonical["email"]
+    (report.updated if changed else report.unchanged).append(change)
     return changed
 
 
 def _apply(session: Session, parsed: _ParsedRow, lookups: _Lookups, actor: User | None, report: ImportReport,
-           on_created: Callable[[User], None] | None) -> None:
+           on_created: Callable[[User], None] | None, on_email_change: Callable[[User, str], None] | None) -> None:
     row = parsed.canonical
     changed = _classify(parsed, lookups, report)
     if changed == []:
@@ -563,7 +566,7 @@ def _apply(session: Session, parsed: _ParsedRow, lookups: _Lookups, actor: User 
         unit = Unit(name=row["unite"], force=parsed.force)
         session.add(unit)
         lookups.units[unit.name] = unit
-    unit.kind = UnitKind(row["type_unite"])
+    unit.kind = UnitKind(row["type_unite"])  # the same values are no change: SQLAlchemy writes none
     unit.departement_code = row["departement_unite"]
     unit.commune_name = row["commune_unite"]
     unit.latitude, unit.longitude = float(row["latitude_unite"]), float(row["longitude_unite"])
@@ -580,7 +583,9 @@ def _apply(session: Session, parsed: _ParsedRow, lookups: _Lookups, actor: User 
         session.add(trainer)
         lookups.trainers[(row["force"], row["matricule"])] = trainer
     user = trainer.user
-    user.full_name, user.email, user.phone = row["nom"], row["email"], row["telephone"] or None
+    user.full_name, user.phone = row["nom"], row["telephone"] or None
+    if changed is not None and "email" in changed and on_email_change is not None:
+        on_email_change(user, row["email"])
     trainer.rank = row["grade"]
     trainer.unit = unit
     trainer.departements = [session.get(Departement, code) for code in parsed.departements]
