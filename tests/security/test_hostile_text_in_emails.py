@@ -23,8 +23,8 @@ from tests.factories import (
 )
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "app" / "templates" / "email"
-HOSTILE = ('<a href="https://evil.example/login">Reconnectez-vous</a><img src="https://evil.example/p.png">'
-           '<script>alert(1)</script>" onmouseover="x')
+HOSTILE = '<a href="https://evil.example/x">Reconnectez</a><img src="https://evil.example/p"><script>1</script>"onmouseover="x'
+
 KINDS = {"request_notice": ["submitted", "accepted", "refused", "request_cancelled", "session_cancelled",
                             "session_confirmed", "withdrawn", "offer_filled", "offer_expired", "needs_attention"],
          "offer": ["offer", "assigned"], "calendar_invitation": ["new", "update", "cancel"]}
@@ -51,12 +51,12 @@ def hostile_world(app, clock):
     intervention = make_session_in_planning(place=HOSTILE, room=HOSTILE, equipment=HOSTILE, notes=HOSTILE,
                                             contact_email="cpe@college.example")
     request = intervention.request
-    request.contact_name = request.contact_phone = HOSTILE
+    request.contact_name, request.contact_phone = HOSTILE, "<b>04</b><img src=x>"
     request.establishment = establishment
     request.created_by.full_name = HOSTILE
     intervention.starts_at, intervention.ends_at = MONDAY_9, MONDAY_9 + timedelta(hours=1)
     trainer = make_qualified_trainer()
-    trainer.rank = trainer.user.full_name = HOSTILE
+    trainer.user.full_name, trainer.rank = HOSTILE, "<b>Major</b><img src=x>"
     assignment = Assignment(intervention_id=intervention.id, trainer_id=trainer.id, status=AssignmentStatus.OFFERED,
                             expires_at=MONDAY_9 - timedelta(days=1), distance_km=12)
     newcomer = make_user(Role.REQUESTER, full_name=HOSTILE)

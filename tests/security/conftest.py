@@ -1,0 +1,130 @@
+"""Two territories for the security suite: "ours" (Rhône, police), where the accounts under test live, and
+"theirs" (Bouches-du-Rhône, gendarmerie), whose objects those accounts must never reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.login_sessions import Lifetimes, open_session
+from app.extensions import db
+from app.models import (
+    AvailabilityException,
+    ExceptionKind,
+    Force,
+    JoinRequest,
+    MessageStatus,
+    OutgoingMessage,
+    RequestStatus,
+    Role,
+    SessionReport,
+    User,
+)
+from tests.factories import (
+    MONDAY_9,
+    make_assigned_session,
+    make_coordinator,
+    make_establishment,
+    make_offer,
+    make_qualified_trainer,
+    make_request,
+    make_trainer,
+    make_user,
+)
+
+# Tables a request may write while doing nothing a person asked for (the log-in's own bookkeeping).
+UNWATCHED_TABLES = {"login_session"}
+
+
+@dataclass
+class World:
+    people: dict[Role, User]
+    theirs: dict[str, int]  # URL argument → an id of the other territory
+    ours: dict[str, int] = field(default_factory=dict)  # URL argument → an id the person may use (else theirs)
+    # URL argument → every id of the person's side, one per state a page shows differently (for the form fuzz).
+    ours_all: dict[str, list[int]] = field(default_factory=dict)
+    newcomer: User | None = None  # a requester without an establishment yet
+
+
+@pytest.fixture
+def world(app, clock) -> World:
+    # Theirs: Bouches-du-Rhône, gendarmerie.
+    their_school = make_establishment("13", force=Force.GENDARMERIE)
+    their_requester = make_user(Role.REQUESTER, establishment_id=their_school.id)
+    their_request = make_request(their_school, their_requester, status="in_planning", group_count=2)
+    their_trainer = make_trainer("13", Force.GENDARMERIE)
+    given = make_assigned_session(their_trainer, clock.now() - timedelta(days=3), establishment=their_school)
+    report = SessionReport(intervention_id=given.id, trainer_id=their_trainer.id, author_id=their_trainer.user_id,
+                           held=True, people_present=20, editable_until=clock.now() + timedelta(days=30))
+    offered = make_assigned_session(their_trainer, MONDAY_9, status="offered", establishment=their_school)
+    leave = AvailabilityException(trainer_id=their_trainer.id, kind=ExceptionKind.UNAVAILABLE,
+                                  starts_at=MONDAY_9, ends_at=MONDAY_9 + timedelta(days=2))
+    newcomer = make_user(Role.REQUESTER)
+    join = JoinRequest(establishment_id=their_school.id, user_id=newcomer.id, message="Bonjour")
+    unconfirmed = make_establishment("13", force=Force.GENDARMERIE, confirmed_at=None)
+    failed = OutgoingMessage(recipient="parti@exemple.fr", subject="[Relais] Rappel", body_text="…",
+                             status=MessageStatus.FAILED, attempts=8, created_at=clock.now(),
+                             next_attempt_at=clock.now())
+    db.session.add_all([report, leave, join, failed])
+    make_coordinator("13", Force.GENDARMERIE)
+    # Ours: Rhône, police, with something in every state a page shows a form for.
+    our_school = make_establishment("69", force=Force.POLICE)
+    requester = make_user(Role.REQUESTER, establishment_id=our_school.id)
+    coordinator = make_coordinator("69")
+    our_request = make_request(our_school, requester, status="in_planning", group_count=2)
+    submitted = make_request(our_school, requester, status="submitted")
+    draft = make_request(our_school, requester, status="draft")
+    trainer = make_qualified_trainer()
+    make_qualified_trainer()  # a second candidate for the session still to staff
+    our_offer = make_offer(our_request.interventions[0], trainer, clock.now()).notices[0].assignment
+    past = make_assigned_session(trainer, clock.now() - timedelta(days=2), establishment=our_school)
+    past.request.created_by_id = requester.id
+    past.request.status = RequestStatus.CONFIRMED
+    our_report = SessionReport(intervention_id=past.id, trainer_id=trainer.id, author_id=trainer.user_id, held=True,
+                               people_present=20, editable_until=clock.now() - timedelta(days=1))
+    coming = make_assigned_session(trainer, MONDAY_9 + timedelta(days=7), establishment=our_school)
+    coming.request.status = RequestStatus.CONFIRMED
+    our_leave = AvailabilityException(trainer_id=trainer.id, kind=ExceptionKind.UNAVAILABLE,
+                                      starts_at=MONDAY_9 + timedelta(days=20), ends_at=MONDAY_9 + timedelta(days=21))
+    newcomer = make_user(Role.REQUESTER)
+    joining = JoinRequest(establishment_id=our_school.id, user_id=make_user(Role.REQUESTER).id, message="Bonjour")
+    empty_school = make_establishment("69", force=Force.POLICE)
+    orphan = JoinRequest(establishment_id=empty_school.id, user_id=make_user(Role.REQUESTER).id, message="Bonjour")
+    registered = make_establishment("69", force=Force.POLICE, confirmed_at=None)
+    db.session.add_all([our_report, our_leave, joining, orphan])
+    people = {Role.REQUESTER: requester, Role.TRAINER: trainer.user, Role.COORDINATOR: coordinator,
+              Role.ADMIN: make_user(Role.ADMIN)}
+    # Someone else's log-in (their requester, on their own device), and a second device of each of ours.
+    _token, their_login = open_session(db.session, their_requester, clock.now(), Lifetimes(), remember=False)
+    mine = [open_session(db.session, person, clock.now(), Lifetimes(), remember=True)[1] for person in people.values()]
+    db.session.commit()
+    theirs = {"request_id": their_request.id, "intervention_id": their_request.interventions[0].id,
+              "assignment_id": offered.assignments[0].id, "trainer_id": their_trainer.id, "report_id": report.id,
+              "join_id": join.id, "exception_id": leave.id, "establishment_id": unconfirmed.id,
+              "session_id": their_login, "message_id": failed.id}
+    ours = {**theirs, "request_id": our_request.id, "intervention_id": our_request.interventions[0].id,
+            "assignment_id": our_offer.id, "trainer_id": trainer.id}
+    ours_all = {**{name: [value] for name, value in ours.items()},
+                # Index by index, a request and one of its sessions (routes with both take the pair).
+                "request_id": [our_request.id, our_request.id, past.request_id, coming.request_id, submitted.id,
+                               draft.id],
+                "intervention_id": [our_request.interventions[1].id, our_request.interventions[0].id, past.id,
+                                    coming.id, past.id, past.id],
+                "report_id": [our_report.id], "join_id": [joining.id, orphan.id], "exception_id": [our_leave.id],
+                "establishment_id": [registered.id], "session_id": mine}
+    return World(people, theirs, ours, ours_all, newcomer)
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every table a person's action could write, to compare before and after."""
+    db.session.expire_all()
+    rows = {}
+    for table in db.metadata.sorted_tables:
+        if table.name in UNWATCHED_TABLES:
+            continue
+        rows[table.name] = [tuple(row) for row in db.session.execute(
+            select(table).order_by(*table.primary_key.columns))]
+    return rows
