@@ -3,4 +3,4 @@ their assertions as it does those of the test modules, so a failing check inside
 
 import pytest
 
-pytest.register_assert_rewrite("tests.factories", "tests.helpers", "tests.browser.helpers")
+pytest.register_assert_rewrite("tests.factories", "tests.helpers", "tests.browser.helpers", "tests.security.helpers")

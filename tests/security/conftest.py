@@ -1,13 +1,11 @@
-"""Two territories for the security suite: "ours" (Rhône, police), where the accounts under test live, and
+"""The security suite's world: two territories, "ours" (Rhône, police), where the accounts under test live, and
 "theirs" (Bouches-du-Rhône, gendarmerie), whose objects those accounts must never reach."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from app.domain.login_sessions import Lifetimes, open_session
 from app.extensions import db
@@ -21,7 +19,6 @@ from app.models import (
     RequestStatus,
     Role,
     SessionReport,
-    User,
 )
 from tests.factories import (
     MONDAY_9,
@@ -34,19 +31,7 @@ from tests.factories import (
     make_trainer,
     make_user,
 )
-
-# Tables a request may write while doing nothing a person asked for (the log-in's own bookkeeping).
-UNWATCHED_TABLES = {"login_session"}
-
-
-@dataclass
-class World:
-    people: dict[Role, User]
-    theirs: dict[str, int]  # URL argument → an id of the other territory
-    ours: dict[str, int] = field(default_factory=dict)  # URL argument → an id the person may use (else theirs)
-    # URL argument → every id of the person's side, one per state a page shows differently (for the form fuzz).
-    ours_all: dict[str, list[int]] = field(default_factory=dict)
-    newcomer: User | None = None  # a requester without an establishment yet
+from tests.security.helpers import World
 
 
 @pytest.fixture
@@ -116,15 +101,3 @@ def world(app, clock) -> World:
                 "report_id": [our_report.id], "join_id": [joining.id, orphan.id], "exception_id": [our_leave.id],
                 "establishment_id": [registered.id], "session_id": mine}
     return World(people, theirs, ours, ours_all, newcomer)
-
-
-def snapshot() -> dict[str, list[tuple]]:
-    """Every row of every table a person's action could write, to compare before and after."""
-    db.session.expire_all()
-    rows = {}
-    for table in db.metadata.sorted_tables:
-        if table.name in UNWATCHED_TABLES:
-            continue
-        rows[table.name] = [tuple(row) for row in db.session.execute(
-            select(table).order_by(*table.primary_key.columns))]
-    return rows

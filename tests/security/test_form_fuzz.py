@@ -24,7 +24,7 @@ from werkzeug.routing import IntegerConverter
 from app import create_app
 from app.models import Role
 from tests.helpers import SKIPPED_ENDPOINTS, login, switch_to
-from tests.security.conftest import World
+from tests.security.helpers import World
 
 EXAMPLES = int(os.environ.get("RELAIS_FUZZ_EXAMPLES", "60"))
 HOSTILE = ["<script>alert(1)</script>", "=HYPERLINK(\"http://evil.example\")", "' OR 1=1 --", "\x00", "\u202e",

@@ -21,9 +21,9 @@ from tests.factories import (
     make_session_in_planning,
     make_user,
 )
+from tests.security.helpers import HOSTILE
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "app" / "templates" / "email"
-HOSTILE = '<a href="https://evil.example/x">Reconnectez</a><img src="https://evil.example/p"><script>1</script>"onmouseover="x'
 
 KINDS = {"request_notice": ["submitted", "accepted", "refused", "request_cancelled", "session_cancelled",
                             "session_confirmed", "withdrawn", "offer_filled", "offer_expired", "needs_attention"],

@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from app.models import Role
 from tests.helpers import SKIPPED_ENDPOINTS, csrf_token_from, login
-from tests.security.conftest import World, snapshot
+from tests.security.helpers import World, snapshot
 
 START = "2027-01-11T08:00:00+00:00"
 
