@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session, joinedload
 from app.models import LoginSession, Role, User
 
 TOUCH_EVERY = timedelta(minutes=5)
+# An ended session stays on record this long after its last activity: where its owner logs in from
+# (`known_address`), then it is deleted at their next log-in.
+KEPT_FOR = timedelta(days=90)
 STAFF = frozenset({Role.COORDINATOR, Role.ADMIN})
 USER_AGENT_KEPT = 300  # characters of the User-Agent kept for the person's list of their sessions
 
@@ -57,8 +60,8 @@ def credential_of(password_hash: str | None) -> str:
 def open_session(session: Session, user: User, now: datetime, lifetimes: Lifetimes, *, remember: bool,
                  user_agent: str = "", address: str = "") -> tuple[str, int]:
     """A new session for the person: its token (the only copy: the row keeps its hash) and its id. The person's
-    sessions that have ended are deleted on the way."""
-    delete_ended(session, user, now, lifetimes)
+    sessions that ended long ago are deleted on the way."""
+    delete_old_sessions(session, user, now, lifetimes)
     token = secrets.token_urlsafe(32)
     login = LoginSession(
         user_id=user.id, token_hash=token_hash(token), credential=credential_of(user.password_hash),
@@ -139,10 +142,10 @@ def end_all_sessions(session: Session, user: User, now: datetime) -> int:
     return result.rowcount
 
 
-def delete_ended(session: Session, user: User, now: datetime, lifetimes: Lifetimes) -> int:
-    """Forgets the person's sessions that can no longer log anyone in."""
+def delete_old_sessions(session: Session, user: User, now: datetime, lifetimes: Lifetimes) -> int:
+    """Forgets the person's sessions that ended and were last active more than KEPT_FOR ago."""
     result = session.execute(delete(LoginSession).where(
-        LoginSession.user_id == user.id,
+        LoginSession.user_id == user.id, LoginSession.last_seen_at < now - KEPT_FOR,
         or_(LoginSession.revoked_at.is_not(None), LoginSession.expires_at <= now,
             LoginSession.last_seen_at <= now - lifetimes.idle_for(user.role),
             LoginSession.credential != credential_of(user.password_hash))))
@@ -150,8 +153,8 @@ def delete_ended(session: Session, user: User, now: datetime, lifetimes: Lifetim
 
 
 def known_address(session: Session, email: str, address: str) -> bool:
-    """Whether the account of this address (if any) has a session opened from this network address that is
-    still on record: its owner, most likely, whom a stranger's failed attempts must not lock out."""
+    """Whether the account of this e-mail address (if any) logged in from this network address in the last
+    KEPT_FOR: its owner, most likely, whom a stranger's failed attempts must not lock out."""
     return session.scalar(select(LoginSession.id).join(User, User.id == LoginSession.user_id)
                           .where(User.email == email, LoginSession.address == address).limit(1)) is not None
 

@@ -308,3 +308,22 @@ def test_a_deactivated_trainer_record_loses_its_feed_though_the_account_stays(ap
     db.session.commit()
     assert trainer.user.is_active
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.rolled_back
+def test_ended_sessions_stay_on_record_ninety_days_then_go(app, clock):
+    """The addresses a person logged in from are remembered for a while (a stranger's failed attempts do not lock
+    them out there: test_rate_limits.py), then forgotten at a later log-in."""
+    from app.domain.login_sessions import Lifetimes, end_all_sessions, known_address, open_session
+
+    user = make_user()
+    open_session(db.session, user, clock.now(), Lifetimes(), remember=False, address="192.0.2.10")
+    end_all_sessions(db.session, user, clock.now())
+    clock.advance(timedelta(days=30))
+    open_session(db.session, user, clock.now(), Lifetimes(), remember=False, address="198.51.100.20")
+    assert known_address(db.session, user.email, "192.0.2.10")
+    clock.advance(timedelta(days=61))
+    open_session(db.session, user, clock.now(), Lifetimes(), remember=False, address="198.51.100.20")
+    assert not known_address(db.session, user.email, "192.0.2.10")
+    assert known_address(db.session, user.email, "198.51.100.20")
+    assert not known_address(db.session, "personne@ailleurs.fr", "198.51.100.20")
