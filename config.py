@@ -73,7 +73,9 @@ class Config:
     CACHE_KEY_PREFIX = "relais:"
     CACHE_DEFAULT_TIMEOUT = 24 * 3600  # a key names its revision: it is never stale, only unused
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "relais")  # one Redis may serve other apps
+    # One Redis may serve other apps too: their keys apart. (Flask-Limiter keeps the first prefix it is given for
+    # the process: none by default, so that each test's app may bring its own.)
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
     # Failed log-ins: from one address to one account (its owner's typos), to one account from anywhere (slower:
     # not counted from an address where that account has logged in before, so a stranger cannot lock the owner
     # out), and from one address whatever the account.

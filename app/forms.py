@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date, datetime
 
 import wtforms
@@ -20,22 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.widgets import Select as BaseSelect
 
 from app.converters import EARLIEST_DATE, LATEST_DATE
-
-# Control characters no one types (NUL breaks PostgreSQL's text; others hide text in pages and e-mails), except
-# tab and the line breaks of a text area.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_LINE_SEPARATORS = re.compile("[\u2028\u2029]")
-
-
-def clean_text(value):
-    """What every form keeps of typed text: NFC, no control characters, line separators as line breaks, no
-    surrounding blanks (a value of blanks alone is empty). Other values (numbers, dates, lists of them) pass."""
-    if isinstance(value, list):
-        return [clean_text(item) for item in value]
-    if not isinstance(value, str):
-        return value
-    value = _LINE_SEPARATORS.sub("\n", unicodedata.normalize("NFC", value))
-    return _CONTROL.sub("", value).strip()
+from app.domain.text import clean_text
 
 
 class _CleanedText:

@@ -146,7 +146,7 @@ def test_nul_bytes_anywhere_in_a_query_or_a_form_are_refused_before_any_view(app
 
 
 def test_every_form_cleans_typed_text_the_same_way(app):
-    from app.forms import clean_text
+    from app.domain.text import clean_text
 
     assert clean_text("  Collège\u2028Jules-Ferry\x00 \u202e ") == "Collège\nJules-Ferry"
     assert clean_text("e\u0301cole") == "école"  # NFC: the same name typed two ways is one name

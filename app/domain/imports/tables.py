@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pathlib import Path
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
+from app.domain.text import clean_text
+
 MEGABYTE = 1024 * 1024
 # What a spreadsheet reads as the start of a formula (OWASP: = + - @, tab, carriage return), after any quotes
 # already there: a text that starts with quotes and then one of them is quoted once more, so that `restore` is
@@ -34,9 +35,6 @@ MEGABYTE = 1024 * 1024
 _FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
-# Control characters no one types (NUL breaks PostgreSQL's text), except tab and line breaks: the same set as the
-# forms' cleaning (app.forms.clean_text), for the text an import brings in.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _XLSX_MAX_ENTRIES = 1000  # a workbook of one sheet holds a dozen parts
 
 
@@ -85,7 +83,7 @@ def csv_text(rows: Iterable[Sequence[object]], *, delimiter: str = ";", lineterm
 
 def clean_cell(text: str) -> str:
     """A cell's text as the app keeps it: its quote taken off, NFC, no control characters, no surrounding blanks."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", restore(text))).strip()
+    return clean_text(restore(text))
 
 
 def check_size(size: int, limits: TableLimits) -> None:
