@@ -33,7 +33,7 @@ class Config:
     RELAIS_DEFAULT_TIMEZONE = os.environ.get("RELAIS_DEFAULT_TIMEZONE", "Europe/Paris")
     # Minimum notice between submitting a request and the first possible session.
     RELAIS_MIN_NOTICE_DAYS = env_int("RELAIS_MIN_NOTICE_DAYS", 15)
-    RELAIS_PASSWORD_MIN_LENGTH = env_int("RELAIS_PASSWORD_MIN_LENGTH", 10)
+    RELAIS_PASSWORD_MIN_LENGTH = env_int("RELAIS_PASSWORD_MIN_LENGTH", 12)
     RELAIS_RESET_TOKEN_HOURS = env_int("RELAIS_RESET_TOKEN_HOURS", 2)
     RELAIS_ACTIVATION_TOKEN_DAYS = env_int("RELAIS_ACTIVATION_TOKEN_DAYS", 7)
     # Days a trainer has to answer an offer, and offers declined or expired before a session goes

@@ -35,7 +35,8 @@ def queue_templated_email(recipient: User | str, template: str, subject, dedup_k
 
 
 def queue_password_reset(user: User) -> None:
-    token = tokens.make_token(current_app.config["SECRET_KEY"], tokens.PASSWORD_RESET, user.id, user.password_hash)
+    token = tokens.make_token(current_app.config["SECRET_KEY"], tokens.PASSWORD_RESET, user.id, user.password_hash,
+                              user.email)
     queue_templated_email(user, "password_reset", _l("Réinitialisation de votre mot de passe"),
                           link=absolute_url("auth.reset_password", token=token),
                           hours=current_app.config["RELAIS_RESET_TOKEN_HOURS"])
@@ -43,7 +44,8 @@ def queue_password_reset(user: User) -> None:
 
 def queue_activation(user: User, inviter: User | None = None) -> None:
     """Invitation (no password yet) or confirmation of a self-registered address."""
-    token = tokens.make_token(current_app.config["SECRET_KEY"], tokens.ACTIVATION, user.id, user.password_hash)
+    token = tokens.make_token(current_app.config["SECRET_KEY"], tokens.ACTIVATION, user.id, user.password_hash,
+                              user.email)
     template = "invitation" if user.password_hash is None else "confirm_registration"
     subject = (_l("Invitation à rejoindre Relais") if user.password_hash is None
                else _l("Confirmez votre adresse e-mail"))

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from app.domain.passwords import password_problem
+from app.domain.passwords import password_advice, password_problem
 from app.forms import RelaisForm
 
 
@@ -31,6 +31,10 @@ class NewPasswordMixin:
 
     personal_words: tuple[str, ...] = ()
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.password.description = password_advice(current_app.config["RELAIS_PASSWORD_MIN_LENGTH"])
+
     def validate_password(self, field) -> None:
         problem = password_problem(field.data or "", current_app.config["RELAIS_PASSWORD_MIN_LENGTH"],
                                    self.personal_words)
@@ -40,8 +44,7 @@ class NewPasswordMixin:
 
 class SetPasswordForm(NewPasswordMixin, RelaisForm):
     password = PasswordField(_l("Nouveau mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe."))],
-                             render_kw={"autocomplete": "new-password"},
-                             description=_l("Au moins 10 caractères ; évitez les mots de passe courants."))
+                             render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Confirmez le mot de passe"),
                             validators=[DataRequired(_l("Confirmez le mot de passe.")),
                                         EqualTo("password", _l("Les deux mots de passe ne correspondent pas."))],
@@ -59,8 +62,7 @@ class RegistrationForm(NewPasswordMixin, RelaisForm):
                        render_kw={"autocomplete": "email"})
     phone = StringField(_l("Téléphone"), validators=[Length(max=30)], render_kw={"autocomplete": "tel"})
     password = PasswordField(_l("Mot de passe"), validators=[DataRequired(_l("Choisissez un mot de passe."))],
-                             render_kw={"autocomplete": "new-password"},
-                             description=_l("Au moins 10 caractères ; évitez les mots de passe courants."))
+                             render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("Confirmez le mot de passe"),
                             validators=[DataRequired(_l("Confirmez le mot de passe.")),
                                         EqualTo("password", _l("Les deux mots de passe ne correspondent pas."))],

@@ -246,7 +246,7 @@ def _user_from_token(purpose: str, token: str, max_age: int) -> User | None:
         return None
     user_id, fingerprint = content
     user = db.session.get(User, user_id)
-    if user is None or not tokens.token_matches(fingerprint, user.password_hash):
+    if user is None or not tokens.token_matches(fingerprint, user.password_hash, user.email):
         return None
     return user
 

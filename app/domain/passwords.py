@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 
@@ -16,18 +17,23 @@ def _common_passwords() -> frozenset[str]:
 
 
 def password_problem(password: str, min_length: int, personal_words: tuple[str, ...] = ()) -> str | None:
-    """A French explanation of why the password is refused, or None if it is acceptable."""
+    """Why the password is refused, in the reader's language, or None if it is acceptable."""
     if len(password) < min_length:
-        return f"Le mot de passe doit contenir au moins {min_length} caractères."
+        return _("Le mot de passe doit contenir au moins %(count)d caractères.", count=min_length)
     lowered = password.lower()
     if lowered in _common_passwords():
-        return "Ce mot de passe fait partie des plus courants : choisissez-en un autre."
+        return _("Ce mot de passe fait partie des plus courants : choisissez-en un autre.")
     if len(set(lowered)) < 4:
-        return "Ce mot de passe répète trop peu de caractères différents."
+        return _("Ce mot de passe répète trop peu de caractères différents.")
     for word in personal_words:
         if word and len(word) >= 4 and word.lower() in lowered:
-            return "Le mot de passe ne doit pas contenir votre nom ou votre adresse e-mail."
+            return _("Le mot de passe ne doit pas contenir votre nom ou votre adresse e-mail.")
     return None
+
+
+def password_advice(min_length: int) -> str:
+    """The hint under a new password's field: the same minimum as the check."""
+    return _("Au moins %(count)d caractères ; évitez les mots de passe courants.", count=min_length)
 
 
 def hash_password(password: str, method: str | None = None) -> str:

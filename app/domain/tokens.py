@@ -13,18 +13,19 @@ ACTIVATION = "activation"
 EMAIL_CHANGE = "email-change"
 
 
-def _fingerprint(password_hash: str | None) -> str:
-    # The link dies as soon as the password changes: a reset link works once.
-    return hashlib.sha256((password_hash or "unset").encode()).hexdigest()[:16]
+def _account_fingerprint(password_hash: str | None, email: str) -> str:
+    # A link dies as soon as the account's password or login address changes: a reset link works once, and a link
+    # sent to an address since corrected (a coordinator's typo) no longer opens the account.
+    return hashlib.sha256(f"{password_hash or 'unset'}\n{email}".encode()).hexdigest()[:16]
 
 
-def make_token(secret_key: str, purpose: str, user_id: int, password_hash: str | None) -> str:
+def make_token(secret_key: str, purpose: str, user_id: int, password_hash: str | None, email: str) -> str:
     serializer = URLSafeTimedSerializer(secret_key, salt=f"relais-{purpose}")
-    return serializer.dumps({"uid": user_id, "fp": _fingerprint(password_hash)})
+    return serializer.dumps({"uid": user_id, "fp": _account_fingerprint(password_hash, email)})
 
 
 def read_token(secret_key: str, purpose: str, token: str, max_age_seconds: int) -> tuple[int, str] | None:
-    """The user id and password fingerprint in a valid token, or None if forged or expired."""
+    """The user id and account fingerprint in a valid token, or None if forged or expired."""
     serializer = URLSafeTimedSerializer(secret_key, salt=f"relais-{purpose}")
     try:
         data = serializer.loads(token, max_age=max_age_seconds)
@@ -35,16 +36,11 @@ def read_token(secret_key: str, purpose: str, token: str, max_age_seconds: int) 
     return int(data["uid"]), str(data["fp"])
 
 
-def token_matches(fingerprint: str, password_hash: str | None) -> bool:
-    return fingerprint == _fingerprint(password_hash)
+def token_matches(fingerprint: str, password_hash: str | None, email: str) -> bool:
+    return fingerprint == _account_fingerprint(password_hash, email)
 
 
-# -- a new login address ------------------------------------------------------------------------------
-
-
-def _account_fingerprint(password_hash: str | None, email: str) -> str:
-    # The link dies once used (the address changes), and when the password changes.
-    return hashlib.sha256(f"{password_hash or 'unset'}\n{email}".encode()).hexdigest()[:16]
+# -- a new login address (the link dies once used: the address changes) ----------------------------------------
 
 
 def make_email_change_token(secret_key: str, user_id: int, password_hash: str | None, current_email: str,

@@ -129,9 +129,9 @@ def token_pages(app, world: World) -> list[str]:
     person = world.people[Role.REQUESTER]
     invited = make_user(Role.REQUESTER, activated=False)
     db.session.commit()
-    reset = tokens.make_token(secret, tokens.PASSWORD_RESET, person.id, person.password_hash)
+    reset = tokens.make_token(secret, tokens.PASSWORD_RESET, person.id, person.password_hash, person.email)
     return [f"/compte/nouveau-mot-de-passe/{reset}",
-            f"/compte/activer/{tokens.make_token(secret, tokens.ACTIVATION, invited.id, None)}",
+            f"/compte/activer/{tokens.make_token(secret, tokens.ACTIVATION, invited.id, None, invited.email)}",
             f"/compte/nouvelle-adresse/{confirmation_token(secret, person, 'nouvelle@exemple.fr', utcnow())}"]
 
 

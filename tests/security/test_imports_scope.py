@@ -262,6 +262,10 @@ def test_an_account_not_yet_activated_confirms_by_the_link_and_gets_its_invitati
     trainer = _qualified(make_trainer("69", Force.POLICE, user=make_user(Role.TRAINER, activated=False,
                                                                         email="jean.dupond@interieur.gouv.fr")))
     db.session.commit()
+    from app.domain import tokens
+
+    mistyped_invitation = "/compte/activer/" + tokens.make_token(app.config["SECRET_KEY"], tokens.ACTIVATION,
+                                                                 trainer.user.id, None, trainer.user.email)
     login(client, coordinator)
     _import(client, roster_row(trainer, email="jean.dupont@interieur.gouv.fr"))
     [message] = [m for m in _messages() if m.recipient == "jean.dupont@interieur.gouv.fr"]
@@ -275,6 +279,9 @@ def test_an_account_not_yet_activated_confirms_by_the_link_and_gets_its_invitati
     assert trainer.user.email == "jean.dupont@interieur.gouv.fr"
     invitation = _messages()[-1]
     assert invitation.recipient == "jean.dupont@interieur.gouv.fr" and "/compte/activer/" in invitation.body_text
+    # Whoever holds the mistyped address cannot open the account with the invitation sent there.
+    assert "plus valable" in _page(reader.get(mistyped_invitation, follow_redirects=True))
+    assert 'type="password"' in _page(reader.get(re.search(r"/compte/activer/[\w.-]+", invitation.body_text)[0]))
 
 
 def test_the_command_line_import_asks_too(runner, app, clock):

@@ -76,8 +76,10 @@ def test_a_real_gunicorn_run_logs_no_token(tmp_path):
         feed = feeds.feed_of(db.session, SECRET, user=trainer.user)
         secrets = {
             "feed": feeds.feed_token(SECRET, feed.nonce),
-            "reset": tokens.make_token(SECRET, tokens.PASSWORD_RESET, trainer.user.id, trainer.user.password_hash),
-            "activation": tokens.make_token(SECRET, tokens.ACTIVATION, invited.id, invited.password_hash),
+            "reset": tokens.make_token(SECRET, tokens.PASSWORD_RESET, trainer.user.id,
+                                      trainer.user.password_hash, trainer.user.email),
+            "activation": tokens.make_token(SECRET, tokens.ACTIVATION, invited.id, invited.password_hash,
+                                           invited.email),
         }
         db.session.commit()
         db.session.remove()

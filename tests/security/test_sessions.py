@@ -127,7 +127,8 @@ def test_a_new_password_ends_every_session_remembered_or_not(app):
     log_in(laptop, user)
     log_in(phone, user, remember=True)
     captured = copy_of(app, phone, "remember_token")
-    token = tokens.make_token(app.config["SECRET_KEY"], tokens.PASSWORD_RESET, user.id, user.password_hash)
+    token = tokens.make_token(app.config["SECRET_KEY"], tokens.PASSWORD_RESET, user.id, user.password_hash,
+                              user.email)
     link = f"/compte/nouveau-mot-de-passe/{token}"
     stranger = browser(app)
     response = post(stranger, link, {"password": "Nouveau-Secret-2027", "confirm": "Nouveau-Secret-2027"})

@@ -76,15 +76,30 @@ def test_registration_confirms_the_address_then_logs_in(client):
 def test_registration_refuses_weak_and_mismatched_passwords(client):
     response = post_form(client, "/compte/inscription", {
         "full_name": "Paul Martin", "email": "paul@exemple.fr", "password": "court", "confirm": "court"})
-    assert "au moins 10 caractères" in response.get_data(as_text=True)
+    assert "Le mot de passe doit contenir au moins 12 caractères." in response.get_data(as_text=True)
+    response = post_form(client, "/compte/inscription", {  # 11 characters, none common: still too short
+        "full_name": "Paul Martin", "email": "paul@exemple.fr", "password": "Kq7-vb2-Lm9", "confirm": "Kq7-vb2-Lm9"})
+    assert "au moins 12 caractères" in response.get_data(as_text=True)
     response = post_form(client, "/compte/inscription", {
-        "full_name": "Paul Martin", "email": "paul@exemple.fr", "password": "password123", "confirm": "password123"})
+        "full_name": "Paul Martin", "email": "paul@exemple.fr", "password": "qwerty123456", "confirm": "qwerty123456"})
     assert "plus courants" in response.get_data(as_text=True)
     response = post_form(client, "/compte/inscription", {
         "full_name": "Paul Martin", "email": "paul@exemple.fr", "password": "Un-Tres-Bon-Mot-2026",
         "confirm": "Un-Autre-Mot-2026"})
     assert "ne correspondent pas" in response.get_data(as_text=True)
     assert User.by_email("paul@exemple.fr") is None
+
+
+def test_the_password_hint_gives_the_configured_minimum(app, client):
+    assert "Au moins 12 caractères ; évitez les mots de passe courants." in client.get(
+        "/compte/inscription").get_data(as_text=True)
+    app.config["RELAIS_PASSWORD_MIN_LENGTH"] = 16
+    page = client.get("/compte/inscription").get_data(as_text=True)
+    assert "Au moins 16 caractères" in page and "Au moins 12" not in page
+    response = post_form(client, "/compte/inscription", {
+        "full_name": "Paul Martin", "email": "paul@exemple.fr", "password": "Kq7-vb2-Lm9-xx",
+        "confirm": "Kq7-vb2-Lm9-xx"})
+    assert "au moins 16 caractères" in response.get_data(as_text=True)
 
 
 def test_registration_does_not_reveal_existing_accounts(client):
