@@ -4,7 +4,7 @@ page, for every role, the answer is never a 5xx (issue #17, "a security suite").
 Each form is found the way a person finds it: on the pages their role reaches, in the HTML. Its fields are
 filled from strategies that suit their type (text of any Unicode, hostile markup, numbers and dates far out of
 range, choices outside the list, files of random bytes), sometimes left out. RELAIS_FUZZ_EXAMPLES sets the
-examples per form (default 60 here, CI's run; `RELAIS_FUZZ_EXAMPLES=2000 make test` before a release)."""
+examples per form (default 200 here, CI's run; `RELAIS_FUZZ_EXAMPLES=2000 make test` before a release)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from app.models import Role
 from tests.helpers import SKIPPED_ENDPOINTS, login, post_form, switch_to
 from tests.security.helpers import World
 
-EXAMPLES = int(os.environ.get("RELAIS_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("RELAIS_FUZZ_EXAMPLES", "200"))
 HOSTILE = ["<script>alert(1)</script>", "=HYPERLINK(\"http://evil.example\")", "' OR 1=1 --", "\x00", "\u202e",
            "9999-12-31", "0001-01-01", "-1", str(2**63), "", " ", "\u2028", "é" * 5000, "../../etc/passwd",
            "%00", "\r\nBcc: x@evil.example"]
