@@ -51,6 +51,14 @@ def healthz():
     return {"status": "ok", "database": "ok"}, 200
 
 
+@bp.route("/favicon.ico")
+@public
+def favicon():
+    """Browsers and feed readers ask for /favicon.ico whatever the page's <link rel="icon"> says: send them to the
+    SVG rather than answering 404 (and logging it) on every first visit."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
+
+
 @bp.route("/")
 @public
 def index():

@@ -46,7 +46,7 @@ def test_confirm_reschedule_cancel_reach_mailboxes_and_feeds(app, clock, browser
     log_in(trainer_page, trainer.user.email, PASSWORD)
     trainer_page.get_by_role("link", name="Mon agenda", exact=True).click()
     assert_accessible(trainer_page)
-    https = trainer_page.get_by_label("Adresse https (Google Agenda, autres)").input_value()
+    https = trainer_page.get_by_label("Adresse web (Google Agenda, autres)").input_value()
     feed_url = live_server + https.split("127.0.0.1:5000", 1)[1]
 
     # Confirm: the coordinator assigns the trainer directly.

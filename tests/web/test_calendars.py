@@ -73,6 +73,22 @@ def test_trainer_feed_conditional_requests_and_reset(app, client, clock):
     assert anonymous.get("/calendrier/flux/pas-un-jeton.ics").status_code == 404
 
 
+def test_the_subscription_addresses_are_labelled_by_what_they_are_not_by_a_scheme(app, client, clock):
+    """The address for Google and the others is the one RELAIS_BASE_URL gives: never labelled "https" while
+    showing http, and a server without https says what it means for online calendars."""
+    _, trainer, _ = make_confirmed_session()
+    login(client, trainer.user)
+    html = client.get("/calendrier/").get_data(as_text=True)
+    assert "Adresse https" not in html and "Adresse web (Google Agenda, autres)" in html
+    assert "Adresse d'abonnement (Apple Calendrier, Outlook, Thunderbird)" in html
+    assert 'readonly value="http://127.0.0.1:5000/' in html and "n'est pas configuré en https" in html
+    app.config["RELAIS_BASE_URL"] = "https://relais.example"
+    html = client.get("/calendrier/").get_data(as_text=True)
+    assert 'id="adresse-https" type="text" readonly value="https://relais.example/' in html
+    assert 'id="adresse-webcal" type="text" readonly value="webcal://relais.example/' in html
+    assert "n'est pas configuré en https" not in html
+
+
 def test_admin_replaces_every_address(app, client, clock):
     _, trainer, coordinator = make_confirmed_session()
     admin = make_user(Role.ADMIN)

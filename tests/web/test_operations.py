@@ -19,6 +19,15 @@ def test_healthz_says_whether_the_database_answers(app, client, tmp_path):
     assert answer.status_code == 503 and answer.json["database"] == "injoignable"
 
 
+def test_a_favicon_and_no_404_for_the_one_browsers_ask_for(app, client):
+    page = client.get("/compte/connexion").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in page
+    legacy = client.get("/favicon.ico")
+    assert legacy.status_code == 301 and legacy.headers["Location"].endswith("/static/img/favicon.svg")
+    icon = client.get("/static/img/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+
+
 def test_security_headers_and_hsts_only_over_https(app, client):
     response = client.get("/compte/connexion")
     policy = response.headers["Content-Security-Policy"]
