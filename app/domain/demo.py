@@ -602,6 +602,8 @@ class DemoBuilder:
                     address=self.fake.street_address(), postcode=commune.postcode, commune_name=commune.name,
                     commune_insee=commune.insee_code, departement_code=code, latitude=latitude,
                     longitude=longitude, force=commune.force, phone=self.fake.phone_number(),
+                    # Some lycées have classes on Saturday mornings (no draw: the demo's other draws stay the same).
+                    saturday_classes=kind is EstablishmentKind.LYCEE and uai_serial % 3 == 0,
                     confirmed_at=self._moment(days_ago=400))
                 self.establishments.append(establishment)
         self.session.add_all(self.establishments)

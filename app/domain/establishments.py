@@ -99,7 +99,8 @@ def existing_establishment(session: Session, uai: str | None, siret: str | None)
 
 def register_establishment(session: Session, actor: User, *, kind: EstablishmentKind, name: str, uai: str | None,
                            siret: str | None, address: str, postcode: str, commune_insee: str | None,
-                           commune_name: str | None, phone: str | None, now: datetime) -> Establishment:
+                           commune_name: str | None, phone: str | None, now: datetime,
+                           saturday_classes: bool = False) -> Establishment:
     """A requester registers their establishment and becomes its first member. Refused when it is registered
     already (even by someone else a moment ago: the identifiers are unique); `CommuneError` when the commune
     cannot be told from the postcode."""
@@ -110,7 +111,8 @@ def register_establishment(session: Session, actor: User, *, kind: Establishment
         kind=kind, name=name.strip(), uai=uai, siret=siret, address=address.strip(), postcode=postcode,
         commune_name=location.commune_name, commune_insee=location.insee_code,
         departement_code=location.departement_code, latitude=location.latitude, longitude=location.longitude,
-        force=location.force, phone=(phone or "").strip() or None, created_at=now)
+        force=location.force, phone=(phone or "").strip() or None, saturday_classes=saturday_classes,
+        created_at=now)
     session.add(establishment)
     try:
         session.flush()

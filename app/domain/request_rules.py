@@ -41,6 +41,7 @@ class Place:
     departement_code: str
     holiday_zone: str | None
     is_school: bool
+    saturday_classes: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,24 +210,48 @@ def _check_window(index: int, window: WindowInput, duration: int | None, place: 
     _check_window_days(prefix, start, end, place, findings)
 
 
+def weekend_reason(day: date, place: Place):
+    """Why no session can be held on this day of the week at the place (None on a working day): never on a
+    Sunday, on a Saturday only where the establishment says it works then."""
+    if day.weekday() == 6:
+        return _l("Le %(day)s est un dimanche : pas d'intervention le dimanche.", day=_day(day))
+    if day.weekday() == 5 and not place.saturday_classes:
+        if place.is_school:
+            return _l("Le %(day)s est un samedi, et l'établissement n'a pas cours le samedi (à indiquer dans la "
+                      "fiche de l'établissement si c'est le cas).", day=_day(day))
+        return _l("Le %(day)s est un samedi, et l'établissement ne reçoit pas le samedi (à indiquer dans la fiche "
+                  "de l'établissement si c'est le cas).", day=_day(day))
+    return None
+
+
 def _check_window_days(prefix: str, start: date, end: date, place: Place, findings: Findings) -> None:
     checker = WindowCheck(place.departement_code, place.holiday_zone, place.is_school)
-    blocked: list[str] = []
+    blocked: list[str] = []  # holidays: named when some days of a window are excluded
+    weekends: list[str] = []  # everyone knows weekends are excluded: named only when nothing is left
     unknown = False
     day = start
     days = 0
     while day <= end:
         days += 1
+        closed = weekend_reason(day, place)
         outcome = checker.check(day)
-        if outcome.is_blocked:
+        if closed is not None:
+            weekends.append(closed)
+        elif outcome.is_blocked:
             blocked.append(outcome.blocked_reason)
         elif outcome.warning:
             unknown = True
             warning = outcome.warning
         day += timedelta(days=1)
-    if len(blocked) == days:
-        reason = blocked[0] if days == 1 else _l("Aucun jour possible sur cette période : %(reason)s",
-                                                 reason=blocked[0])
+    if len(blocked) + len(weekends) == days:
+        first = (blocked or weekends)[0]
+        if days == 1:
+            reason = first
+        elif not blocked and place.is_school and not place.saturday_classes:
+            reason = _l("Aucun jour possible sur cette période : elle ne compte que des samedis et des dimanches, "
+                        "et l'établissement n'a pas cours le samedi.")
+        else:
+            reason = _l("Aucun jour possible sur cette période : %(reason)s", reason=first)
         findings.error(prefix + "start_date", reason)
         return
     if blocked:

@@ -81,7 +81,8 @@ def check(session: Session, data: RequestInput, establishment: Establishment, no
     audiences = [AudienceInfo(a.code, getattr(a, label), a.category)
                  for a in session.scalars(select(Audience).order_by(Audience.position))]
     topics = topic_rules(session.scalars(select(Topic).order_by(Topic.position)))
-    place = Place(establishment.departement_code, establishment.holiday_zone, establishment.kind.is_school)
+    place = Place(establishment.departement_code, establishment.holiday_zone, establishment.kind.is_school,
+                  establishment.saturday_classes)
     return check_request(data, place, topics, audiences, local_today(establishment, now), min_notice_days)
 
 

@@ -1,7 +1,7 @@
 """Registering, joining and managing an establishment."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, EmailField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.domain.identifiers import is_valid_siret, is_valid_uai, normalize_siret, normalize_uai
@@ -38,6 +38,12 @@ def normalized_identifier(kind: EstablishmentKind, value: str) -> tuple[str | No
     return (normalize_uai(value), None) if kind.uses_uai else (None, normalize_siret(value))
 
 
+def _saturday_classes_field() -> BooleanField:
+    return BooleanField(_l("Des cours ou des activités ont lieu le samedi"),
+                        description=_l("Cochez seulement si l'établissement accueille des élèves ou du public le "
+                                       "samedi : les interventions pourront alors y être prévues ce jour-là."))
+
+
 class EstablishmentDetailsForm(RelaisForm):
     """What members may correct themselves; the commune (hence the département and the force) stays."""
 
@@ -48,6 +54,7 @@ class EstablishmentDetailsForm(RelaisForm):
                           render_kw={"autocomplete": "street-address"})
     phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), Length(max=30)],
                         render_kw={"autocomplete": "tel"})
+    saturday_classes = _saturday_classes_field()
     submit = SubmitField(_l("Enregistrer les modifications"))
 
 
@@ -75,6 +82,7 @@ class EstablishmentForm(RelaisForm):
                                description=_l("Seulement si la commune n'est pas reconnue."))
     phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), Length(max=30)],
                         render_kw={"autocomplete": "tel"})
+    saturday_classes = _saturday_classes_field()
     submit = SubmitField(_l("Enregistrer l'établissement"))
 
     def validate_identifier(self, field) -> None:

@@ -63,7 +63,8 @@ def create():
                 db.session, current_user, kind=kind, name=form.name.data, uai=uai, siret=siret,
                 address=form.address.data, postcode=form.postcode.data,
                 commune_insee=form.commune_choice.data or form.commune_insee.data,
-                commune_name=form.commune_name.data, phone=form.phone.data, now=utcnow())
+                commune_name=form.commune_name.data, phone=form.phone.data,
+                saturday_classes=form.saturday_classes.data, now=utcnow())
             for coordinator in coordinators_covering(db.session, establishment.departement_code, establishment.force):
                 queue_registration_to_coordination(coordinator, establishment, current_user)
 
@@ -150,6 +151,7 @@ def edit():
                 refresh_events_of_establishment(db.session, establishment.id, utcnow())  # calendars say where
             establishment.name, establishment.address = name, address
             establishment.phone = (form.phone.data or "").strip() or None
+            establishment.saturday_classes = form.saturday_classes.data
 
         run(save)
         flash(_("Les informations de l'établissement sont enregistrées."), "success")

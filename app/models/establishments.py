@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -55,6 +55,8 @@ class Establishment(db.Model):
     # Competent force from the territorial table; NULL when the commune is unknown.
     force: Mapped[Force | None] = mapped_column(enum_column(Force, "force"))
     phone: Mapped[str | None] = mapped_column(String(30))
+    # Saturday is a day a session can be held only where the establishment says it works then (some lycées).
+    saturday_classes: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A self-registered establishment is confirmed by the coordination of its territory before its first member
     # may send requests, invite or approve colleagues (NULL: waiting).

@@ -125,12 +125,35 @@ def test_public_holidays_block_a_window_entirely_on_them_including_alsace_mosell
     errors, _ = findings(place=LYON_COMPANY, windows=christmas)
     assert errors["windows-0-start_date"] == ["Le 25/12/2026 est un jour férié (Jour de Noël)."]
     # 26 December is a public holiday in Moselle only.
-    both_days = [window(date(2026, 12, 25), date(2026, 12, 26))]
-    errors, _ = findings(place=Place("57", "B", False), windows=both_days)
+    both_days = [window(date(2026, 12, 25), date(2026, 12, 26))]  # a Saturday: open on Saturdays here
+    errors, _ = findings(place=Place("57", "B", False, saturday_classes=True), windows=both_days)
     assert "Aucun jour possible sur cette période" in errors["windows-0-start_date"][0]
-    errors, warnings = findings(place=LYON_COMPANY, windows=both_days)
+    errors, warnings = findings(place=Place("69", "A", False, saturday_classes=True), windows=both_days)
     assert errors == {}
     assert "certains jours seront exclus" in warnings[0] and "Noël" in warnings[0]
+
+
+def test_a_window_of_weekend_days_only_is_refused_with_the_reason():
+    sunday = [window(date(2027, 1, 17), date(2027, 1, 17))]
+    errors, _ = findings(windows=sunday)
+    assert errors == {"windows-0-start_date": ["Le 17 janvier 2027 est un dimanche : pas d'intervention le dimanche."]}
+    weekend = [window(date(2027, 1, 16), date(2027, 1, 17))]
+    errors, _ = findings(windows=weekend)
+    assert errors["windows-0-start_date"] == ["Aucun jour possible sur cette période : elle ne compte que des "
+                                              "samedis et des dimanches, et l'établissement n'a pas cours le samedi."]
+    errors, _ = findings(place=LYON_COMPANY, windows=[window(date(2027, 1, 16), date(2027, 1, 16))])
+    assert "Le 16 janvier 2027 est un samedi, et l'établissement ne reçoit pas le samedi" in errors[
+        "windows-0-start_date"][0]
+    # With Saturday classes, the Saturday is a school day; the Sunday still is not.
+    with_saturdays = Place("69", "A", True, saturday_classes=True)
+    assert findings(place=with_saturdays, windows=weekend) == ({}, [])
+    errors, _ = findings(place=with_saturdays, windows=sunday)
+    assert "dimanche" in errors["windows-0-start_date"][0]
+
+
+def test_weekends_inside_a_window_are_not_listed_as_excluded_days():
+    two_weeks = [window(date(2027, 1, 11), date(2027, 1, 24))]  # two weekends, no holiday
+    assert findings(windows=two_weeks) == ({}, [])
 
 
 def test_zone_a_school_holidays_differ_from_zone_c():

@@ -113,6 +113,29 @@ def test_each_error_shows_next_to_its_field_in_french(school, logged_in, changes
     assert db.session.scalar(select(InterventionRequest)) is None
 
 
+def test_a_weekend_window_is_refused_unless_the_establishment_has_saturday_classes(school, logged_in):
+    establishment, requester, _ = school
+    client = logged_in(requester)
+    weekend = request_form(**{"windows-0-start_date": "2027-01-16", "windows-0-end_date": "2027-01-17"})
+    page = text(post_form(client, "/demandes/nouvelle", weekend))
+    error_block = page.split('id="windows-0-start_date-erreur"', 1)[1].split("</div>", 1)[0]
+    assert "elle ne compte que des samedis et des dimanches, et l'établissement n'a pas cours le samedi" in error_block
+    assert db.session.scalar(select(InterventionRequest)) is None
+    # The members say their lycée has classes on Saturdays: the same window is now possible.
+    response = post_form(client, "/etablissement/modifier", {"name": establishment.name,
+                                                            "address": establishment.address,
+                                                            "saturday_classes": "y"})
+    assert response.status_code == 302
+    db.session.refresh(establishment)
+    assert establishment.saturday_classes
+    assert "Cours ou activités le samedi" in text(client.get("/etablissement/"))
+    assert post_form(client, "/demandes/nouvelle", weekend).status_code == 302
+    sunday = request_form(**{"windows-0-start_date": "2027-01-17", "windows-0-end_date": "2027-01-17",
+                             "windows-1-start_date": ""})
+    page = text(post_form(client, "/demandes/nouvelle", sunday))
+    assert "Le 17 janvier 2027 est un dimanche : pas d'intervention le dimanche." in page
+
+
 def test_warnings_do_not_block_and_stay_visible(school, logged_in):
     _, requester, _ = school
     client = logged_in(requester)
