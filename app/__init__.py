@@ -134,6 +134,7 @@ def _connection_settings(dbapi_connection, connection_record) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
+    from app.agenda import bp as agenda_bp
     from app.auth import bp as auth_bp
     from app.calendars import bp as calendars_bp
     from app.coordination import bp as coordination_bp
@@ -158,5 +159,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(offers_bp, url_prefix="/propositions")
     app.register_blueprint(planning_bp, url_prefix="/planification")
     app.register_blueprint(calendars_bp, url_prefix="/calendrier")
+    app.register_blueprint(agenda_bp, url_prefix="/agenda")
     app.register_blueprint(reports_bp, url_prefix="/comptes-rendus")
     app.register_blueprint(statistics_bp, url_prefix="/statistiques")

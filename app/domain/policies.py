@@ -326,6 +326,14 @@ class PlanningPolicy(Policy):
         return covers(user, departement_code, force)
 
 
+class AgendaPolicy(Policy):
+    """The agenda by trainer and day: the coordination's of its territory (its rows are the sessions' and
+    trainers' own), a trainer's of their own offers, sessions and unavailabilities."""
+
+    resource = "agenda"
+    ACTIONS: ClassVar = {"team": STAFF, "own": TRAINER}
+
+
 class StatisticsPolicy(Policy):
     """The dashboards: the coordination's territory, the whole country for admins."""
 
@@ -351,11 +359,12 @@ REPORTS = ReportPolicy()
 FEEDS = FeedPolicy()
 EXPORTS = ExportPolicy()
 PLANNING = PlanningPolicy()
+AGENDA = AgendaPolicy()
 STATISTICS = StatisticsPolicy()
 ACCOUNTS = AccountPolicy()
 POLICIES: dict[str, Policy] = {policy.resource: policy for policy in (
     REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
-    STATISTICS, ACCOUNTS)}
+    AGENDA, STATISTICS, ACCOUNTS)}
 
 
 def policy_table() -> list[tuple[str, str, frozenset[Role]]]:

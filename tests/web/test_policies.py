@@ -140,6 +140,30 @@ def test_each_policy_lets_a_person_act_on_exactly_the_rows_it_lists(world):
     assert compared > 100
 
 
+def test_the_agenda_lays_out_exactly_the_sessions_the_session_policy_lists(world, clock):
+    from datetime import timedelta
+
+    from app.domain.agenda import AgendaFilters, Period, team_agenda, trainer_agenda
+
+    period = Period.of("week", clock.now().date())
+    start, end = period.utc_bounds()
+    for name, user in world.items():
+        if user.role in (Role.COORDINATOR, Role.ADMIN):
+            laid_out = {entry.intervention_id for row in team_agenda(db.session, user, period, AgendaFilters()).rows
+                        for entries in row.entries.values() for entry in entries}
+            listed = set(db.session.scalars(select(Intervention.id).where(
+                POLICIES["session"].rows(user), Intervention.starts_at.between(start, end))))
+            assert laid_out == listed, f"{name}: the agenda shows {sorted(laid_out)}, the policy lists {sorted(listed)}"
+        elif user.role is Role.TRAINER:
+            trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == user.id))
+            month = trainer_agenda(db.session, user, trainer, Period.of("month", clock.now().date() + timedelta(1)),
+                                   "Europe/Paris")
+            laid_out = {entry.intervention_id for entries in month.entries.values() for entry in entries}
+            asked = set(db.session.scalars(select(Assignment.intervention_id).where(
+                POLICIES["assignment"].rows(user))))
+            assert laid_out and laid_out == asked, name
+
+
 def test_scopes_see_their_territory_and_nothing_else(world):
     requests = POLICIES["request"]
     codes = lambda user: {r.departement_code for r in db.session.scalars(  # noqa: E731
