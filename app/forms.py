@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import DateField as BaseDateField
+from wtforms import HiddenField, SelectMultipleField, SubmitField, TextAreaField, ValidationError
 from wtforms import SelectField as BaseSelectField
-from wtforms import SelectMultipleField, SubmitField, TextAreaField, ValidationError
 from wtforms.fields.choices import Choice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -35,6 +35,14 @@ class RelaisForm(FlaskForm):
 
     class Meta(_CleanedText):
         pass
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Hidden fields (the token…) and buttons without an id (no label points at them): a page with several
+        # forms would repeat "csrf_token" and "submit", or a filter's names in the hidden copy of the next step.
+        for field in self._fields.values():
+            if isinstance(field, HiddenField | SubmitField):
+                field.render_kw = {"id": False, **(field.render_kw or {})}
 
 
 class RelaisSubform(wtforms.Form):

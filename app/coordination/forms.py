@@ -11,7 +11,7 @@ from app.models import Force
 class RefuseForm(RelaisForm):
     reason = TextAreaField(_l("Motif du refus"), validators=[DataRequired(_l("Indiquez le motif du refus.")),
                                                             Length(max=500)],
-                           description=_l("Il sera communiqué à l'établissement."))
+                           description=_l("Il sera communiqué à l'établissement."), id="motif-refus")
     submit = SubmitField(_l("Refuser la demande"))
 
 
@@ -27,7 +27,9 @@ class ForceForm(RelaisForm):
 
 class CancelForm(RelaisForm):
     reason = TextAreaField(_l("Motif de l'annulation"), validators=[DataRequired(_l("Indiquez le motif.")),
-                                                                   Length(max=500)])
+                                                                   Length(max=500)],
+                           description=_l("Il sera communiqué à l'établissement et aux formateurs concernés."),
+                           id="motif-annulation")
     submit = SubmitField(_l("Annuler la demande"))
 
 

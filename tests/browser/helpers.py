@@ -11,11 +11,46 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     return [v for v in results.response["violations"] if v.get("impact") in impacts]
 
 
+# Every id once, every form control named by a label of its own (label[for], aria-label or aria-labelledby): axe
+# lets a control through when another control's label shares its id, or when a heading holds the id its label
+# points to (clicking "Motif de l'annulation" focused "Motif du refus").
+_IDS_AND_LABELS = """() => {
+  const problems = [];
+  const seen = new Map();
+  for (const element of document.querySelectorAll("[id]")) {
+    seen.set(element.id, (seen.get(element.id) || 0) + 1);
+  }
+  for (const [id, count] of seen) {
+    if (count > 1) problems.push(`id "${id}" used ${count} times`);
+  }
+  const buttons = ["hidden", "submit", "button", "reset", "image"].map(type => `:not([type=${type}])`).join("");
+  const controls = document.querySelectorAll(`input${buttons}, select, textarea`);
+  for (const control of controls) {
+    const name = control.name || control.id || control.outerHTML.slice(0, 80);
+    if (control.hasAttribute("aria-label") && control.getAttribute("aria-label").trim()) continue;
+    const labelledBy = (control.getAttribute("aria-labelledby") || "").split(/\\s+/).filter(Boolean);
+    if (labelledBy.length && labelledBy.every(id => document.getElementById(id))) continue;
+    const labels = [...document.querySelectorAll("label[for]")].filter(l => control.id && l.htmlFor === control.id);
+    if (labels.length === 1 && labels[0].textContent.trim()) continue;
+    problems.push(labels.length > 1 ? `${name}: ${labels.length} labels`
+                                    : `${name}: no label[for], aria-label or aria-labelledby`);
+  }
+  return problems;
+}"""
+
+
+def ids_and_labels_problems(page) -> list[str]:
+    """Duplicate ids and form controls without a label of their own, on the page as it is now."""
+    return page.evaluate(_IDS_AND_LABELS)
+
+
 def assert_accessible(page) -> None:
     violations = axe_violations(page)
     details = "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — "
                         + ", ".join(str(n.get("target")) for n in v["nodes"][:5]) for v in violations)
     assert not violations, f"axe-core violations on {page.url}:\n{details}"
+    problems = ids_and_labels_problems(page)
+    assert not problems, f"ids or labels on {page.url}:\n" + "\n".join(problems)
 
 
 def log_in(page, email: str, password: str) -> None:
