@@ -150,6 +150,7 @@ class DemoBuilder:
         self.build_requests()
         self.session.flush()
         self.build_offers()
+        self.build_agenda_weeks()
         self.build_outbox()
         self.build_join_requests()
         self.result.counts.update({
@@ -530,6 +531,123 @@ class DemoBuilder:
             # One try only: the decline hands the session back to the coordinator, flagged.
             offers.decline_offer(self.session, assignment, self.random.choice(declines), now - timedelta(days=1),
                                  offers.OfferSettings(max_tries=1))
+
+    # -- the agenda's weeks (app/agenda) ---------------------------------------------------------
+
+    AGENDA_PAST = ("done", "done", "cancelled")
+    AGENDA_AHEAD = ("confirmed", "pending", "cancelled", "unstaffed", "confirmed")
+
+    def build_agenda_weeks(self) -> None:
+        """Two weeks before this one and four from it, in the first département, each force: a session a school
+        day, in the agenda's every state (given, cancelled; confirmed, offered, cancelled, left without a trainer),
+        made through the real rules, every other one for the demo account of the force; and a few days of leave
+        for that account next week."""
+        from app.domain.timezones import to_utc
+        from app.models import AvailabilityException, ExceptionKind
+
+        code = self.scale.departements[0]
+        monday = self.today - timedelta(days=self.today.weekday())
+        for force in (Force.POLICE, Force.GENDARMERIE):
+            trainers = [t for t in self.trainers if t.unit.departement_code == code and t.force is force]
+            places = [e for e in self.establishments if e.departement_code == code and e.force is force
+                      and any(user.password_hash for user in e.members)]
+            coordinators = coordinators_covering(self.session, code, force)
+            if len(trainers) < 2 or not places or not coordinators:
+                continue
+            days = self._open_days(places[0], monday - timedelta(days=14), monday + timedelta(days=27))
+            ahead_days = [day for day in days if day >= self.today]
+            # The first day ahead holds two sessions of the demo account, so that even a month's last day shows a
+            # confirmed session and an offer; then a session a day.
+            slots = [(day, (9, 14, 10)[n % 3]) for n, day in enumerate(days) if day < self.today]
+            slots += [(day, hour) for day in ahead_days[:1] for hour in (14, 16)]
+            slots += [(day, (9, 14, 10)[n % 3]) for n, day in enumerate(ahead_days[1:])]
+            past = ahead = 0
+            for number, (day, hour) in enumerate(slots):
+                counter = past if day < self.today else ahead
+                states = self.AGENDA_PAST if day < self.today else self.AGENDA_AHEAD
+                state = states[counter % len(states)]
+                demo_account = counter % 2 == 0 or (day >= self.today and counter < 2)
+                trainer = trainers[0] if demo_account else trainers[1 + (counter // 2) % (len(trainers) - 1)]
+                if day < self.today:
+                    past += 1
+                else:
+                    ahead += 1
+                establishment = places[number % len(places)]
+                starts_at = to_utc(day, time(hour, 0), establishment.timezone)
+                try:
+                    with self.session.begin_nested():  # a refusal leaves nothing half-written
+                        self._agenda_session(establishment, trainer, coordinators[0], starts_at, state)
+                except Refused:
+                    continue
+            zone = self.departements[code].timezone
+            leave = monday + timedelta(days=10)
+            trainers[0].exceptions.append(AvailabilityException(
+                kind=ExceptionKind.UNAVAILABLE, starts_at=to_utc(leave, time(0), zone),
+                ends_at=to_utc(leave + timedelta(days=2), time(0), zone), reason="Formation continue"))
+        self.session.flush()
+
+    def _agenda_session(self, establishment: Establishment, trainer: Trainer, coordinator: User,
+                        starts_at: datetime, state: str) -> None:
+        """One request of one group, accepted, its session in the agenda state asked for (given in the past with
+        its report; cancelled with its trainer; confirmed, offered or declined to nobody ahead)."""
+        from app.domain import lifecycle, offers
+        from app.models import Assignment, AssignmentStatus, InterventionRequest, InterventionStatus, RequestWindow
+
+        requester = next(user for user in establishment.members if user.password_hash)
+        ends_at = starts_at + timedelta(hours=1)
+        if not all(ends_at + self.TRAVEL <= begin or end + self.TRAVEL <= starts_at
+                   for begin, end in self.booked[trainer.id]):
+            return  # the trainer is elsewhere then
+        self.booked[trainer.id].append((starts_at, ends_at))
+        now = self._moment(days_ago=0)
+        created = starts_at - timedelta(days=30)
+        request = InterventionRequest(
+            establishment_id=establishment.id, created_by_id=requester.id,
+            departement_code=establishment.departement_code, force=establishment.force, group_count=1,
+            people_per_group=self.random.choice([24, 26, 28]), duration_minutes=60,
+            room=self.random.choice(["Salle polyvalente", "CDI", "Salle de réunion"]),
+            contact_name=requester.full_name, contact_phone=establishment.phone or "01 23 45 67 89",
+            contact_email=requester.email, created_at=created, updated_at=created)
+        request.audiences = [self.audiences[0]]
+        request.topics = self.topics[:2]
+        day = starts_at.date()
+        request.windows = [RequestWindow(start_date=day, end_date=day, start_time=time(8, 0), end_time=time(17, 0))]
+        self.session.add(request)
+        lifecycle.record_creation(self.session, request, requester, created)
+        lifecycle.submit(self.session, request, requester, created + timedelta(hours=1))
+        lifecycle.accept(self.session, request, coordinator, created + timedelta(days=2))
+        self.session.flush()
+        intervention = request.interventions[0]
+        decided = created + timedelta(days=3)
+        if state in ("done", "cancelled") and starts_at < now:
+            intervention.starts_at, intervention.ends_at = starts_at, ends_at
+            intervention.assignments.append(Assignment(
+                trainer_id=trainer.id, status=AssignmentStatus.ACCEPTED, offered_at=decided,
+                answered_at=decided, accepted_at=decided, offered_by_id=coordinator.id))
+            intervention.status, intervention.accepted_count = InterventionStatus.CONFIRMED, 1
+            intervention.confirmed_at = decided
+            self.session.flush()
+            if state == "done":
+                intervention.status = InterventionStatus.DONE
+                self._reports(intervention, request, [trainer])
+                lifecycle.recompute_request_status(self.session, request, ends_at + timedelta(days=1))
+            else:
+                lifecycle.cancel_intervention(self.session, intervention, requester,
+                                              self.random.choice(CANCEL_REASONS), starts_at - timedelta(days=2))
+            return
+        settings = offers.OfferSettings()
+        if state in ("confirmed", "cancelled"):
+            offers.assign_directly(self.session, intervention, trainer, starts_at, ends_at, coordinator,
+                                   now - timedelta(days=1))
+            if state == "cancelled":
+                lifecycle.cancel_intervention(self.session, intervention, requester,
+                                              self.random.choice(CANCEL_REASONS), now - timedelta(hours=2))
+            return
+        change = offers.make_offer(self.session, intervention, trainer, starts_at, ends_at, coordinator,
+                                   now - timedelta(days=1), settings)
+        if state == "unstaffed":
+            offers.decline_offer(self.session, change.notices[0].assignment, "Déjà en mission ce jour-là.",
+                                 now - timedelta(hours=3), offers.OfferSettings(max_tries=1))
 
     def build_units(self) -> None:
         for code in self.scale.departements:

@@ -13,7 +13,7 @@ from app.domain.timezones import to_utc
 from app.extensions import db
 from app.models import AvailabilityException, ExceptionKind, Force, Role
 from tests.factories import make_assigned_session, make_coordinator, make_establishment, make_trainer, make_user
-from tests.helpers import count_queries, login, switch_to
+from tests.helpers import count_queries, login, post_form, switch_to
 
 # The clock fixture: Monday 30 November 2026, 10:00 in Paris.
 WEEK = "2026-11-30"
@@ -65,7 +65,7 @@ def test_the_week_shows_each_state_by_words_and_symbol_not_colour_alone(client, 
     html = client.get(f"/agenda/semaine?jour={WEEK}").get_data(as_text=True)
     monday, police = world["monday"], world["police"].id
     confirmed = cell(html, police, monday)
-    assert "agenda-confirmed" in confirmed and "Confirmée" in confirmed and "09:00–10:00" in confirmed
+    assert "agenda-confirmed" in confirmed and "Confirmée" in confirmed and "9\u00a0h–10\u00a0h" in confirmed
     assert 'aria-hidden="true">✓<' in confirmed
     assert f'href="/coordination/demandes/{world["confirmed"].request_id}#interventions"' in confirmed
     pending = cell(html, police, monday + timedelta(days=1))
@@ -139,11 +139,11 @@ def test_week_and_month_edges_follow_each_places_local_day(client, clock):
     db.session.commit()
     login(client, make_user(Role.ADMIN))
     this_week = client.get(f"/agenda/semaine?jour={WEEK}").get_data(as_text=True)
-    assert "22:30" in cell(this_week, trainer.id, sunday)
+    assert "22\u00a0h\u00a030" in cell(this_week, trainer.id, sunday)
     assert f"/demandes/{early.request_id}#" not in this_week
     next_week = client.get("/agenda/semaine?jour=2026-12-09").get_data(as_text=True)
     monday_cell = cell(next_week, reunion.id, date(2026, 12, 7))
-    assert "02:00" in monday_cell and "heure de La Réunion" in monday_cell
+    assert "2\u00a0h" in monday_cell and "heure de La Réunion" in monday_cell
     assert f"/demandes/{late.request_id}#" not in next_week
     december = client.get("/agenda/mois?jour=2026-12-15").get_data(as_text=True)
     assert f"/demandes/{last_of_month.request_id}#" in cell(december, trainer.id, date(2026, 12, 31))
@@ -163,7 +163,7 @@ def test_the_month_grid_reads_out_what_its_cells_show_briefly(client, world):
     assert f"/demandes/{world['confirmed'].request_id}#" not in html
     html = client.get("/agenda/mois?jour=2026-11-10").get_data(as_text=True)
     entry = cell(html, world["police"].id, world["monday"])
-    assert "09:00" in entry and '<span class="visually-hidden"> — Collège Jean-Moulin, Classe de 4e A — Confirmée'\
+    assert "9\u00a0h" in entry and '<span class="visually-hidden"> — Collège Jean-Moulin, Classe de 4e A — Confirmée'\
         in entry
     assert '<span class="visually-hidden">lundi 30 novembre</span>' in html
 
@@ -261,3 +261,24 @@ def test_each_side_gets_its_own_agenda_only(client, world):
     assert client.get("/agenda/semaine").status_code == 200
     # Bad values in the address are ignored, not errors.
     assert client.get("/agenda/semaine?jour=2026-13-45&formateur=abc&apres=-4&force=marine").status_code == 200
+
+
+def test_the_demo_fills_the_agenda_in_every_state(app, client, clock):
+    from app.domain.demo import DEMO_PASSWORD
+    from app.models import User
+    from tests.factories import load_demo_data
+
+    load_demo_data(seed=2026, today=clock.now().date())
+    login(client, User.by_email("coordination.police.69@relais.demo"), DEMO_PASSWORD)
+    for path in ("/agenda/semaine", "/agenda/mois"):
+        table = table_of(client.get(path).get_data(as_text=True))
+        for state in ("pending", "confirmed", "cancelled"):
+            assert f"agenda-entry agenda-{state}" in table, (path, state)
+    assert "Sans formateur" in table_of(client.get("/agenda/semaine").get_data(as_text=True))
+    post_form(client, "/compte/deconnexion", {}, page="/accueil")
+    login(client, User.by_email("formateur.pfad@relais.demo"), DEMO_PASSWORD)
+    for path in ("/agenda/mon-mois", "/agenda/mon-mois?jour=2026-12-01"):
+        table = table_of(client.get(path).get_data(as_text=True))
+        for state in ("pending", "confirmed", "cancelled"):
+            assert f"agenda-entry agenda-{state}" in table, (path, state)
+    assert "Indisponible" in client.get("/agenda/mon-mois?jour=2026-12-01").get_data(as_text=True)
