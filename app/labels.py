@@ -45,11 +45,22 @@ EVENTS = {
     "rescheduled": _l("Horaire de l'intervention modifié"),
     "report_filed": _l("Compte rendu déposé"),
     "report_reopened": _l("Compte rendu rouvert pour correction"),
+    "report_corrected": _l("Compte rendu corrigé par la coordination"),
 }
 # Events between the coordination and the trainers: not shown to the establishment (who was asked,
 # who declined and why stay internal).
 INTERNAL_EVENTS = frozenset({"offered", "assigned", "offer_accepted", "offer_declined", "offer_expired", "withdrawn",
-                             "needs_attention", "report_filed", "report_reopened", "force_changed"})
+                             "needs_attention", "report_filed", "report_reopened", "report_corrected",
+                             "force_changed"})
+# Why a session was not held (the codes of app.domain.reports.NOT_HELD_REASONS).
+NOT_HELD_REASONS = {
+    "establishment_cancelled": _l("Annulée par l'établissement"),
+    "audience_absent": _l("Public absent (sortie, examen, classe libérée…)"),
+    "trainer_prevented": _l("Formateur empêché (mission, maladie…)"),
+    "premises_closed": _l("Établissement fermé ou accès impossible"),
+    "event": _l("Grève, intempéries ou autre événement"),
+    "other": _l("Autre motif"),
+}
 
 KIND_LABELS = {
     EstablishmentKind.COLLEGE: _l("Collège"),
@@ -80,5 +91,6 @@ def template_globals() -> dict:
             "REQUEST_EVENTS": {key: str(label) for key, label in EVENTS.items()},
             "FORCE_LABELS": {key: str(label) for key, label in FORCES.items()},
             "INTERNAL_EVENTS": INTERNAL_EVENTS,
+            "NOT_HELD_REASONS": {key: str(label) for key, label in NOT_HELD_REASONS.items()},
         }
     return _TRANSLATED[language]

@@ -453,7 +453,7 @@ def expired_offer_ids(session: Session, now: datetime, limit: int = 500) -> list
 
 
 def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Assignment]:
-    """The trainer's open offers, soonest deadline first, with what their home page shows of them."""
+    """The trainer's open offers, earliest session first (as a diary reads), with what their home page shows."""
     from sqlalchemy.orm import joinedload
 
 
@@ -466,7 +466,7 @@ def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Ass
         .options(request_of.selectinload(InterventionRequest.topics),
                  request_of.selectinload(InterventionRequest.audiences),
                  request_of.joinedload(InterventionRequest.establishment))
-        .order_by(Assignment.expires_at, Assignment.id)))
+        .order_by(Intervention.starts_at, Assignment.id)))
 
 
 def reschedule(session: Session, intervention: Intervention, starts_at: datetime, ends_at: datetime, actor: User,

@@ -163,7 +163,7 @@ class SessionPolicy(Policy):
     resource = "session"
     model = Intervention
     ACTIONS: ClassVar = {"view": EVERYONE, "cancel": REQUESTER, "feedback": REQUESTER, "staff": STAFF,
-                         "report": TRAINER}
+                         "report": TRAINER, "brief": TRAINER}
 
     def allows_object(self, user: User, action: str, intervention: Intervention) -> bool:
         if user.role is Role.REQUESTER:
@@ -284,11 +284,11 @@ class JoinRequestPolicy(Policy):
 
 class ReportPolicy(Policy):
     """Reports after a session: trainers file theirs (through the session's "report" action); the coordination
-    of the session reads them; an admin reopens a locked one."""
+    of the session reads and corrects them; an admin reopens a locked one for its trainer."""
 
     resource = "report"
     model = SessionReport
-    ACTIONS: ClassVar = {"reopen": ADMIN}
+    ACTIONS: ClassVar = {"list": STAFF, "view": STAFF, "correct": STAFF, "reopen": ADMIN}
 
     def allows_object(self, user: User, action: str, report: SessionReport) -> bool:
         return SESSIONS.allows_object(user, "staff", report.intervention)

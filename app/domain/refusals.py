@@ -40,6 +40,8 @@ MESSAGES = {
     "period_past": _l("Cette période est déjà passée."),
     # reports and feedback
     "report_closed": _l("Ce compte rendu ne peut plus être modifié."),
+    "report_incomplete": _l("Compte rendu incomplet : dites si l'intervention a eu lieu, avec le nombre de "
+                            "personnes présentes ou le motif."),
     "feedback_closed": _l("Votre avis n'a pas pu être enregistré : il a peut-être déjà été donné."),
     # establishments
     "establishment_exists": _l("Cet établissement est déjà inscrit sur Relais : demandez à le rejoindre avec cet "

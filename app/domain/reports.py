@@ -1,6 +1,9 @@
 """After a session: each trainer reports; the first report makes the session done (or not held).
 
-A report can be corrected for 30 days, then it is locked; an admin can reopen it for another 30.
+A report says whether the session was held: held with the people reached, not held with a reason from
+`NOT_HELD_REASONS`; anything less is refused, so the statistics only ever count complete reports. Its trainer
+can correct it for 30 days, then it is locked (an admin can reopen it for another 30); the coordination of the
+session corrects it at any time. Every change after filing is kept, field by field (`ReportCorrection`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from app.models import (
     Intervention,
     InterventionRequest,
     InterventionStatus,
+    ReportCorrection,
     SessionReport,
     Topic,
     Trainer,
@@ -29,11 +33,18 @@ from app.models import (
 
 EDIT_WINDOW = timedelta(days=30)
 REPORTABLE = (InterventionStatus.CONFIRMED, InterventionStatus.DONE, InterventionStatus.NOT_HELD)
+# Why a session was not held, as the statistics group them (labels: app.labels.NOT_HELD_REASONS).
+NOT_HELD_REASONS = ("establishment_cancelled", "audience_absent", "trainer_prevented", "premises_closed",
+                    "event", "other")
+# What a correction compares, in the order the history shows it.
+REPORT_FIELDS = ("held", "people_present", "pupils", "staff", "parents", "not_held_code", "not_held_reason",
+                 "topics", "remarks")
 
 
 @dataclass(frozen=True)
 class ReportData:
-    held: bool
+    held: bool | None  # None: the trainer did not say
+    not_held_code: str | None = None
     not_held_reason: str | None = None
     people_present: int | None = None
     pupils: int | None = None
@@ -54,17 +65,35 @@ def is_locked(report: SessionReport, now: datetime) -> bool:
     return now >= report.editable_until
 
 
+def is_complete(data: ReportData) -> bool:
+    """Held with the people reached, or not held with a listed reason: what the statistics may count."""
+    if data.held is None:
+        return False
+    if data.held:
+        return data.people_present is not None and data.people_present >= 1
+    return data.not_held_code in NOT_HELD_REASONS
+
+
+def _values(data: ReportData) -> dict:
+    """The columns of a report from what was said; what does not apply to the answer is cleared."""
+    if not is_complete(data):
+        raise Refused("report_incomplete")
+    held = data.held
+    return dict(held=held, not_held_code=None if held else data.not_held_code,
+                not_held_reason=None if held else data.not_held_reason,
+                people_present=data.people_present if held else None,
+                pupils=data.pupils if held else None, staff=data.staff if held else None,
+                parents=data.parents if held else None, remarks=data.remarks)
+
+
 def save_report(session: Session, intervention: Intervention, trainer: Trainer, data: ReportData, author: User,
                 now: datetime) -> SessionReport:
     """Files (once per trainer: a unique constraint) or corrects (until locked) the trainer's report."""
     if not may_report(intervention, trainer.id, now):
         raise Refused("report_closed")
+    values = _values(data)
     lock_sessions(session, [intervention.id])  # the session before the report's row and the request
     topics = [session.get(Topic, code) for code in data.topic_codes]
-    values = dict(held=data.held, not_held_reason=None if data.held else data.not_held_reason,
-                  people_present=data.people_present if data.held else None,
-                  pupils=data.pupils if data.held else None, staff=data.staff if data.held else None,
-                  parents=data.parents if data.held else None, remarks=data.remarks)
     report = session.scalar(select(SessionReport).where(SessionReport.intervention_id == intervention.id,
                                                         SessionReport.trainer_id == trainer.id))
     if report is None:
@@ -76,6 +105,7 @@ def save_report(session: Session, intervention: Intervention, trainer: Trainer, 
         record_event(session, intervention.request, author, "report_filed", now,
                      f"{intervention.group_label} — {trainer.full_name}", intervention)
     else:
+        before = report_snapshot(report)
         # Conditional on the lock: a correction racing the deadline loses, never slips through.
         result = session.execute(update(SessionReport)
                                  .where(SessionReport.id == report.id, SessionReport.editable_until > now)
@@ -85,8 +115,47 @@ def save_report(session: Session, intervention: Intervention, trainer: Trainer, 
         session.refresh(report)
         report.topics = topics
         session.flush()
+        _record_corrections(session, report, before, author, now)
     _settle_session(session, intervention, now)
     return report
+
+
+def correct_report(session: Session, report: SessionReport, data: ReportData, actor: User,
+                   now: datetime) -> SessionReport:
+    """The coordination corrects a report of its scope, locked or not; each changed field is kept with who
+    changed it and when, and the session's status and people reached follow."""
+    values = _values(data)
+    intervention = report.intervention
+    lock_sessions(session, [intervention.id])
+    before = report_snapshot(report)
+    for name, value in values.items():
+        setattr(report, name, value)
+    report.topics = [session.get(Topic, code) for code in data.topic_codes]
+    report.updated_at = now
+    session.flush()
+    if _record_corrections(session, report, before, actor, now):
+        record_event(session, intervention.request, actor, "report_corrected", now,
+                     f"{intervention.group_label} — {report.trainer.full_name}", intervention)
+    _settle_session(session, intervention, now)
+    return report
+
+
+def report_snapshot(report: SessionReport) -> dict[str, str | None]:
+    """The report's fields as text, to compare before and after a change (topics by code, in order)."""
+    values = {name: getattr(report, name) for name in REPORT_FIELDS if name != "topics"}
+    values["topics"] = ",".join(topic.code for topic in report.topics)
+    return {name: None if values[name] is None or values[name] == "" else str(values[name])
+            for name in REPORT_FIELDS}
+
+
+def _record_corrections(session: Session, report: SessionReport, before: dict, actor: User,
+                        now: datetime) -> int:
+    after = report_snapshot(report)
+    changed = [name for name in REPORT_FIELDS if before[name] != after[name]]
+    for name in changed:
+        session.add(ReportCorrection(report_id=report.id, at=now, actor_id=actor.id, field=name,
+                                     old_value=before[name], new_value=after[name]))
+    return len(changed)
 
 
 def _settle_session(session: Session, intervention: Intervention, now: datetime) -> None:

@@ -23,12 +23,12 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.domain.certification import VALIDITY, WARNING_WINDOW, CertificationState
 from app.domain.policies import TRAINERS
 from app.domain.refusals import Refused
-from app.domain.timezones import to_utc
+from app.domain.timezones import to_local, to_utc
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -38,6 +38,7 @@ from app.models import (
     ExceptionKind,
     Force,
     Intervention,
+    InterventionRequest,
     InterventionStatus,
     Topic,
     Trainer,
@@ -267,6 +268,35 @@ def add_exception(trainer: Trainer, kind: ExceptionKind, start_day: date, start_
     return exception
 
 
+@dataclass(frozen=True)
+class ShownPeriod:
+    """An availability exception as its trainer entered it: whole days as first and last day (inclusive),
+    otherwise with the local times."""
+
+    id: int
+    kind: ExceptionKind
+    reason: str | None
+    first_day: date
+    last_day: date
+    start_time: time | None  # None: from the start of the first day
+    end_time: time | None  # None: to the end of the last day
+
+
+def shown_period(exception: AvailabilityException, timezone_name: str) -> ShownPeriod:
+    """The inverse of `add_exception`: a period ending at midnight ends on the day before, whole."""
+    start, end = to_local(exception.starts_at, timezone_name), to_local(exception.ends_at, timezone_name)
+    whole_end = end.time() == time(0) and end.date() > start.date()
+    return ShownPeriod(id=exception.id, kind=exception.kind, reason=exception.reason, first_day=start.date(),
+                       last_day=end.date() - timedelta(days=1) if whole_end else end.date(),
+                       start_time=None if start.time() == time(0) else start.time(),
+                       end_time=None if whole_end else end.time())
+
+
+def upcoming_periods(trainer: Trainer, timezone_name: str, now: datetime) -> list[ShownPeriod]:
+    """The trainer's exceptions not over yet, as entered."""
+    return [shown_period(e, timezone_name) for e in trainer.exceptions if e.ends_at > now]
+
+
 def upcoming_busy(session: Session, trainer_id: int, now: datetime, limit: int = 10) -> list[tuple]:
     """The trainer's next sessions, accepted or offered: (intervention, assignment status)."""
     return session.execute(
@@ -275,4 +305,5 @@ def upcoming_busy(session: Session, trainer_id: int, now: datetime, limit: int =
         .where(Assignment.trainer_id == trainer_id,
                Assignment.status.in_((AssignmentStatus.ACCEPTED, AssignmentStatus.OFFERED)),
                Intervention.status != InterventionStatus.CANCELLED, Intervention.ends_at > now)
+        .options(joinedload(Intervention.request).joinedload(InterventionRequest.establishment))
         .order_by(Intervention.starts_at).limit(limit)).all()

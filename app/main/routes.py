@@ -16,7 +16,7 @@ from app.domain.establishments import orphan_join_requests, registrations_to_con
 from app.domain.lifecycle import feedback_possible
 from app.domain.policies import ESTABLISHMENTS, REQUESTS, SESSIONS, TRAINERS
 from app.extensions import db
-from app.forms import AcceptOfferForm, ConfirmForm, DeclineOfferForm
+from app.forms import AcceptOfferForm, ConfirmForm
 from app.main import bp
 from app.models import (
     CoordinatorScope,
@@ -115,7 +115,7 @@ def _requester_home():
 
 
 def _trainer_home():
-    from app.domain.roster import trainer_timezone, upcoming_busy
+    from app.domain.roster import trainer_timezone, upcoming_busy, upcoming_periods
 
     trainer = db.session.scalar(select(Trainer).where(Trainer.user_id == current_user.id))
     status = certification_status(trainer.certified_since, utcnow().date()) if trainer else None
@@ -126,13 +126,13 @@ def _trainer_home():
 
         now = utcnow()
         offers = pending_offers(db.session, trainer.id, now)
-        context = {"timezone_name": trainer_timezone(db.session, trainer),
+        timezone_name = trainer_timezone(db.session, trainer)
+        context = {"timezone_name": timezone_name,
                    "busy": upcoming_busy(db.session, trainer.id, now),
-                   "exceptions": [e for e in trainer.exceptions if e.ends_at > now],
+                   "exceptions": upcoming_periods(trainer, timezone_name, now),
                    "pending_offers": offers,
                    "reports_due": reports_due(db.session, trainer.id, now),
-                   "accept_forms": {a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in offers},
-                   "decline_forms": {a.id: DeclineOfferForm(prefix=f"d{a.id}", formdata=None) for a in offers}}
+                   "accept_forms": {a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in offers}}
     return render_template("main/home_trainer.html", trainer=trainer, certification=status, **context)
 
 

@@ -272,7 +272,8 @@ report_topic = Table(
 class SessionReport(db.Model):
     """A trainer's account of a session after it: held or not, who was there, what was covered.
 
-    Correctable until `editable_until` (30 days), then locked; an admin can reopen it."""
+    Correctable by its trainer until `editable_until` (30 days), then locked; an admin can reopen it, the
+    coordination of the session corrects it at any time (each change kept as a `ReportCorrection`)."""
 
     __tablename__ = "session_report"
     __table_args__ = (
@@ -280,6 +281,9 @@ class SessionReport(db.Model):
         CheckConstraint("people_present IS NULL OR people_present >= 0", name="people_not_negative"),
         CheckConstraint("(pupils IS NULL OR pupils >= 0) AND (staff IS NULL OR staff >= 0) "
                         "AND (parents IS NULL OR parents >= 0)", name="breakdown_not_negative"),
+        # A report the statistics can count: held with the people reached, or not held with a listed reason.
+        CheckConstraint("(held AND people_present IS NOT NULL) OR (NOT held AND not_held_code IS NOT NULL)",
+                        name="complete"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -287,7 +291,8 @@ class SessionReport(db.Model):
     trainer_id: Mapped[int] = mapped_column(ForeignKey("trainer.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     held: Mapped[bool]
-    not_held_reason: Mapped[str | None] = mapped_column(String(300))
+    not_held_code: Mapped[str | None] = mapped_column(String(30))  # app.domain.reports.NOT_HELD_REASONS
+    not_held_reason: Mapped[str | None] = mapped_column(String(300))  # the trainer's own words, optional
     people_present: Mapped[int | None]
     pupils: Mapped[int | None]
     staff: Mapped[int | None]
@@ -302,3 +307,22 @@ class SessionReport(db.Model):
     trainer = relationship("Trainer")
     author = relationship("User", foreign_keys=[author_id])
     topics = relationship("Topic", secondary=report_topic, order_by="Topic.position")
+    corrections: Mapped[list[ReportCorrection]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="ReportCorrection.id")
+
+
+class ReportCorrection(db.Model):
+    """One field of a report changed after it was filed: who, when, from what to what."""
+
+    __tablename__ = "report_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("session_report.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+    report: Mapped[SessionReport] = relationship(back_populates="corrections")
+    actor = relationship("User")

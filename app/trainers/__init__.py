@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("trainers", __name__)
 
-from app.trainers import routes  # noqa: E402,F401
+from app.trainers import routes, sessions  # noqa: E402,F401

@@ -30,11 +30,14 @@ from app.domain.roster import (
     roster_page,
     roster_query,
     roster_total,
+    shown_period,
     trainer_timezone,
     upcoming_busy,
+    upcoming_periods,
 )
 from app.emails import queue_activation, queue_email_change
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.models import (
     Audience,
     AvailabilityException,
@@ -239,7 +242,7 @@ def _render_profile(template: str, trainer: Trainer, **context):
         template, trainer=trainer, timezone_name=timezone_name,
         certification=certification_status(trainer.certified_since, now.date()),
         sessions_this_month=accepted_sessions_between(db.session, trainer.id, start, end),
-        exceptions=[e for e in trainer.exceptions if e.ends_at > now], busy=upcoming_busy(db.session, trainer.id, now),
+        exceptions=upcoming_periods(trainer, timezone_name, now), busy=upcoming_busy(db.session, trainer.id, now),
         default_slots=DEFAULT_SLOTS, weekday_names=WEEKDAY_NAMES, **context)
 
 
@@ -338,21 +341,28 @@ def _fill_pattern_form(form: PatternForm, trainer: Trainer) -> None:
 
 
 def _delete_exception(trainer: Trainer, exception_id: int, here: str):
+    """Asks first (GET: the period and a button), deletes on the confirming POST."""
     exception = db.session.get(AvailabilityException, exception_id)
     if exception is None or exception.trainer_id != trainer.id:
         abort(404)
-    run(lambda: db.session.delete(exception))
-    flash(_("Période supprimée."), "success")
-    return redirect(here)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        run(lambda: db.session.delete(exception))
+        flash(_("Période supprimée."), "success")
+        return redirect(here)
+    if form.is_submitted():
+        abort(400)
+    period = shown_period(exception, trainer_timezone(db.session, trainer))
+    return render_template("trainers/delete_period.html", trainer=trainer, period=period, form=form, back=here)
 
 
-@bp.route("/mes-disponibilites/periodes/<int:exception_id>/supprimer", methods=["POST"])
+@bp.route("/mes-disponibilites/periodes/<int:exception_id>/supprimer", methods=["GET", "POST"])
 @permission("trainer", "availability", only=TRAINER)
 def delete_my_exception(exception_id: int):
     return _delete_exception(own_trainer(), exception_id, url_for("trainers.my_availability"))
 
 
-@bp.route("/<int:trainer_id>/periodes/<int:exception_id>/supprimer", methods=["POST"])
+@bp.route("/<int:trainer_id>/periodes/<int:exception_id>/supprimer", methods=["GET", "POST"])
 @permission("trainer", "availability", only=STAFF)
 def delete_exception(trainer_id: int, exception_id: int):
     trainer = load("trainer", trainer_id, "availability")

@@ -199,3 +199,17 @@ def test_a_view_declaring_an_action_for_a_role_the_policy_refuses_fails_at_impor
         permission("report", "reopen", only=[Role.COORDINATOR])
     with pytest.raises(KeyError):
         permission("report", "rewrite")
+
+
+def test_a_session_page_is_for_its_trainers_and_reports_are_corrected_within_the_scope(world):
+    offered = db.session.scalar(select(Assignment).where(Assignment.status == "offered"))
+    session = offered.intervention
+    trainer = db.session.get(Trainer, offered.trainer_id).user
+    sessions, reports = POLICIES["session"], POLICIES["report"]
+    assert sessions.allows(trainer, "brief", session), "an offer is read before it is answered"
+    assert not sessions.allows(world["trainer_gendarme_13"], "brief", session)
+    assert not sessions.allows(world["police_69"], "brief", session), "the coordination has its own pages"
+    report = db.session.scalar(select(SessionReport))
+    assert reports.allows(world["police_69"], "correct", report) and reports.allows(world["admin"], "correct", report)
+    assert not reports.allows(world["gendarmerie_13"], "correct", report)
+    assert not reports.allows(world["trainer_police_69"], "correct", report), "the trainer corrects through the form"

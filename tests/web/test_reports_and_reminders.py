@@ -62,8 +62,8 @@ def test_a_report_settles_the_session_and_can_be_corrected_for_30_days(app, clie
     assert errors.status_code == 400
     assert "Élèves, personnels et parents doivent faire 26 au total." in html
     assert "Cochez au moins un thème abordé." in html
-    missing = post_form(client, url, {"held": "non", "not_held_reason": " "})
-    assert "Indiquez pourquoi l'intervention n'a pas eu lieu." in text(missing)
+    missing = post_form(client, url, {"held": "non", "not_held_reason": "Collège fermé"})
+    assert "Choisissez pourquoi l'intervention n'a pas eu lieu." in text(missing), "free text alone is not a reason"
     assert db.session.scalar(select(func.count(SessionReport.id))) == 0, "nothing half-written"
 
     assert post_form(client, url, FORM).status_code == 302
@@ -77,9 +77,11 @@ def test_a_report_settles_the_session_and_can_be_corrected_for_30_days(app, clie
 
     # A correction within the 30 days: it was not held after all.
     clock.advance(timedelta(days=29))
-    assert post_form(client, url, {"held": "non", "not_held_reason": "Collège fermé (neige)"}).status_code == 302
+    assert post_form(client, url, {"held": "non", "not_held_code": "premises_closed",
+                                   "not_held_reason": "Collège fermé (neige)"}).status_code == 302
     db.session.expire_all()
     assert intervention.status is InterventionStatus.NOT_HELD and report.people_present is None
+    assert (report.not_held_code, report.not_held_reason) == ("premises_closed", "Collège fermé (neige)")
 
     clock.advance(timedelta(days=2))
     locked = post_form(client, url, FORM)
