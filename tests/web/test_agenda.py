@@ -282,3 +282,12 @@ def test_the_demo_fills_the_agenda_in_every_state(app, client, clock):
         for state in ("pending", "confirmed", "cancelled"):
             assert f"agenda-entry agenda-{state}" in table, (path, state)
     assert "Indisponible" in client.get("/agenda/mon-mois?jour=2026-12-01").get_data(as_text=True)
+
+
+def test_homes_and_navigation_lead_to_the_agenda(client, world):
+    login(client, world["coordinator"])
+    home = client.get("/accueil").get_data(as_text=True)
+    assert home.count('href="/agenda/semaine"') == 2  # the navigation and the home page
+    switch_to(client, world["police"].user)
+    home = client.get("/accueil").get_data(as_text=True)
+    assert home.count('href="/agenda/mon-mois"') == 2
