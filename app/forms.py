@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import wtforms
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -50,6 +50,27 @@ class RelaisSubform(wtforms.Form):
 
     class Meta(_CleanedText):
         pass
+
+
+class MaxLength(Length):
+    """At most `max` characters, refused with the count; never cut (the `field` macro writes no maxlength attribute,
+    with which a browser drops the end of a pasted text without a word). `shown`: the limit is written under the
+    field and counted as one types (for the texts that may be long)."""
+
+    def __init__(self, max: int, shown: bool = True):  # noqa: A002 (Length's name)
+        super().__init__(max=max)
+        self.shown = shown
+
+    @property
+    def hint(self) -> str | None:
+        return gettext("%(max)s caractères au maximum.", max=format_decimal(self.max)) if self.shown else None
+
+    def __call__(self, form, field) -> None:
+        length = len(field.data or "")
+        if length > self.max:
+            raise ValidationError(gettext("%(max)s caractères au maximum : votre texte en compte %(length)s. "
+                                          "Raccourcissez-le, rien n'a été coupé.", max=format_decimal(self.max),
+                                          length=format_decimal(length)))
 
 
 class DateField(BaseDateField):

@@ -2,10 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from app.domain.identifiers import is_valid_siret, is_valid_uai, normalize_siret, normalize_uai
-from app.forms import RelaisForm, SelectField
+from app.forms import MaxLength, RelaisForm, SelectField
 from app.labels import KIND_LABELS
 from app.models import EstablishmentKind
 
@@ -48,11 +48,12 @@ class EstablishmentDetailsForm(RelaisForm):
     """What members may correct themselves; the commune (hence the département and the force) stays."""
 
     name = StringField(_l("Nom de l'établissement"), validators=[DataRequired(_l("Indiquez le nom.")),
-                                                                Length(max=200)],
+                                                                MaxLength(200, shown=False)],
                        render_kw={"autocomplete": "organization"})
-    address = StringField(_l("Adresse"), validators=[DataRequired(_l("Indiquez l'adresse.")), Length(max=250)],
+    address = StringField(_l("Adresse"), validators=[DataRequired(_l("Indiquez l'adresse.")),
+                                                     MaxLength(250, shown=False)],
                           render_kw={"autocomplete": "street-address"})
-    phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), Length(max=30)],
+    phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), MaxLength(30, shown=False)],
                         render_kw={"autocomplete": "tel"})
     saturday_classes = _saturday_classes_field()
     submit = SubmitField(_l("Enregistrer les modifications"))
@@ -62,25 +63,26 @@ class EstablishmentForm(RelaisForm):
     kind = SelectField(_l("Type d'établissement"), choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
                        validators=[DataRequired(_l("Choisissez le type d'établissement."))])
     name = StringField(_l("Nom de l'établissement"), validators=[DataRequired(_l("Indiquez le nom.")),
-                                                                Length(max=200)],
+                                                                MaxLength(200, shown=False)],
                        render_kw={"autocomplete": "organization"})
-    identifier = StringField(_l("Identifiant (UAI ou SIRET)"), validators=[Length(max=20)],
+    identifier = StringField(_l("Identifiant (UAI ou SIRET)"), validators=[MaxLength(20, shown=False)],
                              description=_l("Écoles, collèges, lycées et enseignement supérieur : code UAI "
                                             "(7 chiffres et une lettre). Entreprises et associations : SIRET "
                                             "(14 chiffres). Facultatif pour une administration."))
-    address = StringField(_l("Adresse"), validators=[DataRequired(_l("Indiquez l'adresse.")), Length(max=250)],
+    address = StringField(_l("Adresse"), validators=[DataRequired(_l("Indiquez l'adresse.")),
+                                                     MaxLength(250, shown=False)],
                           render_kw={"autocomplete": "street-address"})
     postcode = StringField(_l("Code postal"), validators=[DataRequired(_l("Indiquez le code postal.")),
                                                          Regexp(r"^\d{5}$", message=_l("Le code postal compte "
                                                                                        "5 chiffres."))],
                            render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
     commune_choice = RadioField(_l("Commune"), choices=[], validate_choice=False)
-    commune_insee = StringField(_l("Code INSEE de la commune"), validators=[Optional(), Length(max=5)],
+    commune_insee = StringField(_l("Code INSEE de la commune"), validators=[Optional(), MaxLength(5, shown=False)],
                                 description=_l("Facultatif si le code postal ne dessert qu'une commune "
                                                "(par exemple 69123 pour Lyon)."))
-    commune_name = StringField(_l("Nom de la commune"), validators=[Optional(), Length(max=120)],
+    commune_name = StringField(_l("Nom de la commune"), validators=[Optional(), MaxLength(120, shown=False)],
                                description=_l("Seulement si la commune n'est pas reconnue."))
-    phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), Length(max=30)],
+    phone = StringField(_l("Téléphone de l'établissement"), validators=[Optional(), MaxLength(30, shown=False)],
                         render_kw={"autocomplete": "tel"})
     saturday_classes = _saturday_classes_field()
     submit = SubmitField(_l("Enregistrer l'établissement"))
@@ -96,8 +98,8 @@ class EstablishmentForm(RelaisForm):
 class JoinForm(RelaisForm):
     identifier = StringField(_l("Identifiant de l'établissement (UAI ou SIRET)"),
                              validators=[DataRequired(_l("Indiquez le code UAI ou le numéro SIRET.")),
-                                         Length(max=20)])
-    message = TextAreaField(_l("Message pour vos collègues (facultatif)"), validators=[Optional(), Length(max=500)],
+                                         MaxLength(20, shown=False)])
+    message = TextAreaField(_l("Message pour vos collègues (facultatif)"), validators=[Optional(), MaxLength(500)],
                             description=_l("Par exemple votre fonction : CPE, infirmière scolaire…"))
     submit = SubmitField(_l("Demander à rejoindre"))
 
@@ -108,9 +110,11 @@ class JoinForm(RelaisForm):
 
 
 class InviteColleagueForm(RelaisForm):
-    full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez le nom.")), Length(max=120)])
+    full_name = StringField(_l("Nom et prénom"), validators=[DataRequired(_l("Indiquez le nom.")),
+                                                            MaxLength(120, shown=False)])
     email = EmailField(_l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez l'adresse e-mail.")),
-                                                        Email(_l("Adresse e-mail invalide.")), Length(max=254)])
+                                                        Email(_l("Adresse e-mail invalide.")),
+                                                        MaxLength(254, shown=False)])
     submit = SubmitField(_l("Inviter"))
 
 

@@ -44,9 +44,11 @@ def details_from_form(form) -> RequestDetails:
 
 
 def apply_errors(form, findings: Findings) -> None:
-    """Puts each domain error next to its field (windows-0-start_date → the first window's date)."""
+    """Puts each domain error next to its field (windows-0-start_date → the first window's date); a field the form
+    found wrong already (a number that is not one) keeps the form's message alone."""
     for name, messages in findings.errors.items():
         target = form
         for part in name.split("-"):
             target = target[int(part)] if part.isdigit() else target[part]
-        target.errors = [*target.errors, *messages]
+        if not target.errors:
+            target.errors = [*messages]

@@ -13,10 +13,10 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Optional, Regexp
 
 from app.domain.request_rules import DURATIONS
-from app.forms import DateField, MultiCheckboxField, RelaisForm, RelaisSubform, SelectField
+from app.forms import DateField, MaxLength, MultiCheckboxField, RelaisForm, RelaisSubform, SelectField
 
 MAX_WINDOWS = 10
 
@@ -50,23 +50,24 @@ class RequestForm(RelaisForm):
                                     render_kw={"min": 1, "inputmode": "numeric"})
     duration_minutes = SelectField(_l("Durée de chaque intervention"), coerce=int, default=60,
                                    choices=[(minutes, _duration_label(minutes)) for minutes in DURATIONS])
-    windows = FieldList(FormField(WindowForm), min_entries=1, max_entries=MAX_WINDOWS)
+    windows = FieldList(FormField(WindowForm), _l("Période"), min_entries=1, max_entries=MAX_WINDOWS)
     add_window = SubmitField(_l("Ajouter une période"))
-    place = StringField(_l("Lieu de l'intervention"), validators=[Optional(), Length(max=250)],
+    place = StringField(_l("Lieu de l'intervention"), validators=[Optional(), MaxLength(250)],
                         description=_l("Seulement si ce n'est pas l'adresse de l'établissement."))
-    room = StringField(_l("Salle"), validators=[Optional(), Length(max=120)])
-    equipment = StringField(_l("Matériel disponible"), validators=[Optional(), Length(max=250)],
+    room = StringField(_l("Salle"), validators=[Optional(), MaxLength(120, shown=False)])
+    equipment = StringField(_l("Matériel disponible"), validators=[Optional(), MaxLength(250)],
                             description=_l("Par exemple : vidéoprojecteur, tableau numérique, sonorisation."))
     contact_name = StringField(_l("Personne à contacter"), validators=[DataRequired(_l("Indiquez un contact.")),
-                                                                      Length(max=120)])
+                                                                      MaxLength(120, shown=False)])
     contact_phone = StringField(_l("Téléphone du contact"),
                                 validators=[DataRequired(_l("Indiquez un numéro de téléphone.")),
                                             Regexp(r"^\+?[0-9 .()-]{8,20}$",
                                                    message=_l("Numéro de téléphone invalide."))],
                                 render_kw={"autocomplete": "tel"})
     contact_email = EmailField(_l("Adresse e-mail du contact"),
-                               validators=[Optional(), Email(_l("Adresse e-mail invalide.")), Length(max=254)])
-    notes = TextAreaField(_l("Remarques"), validators=[Optional(), Length(max=4000)],
+                               validators=[Optional(), Email(_l("Adresse e-mail invalide.")),
+                                           MaxLength(254, shown=False)])
+    notes = TextAreaField(_l("Remarques"), validators=[Optional(), MaxLength(4000)],
                           description=_l("Contexte, attentes particulières, accès au site…"))
     wants_two_trainers = BooleanField(_l("Nous souhaitons deux formateurs"))
     save = SubmitField(_l("Enregistrer le brouillon"))
@@ -74,7 +75,7 @@ class RequestForm(RelaisForm):
 
 
 class ReasonForm(RelaisForm):
-    reason = TextAreaField(_l("Motif"), validators=[DataRequired(_l("Indiquez le motif.")), Length(max=500)],
+    reason = TextAreaField(_l("Motif"), validators=[DataRequired(_l("Indiquez le motif.")), MaxLength(500)],
                            description=_l("Il sera communiqué aux personnes concernées."))
     submit = SubmitField(_l("Confirmer l'annulation"))
 
@@ -85,5 +86,5 @@ class FeedbackForm(RelaisForm):
                                        (3, _l("3 — Moyennement satisfait")), (2, _l("2 — Peu satisfait")),
                                        (1, _l("1 — Pas du tout satisfait"))],
                               validators=[InputRequired(_l("Choisissez une note de 1 à 5."))])
-    comment = TextAreaField(_l("Commentaire"), validators=[Optional(), Length(max=2000)])
+    comment = TextAreaField(_l("Commentaire"), validators=[Optional(), MaxLength(2000)])
     submit = SubmitField(_l("Enregistrer mon avis"))

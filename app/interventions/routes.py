@@ -13,6 +13,7 @@ from app.domain import lifecycle
 from app.domain.clock import utcnow
 from app.domain.policies import REQUESTER, REQUESTS
 from app.domain.requests import InvalidRequest, check, input_of, local_today, save_request, submit_request
+from app.domain.timezones import to_local
 from app.extensions import db
 from app.forms import ConfirmForm
 from app.interventions import bp
@@ -80,14 +81,18 @@ def _handle_form(form: RequestForm, item: InterventionRequest | None):
         if len(form.windows) < MAX_WINDOWS:
             form.windows.append_entry()
         return None
-    if not form.validate_on_submit():
+    if not form.is_submitted():
+        return None
+    if not form.validate():
+        # Every error in one pass: the rules of the domain too, not only the fields' own checks.
+        apply_errors(form, check(db.session, input_from_form(form), own_establishment(), utcnow(),
+                                 min_notice_days(), language()))
         return None
     outcome = run(lambda: save_request(
         db.session, own_establishment(), current_user, input_from_form(form), details_from_form(form), item,
         send=form.send.data, now=utcnow(), min_notice_days=min_notice_days(), language=language()))
     if isinstance(outcome.refusal, InvalidRequest):
-        apply_errors(form, outcome.refusal.findings)
-        flash(outcome.message(), "danger")
+        apply_errors(form, outcome.refusal.findings)  # the error summary on top of the form says what to correct
         return None
     if not outcome.ok:  # planned meanwhile
         flash(outcome.message(), "warning")
@@ -219,5 +224,6 @@ def feedback(request_id: int, intervention_id: int):
                                                 (form.comment.data or "").strip() or None, now),
                 _("Merci pour votre avis."))
         return redirect(url_for("interventions.show", request_id=request_id))
+    day = to_local(intervention.starts_at, item.establishment.timezone).date() if intervention.starts_at else None
     return render_template("interventions/feedback.html", form=form, item=intervention.request,
-                           intervention=intervention, existing=existing)
+                           intervention=intervention, existing=existing, day=day)

@@ -38,6 +38,12 @@ def text(response) -> str:
     return unescape(response.get_data(as_text=True))
 
 
+def tag_of(page: str, element_id: str) -> str:
+    """The opening tag of the element with this id."""
+    at = page.index(f'id="{element_id}"')
+    return page[page.rindex("<", 0, at):page.index(">", at) + 1]
+
+
 def outbox(recipient: str) -> list[OutgoingMessage]:
     return list(db.session.scalars(select(OutgoingMessage).where(OutgoingMessage.recipient == recipient)))
 
@@ -111,6 +117,80 @@ def test_each_error_shows_next_to_its_field_in_french(school, logged_in, changes
     assert f'aria-describedby="{field}' in page or f'aria-describedby="{field}-erreur"' in page or \
         f"{field}-erreur" in page.split(f'id="{field}"', 1)[0][-400:] + page.split(f'id="{field}"', 1)[1][:400]
     assert db.session.scalar(select(InterventionRequest)) is None
+
+
+def test_an_empty_send_shows_every_error_at_once_in_a_summary_linking_to_the_fields(school, logged_in):
+    _, requester, _ = school
+    client = logged_in(requester)
+    empty = {"duration_minutes": "60", "contact_name": "", "contact_phone": "", "send": "Envoyer la demande"}
+    page = text(post_form(client, "/demandes/nouvelle", empty))
+    # The fields' own checks and the rules of the domain, in one pass.
+    for name, message in [("audiences", "Choisissez au moins un public."), ("topics", "Choisissez au moins un thème."),
+                          ("group_count", "Indiquez le nombre de groupes."),
+                          ("people_per_group", "Indiquez le nombre de personnes par groupe."),
+                          ("windows-0-start_date", "Indiquez au moins une période de disponibilité."),
+                          ("contact_name", "Indiquez un contact."),
+                          ("contact_phone", "Indiquez un numéro de téléphone.")]:
+        assert message in page.split(f'id="{name}-erreur"', 1)[1].split("</div>", 1)[0], name
+    summary = page.split('id="resume-erreurs"', 1)[1].split("</div>", 1)[0]
+    assert "Le formulaire contient 7 erreurs" in summary
+    assert 'tabindex="-1"' in summary and "autofocus" in summary
+    assert page.index('id="resume-erreurs"') < page.index("<h1>")  # at the top, where the focus goes
+    for anchor in ["audiences-0", "topics-0", "group_count", "people_per_group", "windows-0-start_date",
+                   "contact_name", "contact_phone"]:
+        assert f'href="#{anchor}"' in summary and f'id="{anchor}"' in page, anchor
+    assert "Période 1 — Du : Indiquez au moins une période de disponibilité." in summary
+    assert page.count("Indiquez le nombre de groupes.") == 2  # next to the field and in the summary, not twice more
+    assert db.session.scalar(select(InterventionRequest)) is None
+
+
+def test_every_required_field_is_marked(school, logged_in):
+    _, requester, _ = school
+    page = text(logged_in(requester).get("/demandes/nouvelle"))
+    assert "Les champs marqués d'un astérisque (*) sont obligatoires." in page
+    for legend in ("Public concerné", "Thèmes souhaités"):
+        assert f'{legend} <span class="required-mark" aria-hidden="true">*</span></legend>' in page
+    for name in ("group_count", "people_per_group", "duration_minutes", "windows-0-start_date", "windows-0-end_date",
+                 "windows-0-start_time", "windows-0-end_time", "contact_name", "contact_phone"):
+        assert " required" in tag_of(page, name), name
+    assert " required" not in tag_of(page, "windows-1-start_date")  # a second period
+    assert " required" not in tag_of(page, "notes")
+    assert "error-summary" not in page  # nothing to say before a send
+
+
+def test_enter_in_a_field_sends_the_request_not_add_a_period(school, logged_in):
+    _, requester, _ = school
+    client = logged_in(requester)
+    page = text(client.get("/demandes/nouvelle"))
+    form = page.split('<form method="post" novalidate>', 1)[1]
+    first_button = form.split('type="submit"', 1)[1].split(">", 1)[0]
+    assert 'name="send"' in first_button  # the button Enter presses
+    # What the browser posts on Enter: that button's name, no "add_window".
+    response = post_form(client, "/demandes/nouvelle", request_form())
+    assert response.status_code == 302
+    assert db.session.scalar(select(InterventionRequest.status)) is RequestStatus.SUBMITTED
+
+
+@pytest.mark.parametrize("name, limit", [("notes", 4000), ("place", 250), ("equipment", 250)])
+def test_long_texts_are_refused_with_the_count_never_cut(school, logged_in, name, limit):
+    _, requester, _ = school
+    client = logged_in(requester)
+    page = text(client.get("/demandes/nouvelle"))
+    tag = tag_of(page, name)
+    assert "maxlength" not in tag and f'data-limit="{limit}"' in tag  # a browser would cut a pasted text there
+    written = f"{limit:,}".replace(",", "\u202f")
+    assert f"{written} caractères au maximum." in page.split(f'id="{name}-limite"', 1)[1].split("</div>", 1)[0]
+    too_long = "Accès par le portail nord, " * (limit // 20)
+    too_long = too_long[:limit] + "fin du texte"
+    page = text(post_form(client, "/demandes/nouvelle", request_form(**{name: too_long})))
+    error = page.split(f'id="{name}-erreur"', 1)[1].split("</div>", 1)[0]
+    assert f"{written} caractères au maximum : votre texte en compte {limit + 12:,}".replace(",", "\u202f") in error
+    assert "fin du texte" in page.split(tag_of(page, name), 1)[1].split("</", 1)[0] or "fin du texte" in tag_of(
+        page, name)  # all of it, given back to correct
+    assert db.session.scalar(select(InterventionRequest)) is None
+    response = post_form(client, "/demandes/nouvelle", request_form(**{name: too_long[:limit]}))
+    assert response.status_code == 302
+    assert getattr(db.session.scalar(select(InterventionRequest)), name) == too_long[:limit].strip()
 
 
 def test_a_weekend_window_is_refused_unless_the_establishment_has_saturday_classes(school, logged_in):
@@ -252,6 +332,26 @@ def test_feedback_after_the_session_once_and_editable(school, logged_in, clock):
     clock.advance(timedelta(days=8))
     response = client.get(url, follow_redirects=True)
     assert "ne peut plus être modifié" in text(response)
+
+
+def test_the_feedback_page_says_which_session_it_is_about(school, logged_in, clock):
+    from datetime import timedelta
+
+    from app.domain.clock import utcnow
+
+    establishment, requester, _ = school
+    item = make_request(establishment, requester, status="in_planning", group_count=2)
+    session = item.interventions[1]
+    session.status = InterventionStatus.CONFIRMED
+    session.starts_at = utcnow().replace(hour=8, minute=0) - timedelta(days=3)  # 9 h in Lyon
+    session.ends_at = session.starts_at + timedelta(hours=1)
+    db.session.commit()
+    page = text(logged_in(requester).get(f"/demandes/{item.id}/interventions/{session.id}/avis"))
+    assert page.split("<h1>", 1)[1].split("</h1>", 1)[0] == "Votre avis sur l'intervention du 27 novembre 2026"
+    details = page.split('<dl class="row">', 1)[1].split("</dl>", 1)[0]
+    assert "vendredi 27 novembre 2026 à 9" in details  # the time as app.formatting writes it
+    assert establishment.name in details and session.group_label in details
+    assert f"Demande n° {item.id}" in details
 
 
 # -- scope -------------------------------------------------------------------------------------------
