@@ -151,6 +151,7 @@ class DemoBuilder:
         self.session.flush()
         self.build_offers()
         self.build_agenda_weeks()
+        self.build_report_stories()
         self.build_outbox()
         self.build_join_requests()
         self.result.counts.update({
@@ -648,6 +649,52 @@ class DemoBuilder:
         if state == "unstaffed":
             offers.decline_offer(self.session, change.notices[0].assignment, "Déjà en mission ce jour-là.",
                                  now - timedelta(hours=3), offers.OfferSettings(max_tries=1))
+
+    # -- what the trainers' session pages and the coordination's reports show --------------------------------
+
+    OFFER_NOTES = ("Classe de SEGPA : merci d'adapter le vocabulaire. Parking enseignants côté gymnase.",
+                   "Deux élèves malentendants au premier rang ; l'infirmière scolaire sera présente.")
+
+    def build_report_stories(self) -> None:
+        """For each demo trainer: their pending offers carry the establishment's remarks, their latest given session
+        has a report the coordination corrected (with its history), the one before was not held, with its reason."""
+        from app.domain import reports
+        from app.domain.lifecycle import recompute_request_status
+        from app.models import Assignment, AssignmentStatus, Intervention, InterventionStatus, SessionReport
+
+        now = self._moment(days_ago=0)
+        for trainer in (t for t in self.trainers if t.user.email.endswith("@relais.demo")):
+            offered = self.session.scalars(
+                select(Intervention).join(Assignment, Assignment.intervention_id == Intervention.id)
+                .where(Assignment.trainer_id == trainer.id, Assignment.status == AssignmentStatus.OFFERED)
+                .order_by(Intervention.starts_at)).all()
+            for number, intervention in enumerate(offered):
+                intervention.request.notes = intervention.request.notes or self.OFFER_NOTES[number % 2]
+            given = self.session.scalars(
+                select(SessionReport).join(Intervention, Intervention.id == SessionReport.intervention_id)
+                .where(SessionReport.trainer_id == trainer.id, Intervention.status == InterventionStatus.DONE,
+                       Intervention.trainers_needed == 1)
+                .order_by(Intervention.starts_at.desc()).limit(2)).all()
+            if len(given) < 2:
+                continue
+            corrected, not_held = given
+            coordinator = first_coordinator(self.session, corrected.intervention)
+            if coordinator is not None:
+                # The trainer counted the class only; the coordinator adds the two teachers present.
+                reports.correct_report(self.session, corrected, reports.ReportData(
+                    held=True, people_present=corrected.people_present + 2,
+                    pupils=corrected.people_present, staff=2, topic_codes=tuple(t.code for t in corrected.topics),
+                    remarks="Deux enseignants présents, oubliés dans le premier décompte (appel de la CPE)."),
+                    coordinator, min(now, corrected.created_at + timedelta(days=5)))
+            intervention = not_held.intervention
+            for name in ("people_present", "pupils", "staff", "parents"):
+                setattr(not_held, name, None)
+            not_held.held, not_held.not_held_code = False, "audience_absent"
+            not_held.not_held_reason = "La classe était en sortie scolaire ; l'établissement avait oublié de prévenir."
+            not_held.topics = []
+            intervention.status, intervention.people_reached = InterventionStatus.NOT_HELD, None
+            self.session.flush()
+            recompute_request_status(self.session, intervention.request, now)
 
     def build_units(self) -> None:
         for code in self.scale.departements:

@@ -111,3 +111,21 @@ def test_the_demo_never_books_a_trainer_twice_nor_holds_a_session_on_a_holiday(a
         day = to_local(starts_at, place.timezone).date()
         answer = check_day(place.departement_code, place.holiday_zone, day, place.kind.is_school)
         assert not answer.is_blocked and day.weekday() < 5, f"session {session_id} on {day}: {answer.blocked_reason}"
+
+
+def test_the_demo_trainers_see_remarks_reports_held_and_not_and_a_corrected_one(app):
+    from app.models import Assignment, AssignmentStatus, Intervention, ReportCorrection, SessionReport
+
+    build_demo(7, TODAY)
+    db.session.commit()
+    demo_trainers = db.session.scalars(select(Trainer).join(User).where(User.email.like("%@relais.demo"))).all()
+    assert demo_trainers
+    for trainer in demo_trainers:
+        offered = db.session.scalars(select(Intervention).join(Assignment).where(
+            Assignment.trainer_id == trainer.id, Assignment.status == AssignmentStatus.OFFERED)).all()
+        assert offered and all(session.request.notes for session in offered), "offers show the requester's remarks"
+        mine = db.session.scalars(select(SessionReport).where(SessionReport.trainer_id == trainer.id)).all()
+        assert any(r.held for r in mine) and any(not r.held and r.not_held_code for r in mine)
+        corrected = [r for r in mine if r.corrections]
+        assert corrected and all(c.actor.role is Role.COORDINATOR for r in corrected for c in r.corrections)
+    assert db.session.scalar(select(func.count(ReportCorrection.id))) >= 2 * len(demo_trainers)
