@@ -6,6 +6,7 @@ from datetime import date
 from functools import cache
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +19,7 @@ from app.coordination import bp
 from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm, RefuseRegistrationForm
 from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
+from app.domain.eligibility import Exclusion
 from app.domain.establishments import (
     confirm_registration,
     decide_join,
@@ -28,6 +30,7 @@ from app.domain.establishments import (
 )
 from app.domain.matching import rank_intervention
 from app.domain.policies import REQUESTS, STAFF, TRAINERS, departements_of
+from app.domain.ranking import WEIGHTS
 from app.domain.request_queue import queue_page
 from app.emails import queue_join_decision, queue_registration_decision
 from app.extensions import db
@@ -35,6 +38,7 @@ from app.forms import START_CHOICES, DecisionForm, OfferForm, ReopenForm, start_
 from app.labels import KIND_LABELS
 from app.models import (
     Assignment,
+    Audience,
     Establishment,
     EstablishmentKind,
     Force,
@@ -47,6 +51,7 @@ from app.models import (
     RequestStatus,
     RequestWindow,
     SessionReport,
+    Topic,
     Trainer,
     User,
 )
@@ -56,6 +61,20 @@ PAGE_SIZE = 50
 NO_FORCE = "a-determiner"
 SCORE_PART_LABELS = {"distance": _l("Distance"), "charge": _l("Charge de travail"),
                      "continuite": _l("Continuité"), "preference": _l("Préférences")}
+# What each part measures, for the legend under the candidates (the weights come from the ranking).
+SCORE_PART_HELP = {
+    "distance": _l("1 quand le formateur est tout près, 0 à la distance la plus longue qu'il accepte."),
+    "charge": _l("1 pour le formateur le moins sollicité des candidats, 0 pour le plus chargé."),
+    "continuite": _l("1 s'il est déjà intervenu dans cet établissement au cours des 13 derniers mois, sinon 0."),
+    "preference": _l("1 si l'horaire tombe dans les disponibilités qu'il a déclarées, 0,5 s'il n'en a déclaré "
+                     "aucune."),
+}
+# Why a trainer already asked is not proposed again, by the status of their offer (app.domain.eligibility).
+ASKED_WORDING = {
+    "declined": _l("A décliné cette intervention."),
+    "expired": _l("A laissé expirer la proposition pour cette intervention."),
+    "withdrawn": _l("A été retiré(e) de cette intervention."),
+}
 
 
 def _date_arg(name: str) -> date | None:
@@ -207,7 +226,11 @@ def candidates(request_id: int, intervention_id: int):
     trainers = {row.id: row for row in db.session.execute(
         select(Trainer.id, User.full_name, Trainer.rank).join(User, User.id == Trainer.user_id)
         .where(Trainer.id.in_(trainer_ids), TRAINERS.rows(current_user)))}
-    excluded = {trainer_id: reasons for trainer_id, reasons in ranking.excluded.items() if trainer_id in trainers}
+    # A trainer on the session (offered or accepted) is shown in its staffing box, not among those set aside.
+    set_aside = {trainer_id: reasons for trainer_id, reasons in ranking.excluded.items()
+                 if not any(exclusion.rule == "deja-sollicite" for exclusion in reasons)}
+    excluded = _worded_exclusions({trainer_id: reasons for trainer_id, reasons in set_aside.items()
+                                   if trainer_id in trainers})
     staffable = intervention.status in offers.STAFFABLE
     forms, labels = {}, {}
     zone = item.establishment.timezone
@@ -218,7 +241,35 @@ def candidates(request_id: int, intervention_id: int):
         forms[candidate.trainer_id] = form
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
                            ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,
-                           staffable=staffable, excluded=excluded, unnamed=len(ranking.excluded) - len(excluded))
+                           part_help=SCORE_PART_HELP, weights=WEIGHTS, staffable=staffable, excluded=excluded,
+                           unnamed=len(set_aside) - len(excluded), decimal=format_decimal, percent=format_percent)
+
+
+def _worded_exclusions(excluded: dict[int, list[Exclusion]]) -> dict[int, list[str]]:
+    """The reasons as the coordinator reads them: topics and audiences by their names in the page's language, an
+    earlier answer as it was given."""
+    codes = {exclusion.rule: set() for reasons in excluded.values() for exclusion in reasons}
+    for reasons in excluded.values():
+        for exclusion in reasons:
+            codes[exclusion.rule].update(exclusion.codes)
+    english = str(get_locale()) == "en"
+    names: dict[str, dict[str, str]] = {}
+    for rule, model in (("themes", Topic), ("public", Audience)):
+        if codes.get(rule):
+            label = model.label_en if english else model.label_fr
+            names[rule] = dict(db.session.execute(select(model.code, label).where(model.code.in_(codes[rule]))).all())
+
+    def worded(exclusion: Exclusion) -> str:
+        if exclusion.rule in names:
+            listed = ", ".join(names[exclusion.rule].get(code, code) for code in exclusion.codes)
+            if exclusion.rule == "themes":
+                return _("Non habilité(e) pour : %(topics)s.", topics=listed)
+            return _("Non habilité(e) pour le public : %(audiences)s.", audiences=listed)
+        if exclusion.rule == "deja-decline" and exclusion.codes and exclusion.codes[0] in ASKED_WORDING:
+            return str(ASKED_WORDING[exclusion.codes[0]])
+        return exclusion.reason
+
+    return {trainer_id: [worded(exclusion) for exclusion in reasons] for trainer_id, reasons in excluded.items()}
 
 
 # -- newcomers of establishments that have nobody to approve them -----------------------------------------

@@ -30,8 +30,13 @@ class SessionNeed:
     longitude: float
     timezone: str
     trainers_needed: int = 1
-    # Trainers who already declined, let an offer expire or were withdrawn from this session.
-    excluded_trainer_ids: frozenset[int] = field(default_factory=frozenset)
+    # The trainers already asked for this session, each with the status of their offer (offered, accepted,
+    # declined, expired, withdrawn): whatever the answer, nobody is proposed twice.
+    asked: frozenset[tuple[int, str]] = field(default_factory=frozenset)
+
+    @property
+    def excluded_trainer_ids(self) -> frozenset[int]:
+        return frozenset(trainer_id for trainer_id, _ in self.asked)
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,10 @@ class Exclusion:
     rule: str  # the rule's name, stable, for filters and tests
     reason: str  # French, for the coordinator
 
+    codes: tuple[str, ...] = ()  # what the rule is about (the topics or audiences missing), for the page's labels
 
-StaticRule = Callable[[SessionNeed, TrainerProfile], str | None]
+# A rule answers None (passed), its reason, or an Exclusion when it says more (codes, another name).
+StaticRule = Callable[[SessionNeed, TrainerProfile], str | Exclusion | None]
 
 
 def _active(need: SessionNeed, trainer: TrainerProfile) -> str | None:
@@ -80,14 +87,14 @@ def _territory(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     return f"N'intervient pas dans le département {need.departement_code}."
 
 
-def _topics(need: SessionNeed, trainer: TrainerProfile) -> str | None:
-    missing = sorted(need.topic_codes - trainer.topic_codes)
-    return f"Non habilité pour : {', '.join(missing)}." if missing else None
+def _topics(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
+    missing = tuple(sorted(need.topic_codes - trainer.topic_codes))
+    return Exclusion("themes", f"Non habilité pour : {', '.join(missing)}.", missing) if missing else None
 
 
-def _audiences(need: SessionNeed, trainer: TrainerProfile) -> str | None:
-    missing = sorted(need.audience_codes - trainer.audience_codes)
-    return f"Non habilité pour le public : {', '.join(missing)}." if missing else None
+def _audiences(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
+    missing = tuple(sorted(need.audience_codes - trainer.audience_codes))
+    return Exclusion("public", f"Non habilité pour le public : {', '.join(missing)}.", missing) if missing else None
 
 
 def _pair(need: SessionNeed, trainer: TrainerProfile) -> str | None:
@@ -103,9 +110,22 @@ def _distance(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     return None
 
 
-def _not_excluded(need: SessionNeed, trainer: TrainerProfile) -> str | None:
-    if trainer.trainer_id in need.excluded_trainer_ids:
-        return "A déjà décliné ou laissé expirer une proposition pour cette intervention."
+# What each answer to an offer for this session says of the trainer, the live ones first (a trainer withdrawn
+# then asked again is on the session).
+ASKED_REASONS = {
+    "accepted": ("deja-sollicite", "A accepté cette intervention."),
+    "offered": ("deja-sollicite", "Proposition en cours pour cette intervention."),
+    "declined": ("deja-decline", "A décliné cette intervention."),
+    "expired": ("deja-decline", "A laissé expirer la proposition pour cette intervention."),
+    "withdrawn": ("deja-decline", "A été retiré(e) de cette intervention."),
+}
+
+
+def _not_asked(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
+    answers = {status for trainer_id, status in need.asked if trainer_id == trainer.trainer_id}
+    for status, (rule, reason) in ASKED_REASONS.items():
+        if status in answers:
+            return Exclusion(rule, reason, (status,))
     return None
 
 
@@ -117,13 +137,14 @@ STATIC_RULES: tuple[tuple[str, StaticRule], ...] = (
     ("public", _audiences),
     ("binome", _pair),
     ("distance", _distance),
-    ("deja-decline", _not_excluded),
+    ("deja-sollicite", _not_asked),
 )
 
 
 def static_exclusions(need: SessionNeed, trainer: TrainerProfile) -> list[Exclusion]:
     """Every time-independent rule the trainer fails for this session (empty: may serve it)."""
-    return [Exclusion(name, reason) for name, rule in STATIC_RULES if (reason := rule(need, trainer))]
+    return [reason if isinstance(reason, Exclusion) else Exclusion(name, reason)
+            for name, rule in STATIC_RULES if (reason := rule(need, trainer))]
 
 
 def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: datetime, ends_at: datetime,

@@ -71,7 +71,7 @@ def session_need(intervention: Intervention) -> SessionNeed:
         timezone=departement.timezone,
         trainers_needed=intervention.trainers_needed,
         # Anyone already asked, whatever the answer, is not proposed again for this session.
-        excluded_trainer_ids=frozenset(a.trainer_id for a in intervention.assignments),
+        asked=frozenset((a.trainer_id, a.status.value) for a in intervention.assignments),
     )
 
 
@@ -200,7 +200,7 @@ def _session_to_rank_statements() -> tuple[Select, CompoundSelect, Select]:
         .where(request_topic.c.request_id == bindparam("request_id")),
         select(literal("audience"), request_audience.c.audience_code)
         .where(request_audience.c.request_id == bindparam("request_id")),
-        select(literal("asked"), cast(Assignment.trainer_id, String))
+        select(literal("asked:") + type_coerce(Assignment.status, String), cast(Assignment.trainer_id, String))
         .where(Assignment.intervention_id == bindparam("intervention_id")),
         select(literal("came:") + type_coerce(Assignment.status, String), cast(Assignment.trainer_id, String))
         .where(Assignment.intervention_id.in_(recent_sessions)))
@@ -224,7 +224,8 @@ def load_session_to_rank(session: Session, intervention_id: int, now: datetime) 
             "since": now - CONTINUITY_WINDOW, "now": now}):
         lists[name].add(value)
     topics, audiences = frozenset(lists["topic"]), frozenset(lists["audience"])
-    asked = frozenset(int(value) for value in lists["asked"])
+    asked = frozenset((int(value), name.removeprefix("asked:")) for name, values in lists.items()
+                      if name.startswith("asked:") for value in values)
     returning = frozenset(int(value) for value in lists[f"came:{AssignmentStatus.ACCEPTED.value}"])
     windows = [Window(*window) for window in session.execute(windows_statement, {"request_id": row.request_id})]
     need = SessionNeed(
@@ -232,7 +233,7 @@ def load_session_to_rank(session: Session, intervention_id: int, now: datetime) 
         force=row.force.value if row.force else None, topic_codes=topics, audience_codes=audiences,
         latitude=row.latitude if row.latitude is not None else row.departement_latitude,
         longitude=row.longitude if row.longitude is not None else row.departement_longitude,
-        timezone=row.timezone, trainers_needed=row.trainers_needed, excluded_trainer_ids=asked)
+        timezone=row.timezone, trainers_needed=row.trainers_needed, asked=asked)
     return SessionToRank(need, windows, timedelta(minutes=row.duration_minutes), row.holiday_zone,
                          row.kind.is_school, returning)
 

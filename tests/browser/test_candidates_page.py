@@ -25,3 +25,34 @@ def test_coordinator_reads_candidates_of_a_session(demo, page):
     page.wait_for_url("**/candidats")
     assert page.get_by_role("heading", name="Formateurs écartés et pourquoi").is_visible()
     assert_accessible(page)
+
+
+# Whether the chosen option of a select is written whole in its box (padding and arrow included).
+_OPTION_FITS = """select => {
+  const style = getComputedStyle(select);
+  const probe = document.createElement("span");
+  probe.style.font = style.font;
+  probe.style.whiteSpace = "nowrap";
+  probe.textContent = select.options[select.selectedIndex].text;
+  document.body.appendChild(probe);
+  const needed = probe.getBoundingClientRect().width + parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+  probe.remove();
+  return needed <= select.getBoundingClientRect().width + 1;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_times_offered_to_a_candidate_are_readable_whole(demo, page, width):
+    intervention = db.session.scalars(
+        select(Intervention).where(Intervention.departement_code == "69", Intervention.force == Force.POLICE,
+                                   Intervention.status == InterventionStatus.TO_SCHEDULE).order_by(Intervention.id)
+    ).first()
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "coordination.police.69@relais.demo", DEMO_PASSWORD)
+    page.goto(f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}/candidats")
+    times = page.get_by_role("combobox", name="Horaire pour")
+    assert times.count() >= 1
+    for index in range(times.count()):
+        assert times.nth(index).evaluate(_OPTION_FITS), times.nth(index).evaluate("s => s.options[0].text")
+    assert page.get_by_text("Le score additionne quatre composantes").is_visible()
+    assert_accessible(page)

@@ -35,7 +35,8 @@ def test_a_qualified_free_trainer_is_a_candidate():
     (NEED, replace(TRAINER, audience_codes=frozenset({"3e"})), "public"),
     (replace(NEED, trainers_needed=2), replace(TRAINER, accepts_pair_work=False), "binome"),
     (NEED, replace(TRAINER, latitude=45.19, longitude=5.72, max_distance_km=60), "distance"),  # Grenoble
-    (replace(NEED, excluded_trainer_ids=frozenset({3})), TRAINER, "deja-decline"),
+    (replace(NEED, asked=frozenset({(3, "declined")})), TRAINER, "deja-decline"),
+    (replace(NEED, asked=frozenset({(3, "accepted")})), TRAINER, "deja-sollicite"),
 ])
 def test_each_static_rule_excludes_for_its_own_reason(need, trainer, rule):
     exclusions = static_exclusions(need, trainer)
@@ -47,7 +48,7 @@ def test_lapsed_certification_excludes():
     lapsed = replace(TRAINER, certified_since=date(2024, 12, 1))
     exclusions = timed_exclusions(NEED, lapsed, START, END, WORKLOAD, FREE)
     assert [e.rule for e in exclusions] == ["habilitation"]
-    assert "01/12/2026" in exclusions[0].reason
+    assert "1er décembre 2026" in exclusions[0].reason
 
 
 def test_weekly_and_monthly_limits_exclude():
@@ -68,3 +69,24 @@ def test_unavailability_and_other_sessions_exclude():
     # The session being re-planned does not block itself.
     itself = TrainerAvailability(3, busy=(BusyPeriod(START, END, intervention_id=1, accepted=False, place_key=7),))
     assert timed_exclusions(NEED, TRAINER, START, END, WORKLOAD, itself) == []
+
+
+@pytest.mark.parametrize(("answers", "rule", "reason"), [
+    ({"accepted"}, "deja-sollicite", "A accepté cette intervention."),
+    ({"offered"}, "deja-sollicite", "Proposition en cours pour cette intervention."),
+    ({"declined"}, "deja-decline", "A décliné cette intervention."),
+    ({"expired"}, "deja-decline", "A laissé expirer la proposition pour cette intervention."),
+    ({"withdrawn"}, "deja-decline", "A été retiré(e) de cette intervention."),
+    ({"withdrawn", "accepted"}, "deja-sollicite", "A accepté cette intervention."),  # asked again, and on it
+])
+def test_a_trainer_already_asked_is_set_aside_for_what_they_actually_answered(answers, rule, reason):
+    need = replace(NEED, asked=frozenset((3, status) for status in answers) | {(4, "declined")})
+    [exclusion] = static_exclusions(need, TRAINER)
+    assert (exclusion.rule, exclusion.reason, exclusion.codes) == (rule, reason, (exclusion.codes[0],))
+
+
+def test_missing_topics_and_audiences_are_given_as_codes_for_the_page_to_name():
+    trainer = replace(TRAINER, topic_codes=frozenset({"cannabis"}), audience_codes=frozenset({"3e"}))
+    need = replace(NEED, topic_codes=frozenset({"cannabis", "protoxyde-azote", "alcool"}))
+    found = {e.rule: e.codes for e in static_exclusions(need, trainer)}
+    assert found == {"themes": ("alcool", "protoxyde-azote"), "public": ("4e",)}

@@ -97,7 +97,7 @@ def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, cloc
     db.session.commit()
     rows = load_session_to_rank(db.session, intervention.id, clock.now())
     assert rows.need == session_need(intervention)
-    assert rows.need.excluded_trainer_ids == {asked.id} and rows.need.latitude is not None
+    assert rows.need.asked == {(asked.id, "offered")} and rows.need.latitude is not None
     assert [(w.start_date, w.end_date, w.start_time, w.end_time) for w in rows.windows] == [
         (w.start_date, w.end_date, w.start_time, w.end_time) for w in intervention.request.windows]
     assert rows.duration == timedelta(minutes=intervention.request.duration_minutes)
