@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.holidays import is_public_holiday
 from app.domain.timezones import to_local, to_utc
+from app.formatting import clock_text, day_text, moment_text
 
 __all__ = [
     "DEFAULT_SLOTS",
@@ -244,17 +245,18 @@ def _covers(intervals: list[tuple[datetime, datetime]], start: datetime, end: da
     return reached >= end
 
 
+# The reasons are read by coordinators next to the session: dates and times written as everywhere else
+# (app.formatting), in the place's own time, its zone not repeated at each time.
 def _day(day: date) -> str:
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    return day_text(day)
 
 
 def _clock(moment: datetime, timezone_name: str) -> str:
-    local = to_local(moment, timezone_name)
-    return f"{local.hour:02d}h{local.minute:02d}"
+    return clock_text(to_local(moment, timezone_name))
 
 
 def _moment(moment: datetime, timezone_name: str) -> str:
-    return f"{_day(to_local(moment, timezone_name).date())} {_clock(moment, timezone_name)}"
+    return moment_text(moment, timezone_name, "long", default_zone=timezone_name)
 
 
 def _reason_unavailable(period: Period, timezone_name: str) -> str:
@@ -280,8 +282,9 @@ def _reason_outside_pattern(availability: TrainerAvailability, leave: datetime, 
     values = dict(day=_day(to_local(leave, timezone_name).date()), start=_clock(leave, timezone_name),
                   end=_clock(back, timezone_name))
     if availability.uses_default_pattern:
-        message = _("En dehors des disponibilités par défaut (jours de semaine, 8h00–17h30) : le %(day)s "
-                    "de %(start)s à %(end)s", **values)
+        message = _("En dehors des disponibilités par défaut (jours de semaine, de %(from)s à %(to)s) : le %(day)s "
+                    "de %(start)s à %(end)s", **values, **{"from": clock_text(SCHOOL_DAY_START),
+                                                         "to": clock_text(SCHOOL_DAY_END)})
     else:
         message = _("En dehors des disponibilités du formateur : le %(day)s de %(start)s à %(end)s", **values)
     if travel_minutes:

@@ -16,6 +16,7 @@ from app.domain.certification import certification_valid_until, is_certified_on
 from app.domain.geo import road_km
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.timezones import to_local
+from app.formatting import day_text
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def day_exclusions(trainer: TrainerProfile, day: date, workload: TrainerLimits) 
     found: list[Exclusion] = []
     if not is_certified_on(trainer.certified_since, day):
         until = certification_valid_until(trainer.certified_since)
-        found.append(Exclusion("habilitation", f"Habilitation expirée depuis le {until:%d/%m/%Y}."))
+        found.append(Exclusion("habilitation", f"Habilitation expirée depuis le {day_text(until, locale='fr')}."))
     if workload.week_remaining(week_of(day)) <= 0:
         found.append(Exclusion("limite-hebdomadaire",
                                f"Limite atteinte : {workload.weekly_limit} intervention(s) par semaine."))

@@ -21,6 +21,8 @@ from typing import Literal
 from jours_feries_france import JoursFeries
 from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
 
+from app.formatting import day_text
+
 __all__ = [
     "DayCheck",
     "SchoolHolidayAnswer",
@@ -89,8 +91,8 @@ def _as_date(day: date) -> date:
 
 
 def _format_day(day: date) -> str:
-    """Format a date the French way (dd/mm/yyyy), independently of the locale."""
-    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+    """« 1er mars 2027 »: in French whatever the locale, as the sentences around it."""
+    return day_text(day, locale="fr")
 
 
 # --------------------------------------------------------------------------

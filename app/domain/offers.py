@@ -26,7 +26,7 @@ from app.domain.lifecycle import recompute_request_status
 from app.domain.locks import lock_sessions
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
-from app.domain.timezones import to_local
+from app.formatting import moment_text
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -490,6 +490,6 @@ def reschedule(session: Session, intervention: Intervention, starts_at: datetime
     request = intervention.request
     zone = request.establishment.timezone
     record_event(session, request, actor, "rescheduled", now,
-                 f"{intervention.group_label} — {to_local(old_start, zone):%d/%m/%Y %H:%M} → "
-                 f"{to_local(starts_at, zone):%d/%m/%Y %H:%M}", intervention)
+                 f"{intervention.group_label} — {moment_text(old_start, zone, locale='fr', default_zone=zone)} → "
+                 f"{moment_text(starts_at, zone, locale='fr', default_zone=zone)}", intervention)
     return Change(calendar=[CalendarNotice(intervention, "REQUEST", trainers, contact=True)])

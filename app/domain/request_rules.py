@@ -10,10 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
-from babel.dates import format_date
 from flask_babel import lazy_gettext as _l
 
 from app.domain.holidays import WindowCheck
+from app.formatting import day_text
 
 EARLIEST_START = time(7, 30)
 LATEST_END = time(19, 0)
@@ -98,7 +98,7 @@ def topic_rules(topics: Iterable) -> list[TopicRule]:
 
 
 def _day(value: date) -> str:
-    return format_date(value, format="d MMMM y", locale="fr")
+    return day_text(value, locale="fr")  # « 1er mars 2027 »
 
 
 def check_request(data: RequestInput, place: Place, topics: Sequence[TopicRule],

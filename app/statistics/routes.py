@@ -21,6 +21,7 @@ from app.domain.policies import REQUESTS, SESSIONS, TRAINERS, departements_of
 from app.domain.revisions import current_revision
 from app.domain.statistics import Dashboard, Period, Table, build_dashboard, school_year
 from app.extensions import cache, db
+from app.formatting import month_text
 from app.models import Force, Intervention, InterventionRequest, Role, Trainer
 from app.models.trainers import trainer_departement
 from app.statistics import bp
@@ -41,6 +42,7 @@ TRANSLATED_VALUES = {"Collège": _l("Collège"), "Lycée": _l("Lycée"), "Lycée
                      "Enseignement supérieur": _l("Enseignement supérieur"), "Entreprise": _l("Entreprise"),
                      "Administration": _l("Administration"), "Association": _l("Association"), "Autre": _l("Autre"),
                      "Police nationale": _l("Police nationale"), "Gendarmerie nationale": _l("Gendarmerie nationale")}
+_MONTH_KEY = re.compile(r"^\d{4}-\d{2}$")
 # Dark, distinct colours that keep a 4.5:1 contrast on white (RGAA).
 CHART_STYLE = Style(background="white", plot_background="white", foreground="#1e1e1e",
                     foreground_strong="#1e1e1e", foreground_subtle="#555555", colors=("#000091", "#b34000", "#18753c",
@@ -97,6 +99,9 @@ def _dashboard() -> tuple[PeriodForm, Dashboard, int]:
     for table in dashboard.tables:
         table.rows = [[str(TRANSLATED_VALUES[row[0]]) if row[0] in TRANSLATED_VALUES else row[0], *row[1:]]
                       for row in table.rows]
+        if table.key == "mois":  # « septembre 2026 », on the page and in its CSV alike
+            table.rows = [[month_text(row[0]) if _MONTH_KEY.match(str(row[0])) else row[0], *row[1:]]
+                          for row in table.rows]
     return form, dashboard, status
 
 

@@ -23,7 +23,7 @@ from app.forms import DateField, MultiCheckboxField, RelaisForm, RelaisSubform, 
 from app.models import ExceptionKind, Force
 
 WEEKDAY_NAMES = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))
-HALF_DAY_LABELS = {"matin": _l("Matin (8h00–12h00)"), "apres-midi": _l("Après-midi (13h30–17h30)")}
+HALF_DAY_LABELS = {"matin": _l("Matin (8 h – 12 h)"), "apres-midi": _l("Après-midi (13 h 30 – 17 h 30)")}
 FORCE_CHOICES = [(Force.POLICE.value, _l("Police nationale (PFAD)")),
                  (Force.GENDARMERIE.value, _l("Gendarmerie nationale (FRAD)"))]
 

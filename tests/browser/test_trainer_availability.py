@@ -25,12 +25,12 @@ def test_a_trainer_ticks_half_days_and_declares_leave(app, page, clock):
     assert "disponibilité par défaut du lundi au vendredi" in page.content()
     assert_accessible(page)
 
-    page.get_by_label("Mardi — Matin (8h00–12h00)").check()
-    page.get_by_label("Jeudi — Après-midi (13h30–17h30)").check()
+    page.get_by_label("Mardi — Matin (8 h – 12 h)").check()
+    page.get_by_label("Jeudi — Après-midi (13 h 30 – 17 h 30)").check()
     page.get_by_role("button", name="Enregistrer mes créneaux habituels").click()
     page.get_by_text("Créneaux habituels enregistrés.").wait_for()
-    assert page.get_by_label("Mardi — Matin (8h00–12h00)").is_checked()
-    assert "Jeudi de 13h30 à 17h30" in page.content()
+    assert page.get_by_label("Mardi — Matin (8 h – 12 h)").is_checked()
+    assert "Jeudi de 13\u00a0h\u00a030 à 17\u00a0h\u00a030" in page.content()
 
     page.get_by_label("Du", exact=True).fill("2026-12-21")
     page.get_by_label("Au", exact=True).fill("2026-12-24")

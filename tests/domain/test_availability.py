@@ -48,7 +48,7 @@ def test_inside_the_weekly_pattern_is_free_and_outside_is_refused_with_a_reason(
     assert answer.free and answer.reasons == () and bool(answer)
     refused = check(trainer, paris(wednesday, 9), paris(wednesday, 10))
     assert not refused
-    assert "En dehors des disponibilités du formateur" in refused.reason and "09/12/2026" in refused.reason
+    assert "En dehors des disponibilités du formateur" in refused.reason and "9 décembre 2026" in refused.reason
     # Running past the end of the slot is refused too.
     assert not check(trainer, paris(tuesday, 11, 30), paris(tuesday, 12, 30))
 
@@ -76,7 +76,7 @@ def test_travel_must_fit_in_the_availability_too():
     tuesday = date(2026, 12, 8)
     assert check(trainer, paris(tuesday, 9), paris(tuesday, 10), travel_minutes=30)
     refused = check(trainer, paris(tuesday, 9), paris(tuesday, 10), travel_minutes=45)
-    assert "trajet de 45 min" in refused.reason and "08h15" in refused.reason
+    assert "trajet de 45 min" in refused.reason and "8\u00a0h\u00a015" in refused.reason
 
 
 # -- exceptions ---------------------------------------------------------------------------------------
@@ -86,7 +86,8 @@ def test_an_unavailable_period_wins_over_the_pattern_and_says_why():
     leave = Period(paris(date(2026, 12, 7), 0), paris(date(2026, 12, 12), 0), "Congés")
     trainer = TrainerAvailability(1, slots=(TUESDAY_MORNING,), unavailable=(leave,))
     refused = check(trainer, paris(date(2026, 12, 8), 9), paris(date(2026, 12, 8), 10))
-    assert refused.reason == "Indisponible du 07/12/2026 00h00 au 12/12/2026 00h00 (Congés)."
+    assert refused.reason == ("Indisponible du lundi 7 décembre 2026 à 0\u00a0h au samedi 12 décembre 2026 à 0\u00a0h "
+                              "(Congés).")
     assert check(trainer, paris(date(2026, 12, 15), 9), paris(date(2026, 12, 15), 10))
     # The travel before the session counts: a leave ending at 9:00 blocks a 9:15 session 30 min away.
     short = Period(paris(date(2026, 12, 15), 0), paris(date(2026, 12, 15), 9), "Permanence")
@@ -111,7 +112,7 @@ def test_the_pattern_does_not_apply_on_a_public_holiday_but_an_explicit_extra_do
     christmas = date(2026, 12, 25)  # a Friday
     trainer = TrainerAvailability(1)
     refused = check(trainer, paris(christmas, 10), paris(christmas, 11))
-    assert "Jour férié : Jour de Noël (25/12/2026)" in refused.reason
+    assert "Jour férié : Jour de Noël (25 décembre 2026)" in refused.reason
     volunteer = TrainerAvailability(1, extra=(Period(paris(christmas, 9), paris(christmas, 12)),))
     assert check(volunteer, paris(christmas, 10), paris(christmas, 11))
 
@@ -136,7 +137,7 @@ def test_an_accepted_session_blocks_with_travel_buffers_on_both_sides():
     tuesday = date(2026, 12, 8)
     trainer = TrainerAvailability(1, busy=(_busy(paris(tuesday, 10)),))
     refused = check(trainer, paris(tuesday, 11, 15), paris(tuesday, 12), travel_minutes=30)
-    assert refused.reason.startswith("Déjà affecté(e) à une intervention le 08/12/2026 de 10h00 à 11h00")
+    assert refused.reason.startswith("Déjà affecté(e) à une intervention le 8 décembre 2026 de 10\u00a0h à 11\u00a0h")
     # One hour later, both journeys fit: back from the first place, then off to the next one.
     assert check(trainer, paris(tuesday, 12), paris(tuesday, 13), travel_minutes=30)
     # Exactly overlapping is refused even without travel.
@@ -167,7 +168,7 @@ def test_every_reason_is_listed():
                                   busy=(_busy(paris(tuesday, 9)),))
     answer = check(trainer, paris(tuesday, 9), paris(tuesday, 10))
     assert len(answer.reasons) == 3
-    assert answer.reasons[0] == "Indisponible du 08/12/2026 00h00 au 08/12/2026 23h00."
+    assert answer.reasons[0] == "Indisponible du mardi 8 décembre 2026 à 0\u00a0h au mardi 8 décembre 2026 à 23\u00a0h."
 
 
 def test_travel_minutes_from_distance():
@@ -195,7 +196,7 @@ def test_a_weekly_pattern_keeps_its_wall_clock_across_the_spring_change():
     # (Monday 29 is Easter Monday, a public holiday.)
     assert check(tuesday_morning, utc(2027, 3, 30, 6), utc(2027, 3, 30, 10))
     refused = check(tuesday_morning, utc(2027, 3, 30, 7), utc(2027, 3, 30, 11))
-    assert "de 09h00 à 13h00" in refused.reason
+    assert "de 9\u00a0h à 13\u00a0h" in refused.reason
 
 
 def test_a_pattern_on_the_night_of_the_change_lasts_its_real_duration():
@@ -220,7 +221,7 @@ def test_overseas_times_are_local_to_the_place():
     # La Réunion is UTC+4 all year: 8:00–9:00 on Tuesday 8 December is 4:00–5:00 UTC.
     assert check(trainer, utc(2026, 12, 8, 4), utc(2026, 12, 8, 5), tz=REUNION, departement="974")
     refused = check(trainer, utc(2026, 12, 8, 8), utc(2026, 12, 8, 9), tz=REUNION, departement="974")
-    assert "de 12h00 à 13h00" in refused.reason
+    assert "de 12\u00a0h à 13\u00a0h" in refused.reason
     # The same instant in Paris is 9:00 local, inside the pattern.
     assert check(trainer, utc(2026, 12, 8, 8), utc(2026, 12, 8, 9), tz=PARIS)
 

@@ -17,6 +17,7 @@ from app.domain.holidays import (
     school_calendar_coverage,
     school_holiday,
 )
+from app.formatting import day_text
 
 GOOD_FRIDAY_2026 = date(2026, 4, 3)  # Easter Sunday 2026 is 5 April.
 
@@ -151,7 +152,7 @@ class TestSchoolHolidays:
         assert answer.status == "unknown"
         assert answer.reason == (
             "Le calendrier des vacances scolaires n'est pas disponible pour cette date "
-            f"({day:%d/%m/%Y})."
+            f"({day_text(day, locale='fr')})."
         )
 
     def test_date_after_last_published_calendar_is_unknown(self) -> None:
@@ -162,13 +163,13 @@ class TestSchoolHolidays:
         assert day > last
         answer = school_holiday("A", day)
         assert answer.status == "unknown"
-        assert answer.reason is not None and "25/10/2028" in answer.reason
+        assert answer.reason is not None and "25 octobre 2028" in answer.reason
 
 
 class TestCheckDay:
     def test_public_holiday_blocks_every_session(self) -> None:
         expected = DayCheck(
-            blocked_reason="Le 11/11/2026 est un jour férié (11 novembre)."
+            blocked_reason="Le 11 novembre 2026 est un jour férié (11 novembre)."
         )
         assert check_day("75", "C", date(2026, 11, 11), is_school=True) == expected
         assert check_day("75", "C", date(2026, 11, 11), is_school=False) == expected
@@ -178,7 +179,7 @@ class TestCheckDay:
         day = date(2026, 12, 23)
         assert check_day("69", "A", day, is_school=True) == DayCheck(
             blocked_reason=(
-                "Le 23/12/2026 tombe pendant les vacances scolaires (Vacances de Noël, zone A)."
+                "Le 23 décembre 2026 tombe pendant les vacances scolaires (Vacances de Noël, zone A)."
             )
         )
         assert check_day("69", "A", day, is_school=False) == DayCheck()
@@ -195,14 +196,14 @@ class TestCheckDay:
         assert check.warning.startswith(
             "Le calendrier des vacances scolaires n'est pas disponible pour cette zone"
         )
-        assert "16/11/2026" in check.warning
+        assert "16 novembre 2026" in check.warning
         # Non-school requesters do not care about school holidays.
         assert check_day("2A", None, date(2026, 11, 16), is_school=False) == DayCheck()
 
     def test_overseas_public_holiday_still_blocks(self) -> None:
         check = check_day("974", None, date(2026, 12, 20), is_school=True)
         assert check.blocked_reason == (
-            "Le 20/12/2026 est un jour férié (Abolition de l'esclavage)."
+            "Le 20 décembre 2026 est un jour férié (Abolition de l'esclavage)."
         )
 
     def test_weekend_not_blocked(self) -> None:
@@ -212,6 +213,6 @@ class TestCheckDay:
     def test_window_check_binds_context(self) -> None:
         window = WindowCheck(departement_code="57", zone="B", is_school=True)
         assert window.check(GOOD_FRIDAY_2026).blocked_reason == (
-            "Le 03/04/2026 est un jour férié (Vendredi saint)."
+            "Le 3 avril 2026 est un jour férié (Vendredi saint)."
         )
         assert window.check(date(2026, 11, 16)) == DayCheck()

@@ -123,7 +123,7 @@ def test_topic_unsuited_to_audience_is_a_warning_kept_as_data():
 def test_public_holidays_block_a_window_entirely_on_them_including_alsace_moselle():
     christmas = [window(date(2026, 12, 25), date(2026, 12, 25))]
     errors, _ = findings(place=LYON_COMPANY, windows=christmas)
-    assert errors["windows-0-start_date"] == ["Le 25/12/2026 est un jour férié (Jour de Noël)."]
+    assert errors["windows-0-start_date"] == ["Le 25 décembre 2026 est un jour férié (Jour de Noël)."]
     # 26 December is a public holiday in Moselle only.
     both_days = [window(date(2026, 12, 25), date(2026, 12, 26))]  # a Saturday: open on Saturdays here
     errors, _ = findings(place=Place("57", "B", False, saturday_classes=True), windows=both_days)
@@ -160,7 +160,7 @@ def test_zone_a_school_holidays_differ_from_zone_c():
     zone_a_winter = [window(date(2027, 2, 22), date(2027, 2, 26))]
     zone_c_winter = [window(date(2027, 2, 8), date(2027, 2, 12))]
     errors, _ = findings(place=LYON_SCHOOL, windows=zone_a_winter)
-    assert errors["windows-0-start_date"][0].startswith("Aucun jour possible sur cette période : Le 22/02/2027 "
+    assert errors["windows-0-start_date"][0].startswith("Aucun jour possible sur cette période : Le 22 février 2027 "
                                                         "tombe pendant les vacances scolaires")
     assert "zone A" in errors["windows-0-start_date"][0]
     assert findings(place=LYON_SCHOOL, windows=zone_c_winter) == ({}, [])

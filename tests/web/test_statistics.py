@@ -105,6 +105,8 @@ def test_dashboard_page_charts_and_csv_equal_to_the_screen(app, client, clock):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "<svg" in page and "<script" not in page.split("<footer")[0]
     assert 'role="img" aria-label="Graphique : Par mois.' in page
+    months = [row[0] for row in _screen_table(page, "mois")[1:]]
+    assert months[0].startswith("septembre 20") and months[-1].startswith("août 20"), months  # not 2025-09
     for key in ("mois", "themes", "forces", "charge"):
         shown = _screen_table(page, key)
         exported = list(csv.reader(io.StringIO(client.get(f"/statistiques/{key}.csv", query_string=LAST_YEAR)

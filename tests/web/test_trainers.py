@@ -228,7 +228,7 @@ def test_a_trainer_edits_their_weekly_pattern_exceptions_and_limits(client, scen
     page = client.get("/formateurs/mes-disponibilites").get_data(as_text=True)
     assert 'name="creneaux-grid_1_matin" type="checkbox" value="y" checked' in page or \
         'checked id="creneaux-grid_1_matin"' in page or "creneaux-grid_1_matin" in page
-    assert "Mercredi de 14h00 à 16h30" in page
+    assert "Mercredi de 14\u00a0h à 16\u00a0h\u00a030" in page
 
     refused = _availability_post(client, {"creneaux-custom-0-weekday": "-1", "creneaux-custom-1-weekday": "-1",
                                           "creneaux-custom-2-weekday": "-1", "creneaux-submit_pattern": "x"},
