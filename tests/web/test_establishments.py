@@ -171,6 +171,20 @@ def test_invite_a_colleague_creates_an_account_attached_and_never_hijacks_an_exi
     assert "rejoindre" in message.body_text
 
 
+def test_a_refused_invitation_is_summed_up_on_top_of_the_members_page(app, client, logged_in):
+    establishment = make_establishment()
+    member = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    logged_in(member)
+    response = post_form(client, "/etablissement/inviter", {"full_name": "", "email": "x" * 250 + "@exemple.fr"},
+                         page="/etablissement/")
+    page = unescape(response.get_data(as_text=True))
+    summary = page.split('id="resume-erreurs"', 1)[1].split("</div>", 1)[0]
+    assert "Le formulaire contient 3 erreurs" in summary  # the address is invalid too
+    assert '<a href="#full_name">Nom et prénom : Indiquez le nom.</a>' in summary
+    assert "254 caractères au maximum : votre texte en compte 261." in summary  # refused, not cut by the browser
+    assert "maxlength" not in page
+
+
 def test_members_correct_their_establishment_but_not_its_commune(app, client, logged_in):
     establishment = make_establishment(uai=make_uai(690004))
     member = make_user(Role.REQUESTER, establishment_id=establishment.id)
