@@ -135,6 +135,15 @@ def percent_text(ratio: float | None, locale: Locale | str | None = None) -> str
     return format_percent(ratio, locale=_locale(locale))
 
 
+def plural_choice(count: int, locale: Locale | str | None = None) -> int:
+    """The number `ngettext` should pick its form by. French puts 0 in the singular (« 0 formateur créé »), but the
+    French texts are the source strings, chosen by gettext's source rule (singular for 1 only) as no French catalogue
+    exists to say otherwise. The templates' `ngettext` applies it; in Python, show the count under another name
+    (Flask-Babel's `num` is the number chosen by): `ngettext("%(count)s créé", "%(count)s créés", plural_choice(n),
+    count=n)`."""
+    return 1 if count == 0 and _locale(locale).language == "fr" else count
+
+
 @lru_cache(maxsize=16384)
 def _day_text(value: date, style: str, locale: Locale) -> str:
     pattern = locale.date_formats[style].pattern if style in ("short", "medium", "long", "full") else style

@@ -22,6 +22,7 @@ from app.formatting import (
     month_text,
     number_text,
     percent_text,
+    plural_choice,
     zone_text,
 )
 
@@ -85,7 +86,7 @@ def _bound_to(catalogue: Translations | NullTranslations) -> dict:
     @pass_eval_context
     def ngettext(eval_context: EvalContext, singular: str, plural: str, num: int, **variables) -> str:
         variables.setdefault("num", num)
-        text = catalogue.ungettext(singular, plural, num)
+        text = catalogue.ungettext(singular, plural, plural_choice(num))
         return (Markup(text) if eval_context.autoescape else text) % variables  # noqa: S704 (our catalogue, as Jinja does)
 
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
@@ -110,7 +111,7 @@ def init_app(app: Flask) -> None:
     # Templates' _() and ngettext() through the cached catalogue (Flask-Babel installed the uncached ones).
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _catalogue().ugettext(s),
-        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, n),
+        ngettext=lambda s, p, n: _catalogue().ungettext(s, p, plural_choice(n)),
         pgettext=lambda c, s: _catalogue().upgettext(c, s),
         npgettext=lambda c, s, p, n: _catalogue().unpgettext(c, s, p, n),
         newstyle=True)

@@ -99,3 +99,18 @@ def test_a_rows_address_is_the_one_url_for_builds(app):
             assert candidates_url(row_id) == url_for("coordination.candidates", request_id=25, intervention_id=row_id)
             assert queue_url(row_id) == url_for("coordination.queue", statut="", apres=row_id)
         assert trainer_url(7) == "/formateurs/7"
+
+
+def test_plurals_through_ngettext_with_the_french_rule_for_zero(app):
+    """« 1 groupe », « 2 groupes », and « 0 groupe » as French has it; English keeps "0 groups"."""
+    from flask_babel import ngettext
+
+    from app.formatting import plural_choice
+
+    template = "{% for n in (0, 1, 2) %}{{ ngettext('%(num)s groupe', '%(num)s groupes', n) }}|{% endfor %}"
+    with app.test_request_context("/"):
+        assert render(template) == "0 groupe|1 groupe|2 groupes|"
+        assert [ngettext("%(count)s créé", "%(count)s créés", plural_choice(n), count=n) for n in (0, 1, 2)] == [
+            "0 créé", "1 créé", "2 créés"]
+        with force_locale("en"):
+            assert plural_choice(0) == 0 and plural_choice(2) == 2
