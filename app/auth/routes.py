@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_timedelta, get_locale
+from flask_babel import format_timedelta, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
@@ -25,6 +25,7 @@ from app.domain.clock import utcnow
 from app.domain.passwords import hash_password, verify_password
 from app.emails import absolute_url, queue_activation, queue_password_reset, queue_templated_email
 from app.extensions import db, limiter
+from app.formatting import plural_choice
 from app.models import Role, User
 from app.models.accounts import normalize_email
 from app.unit_of_work import run
@@ -304,6 +305,7 @@ def end_other_sessions():
         abort(400)
     user, kept = current_user._get_current_object(), current_user.login_session_id
     count = run(lambda: login_sessions.end_other_sessions(db.session, user, kept, utcnow())).value
-    flash(_("%(count)s autre(s) session(s) terminée(s) : ces appareils devront se reconnecter.", count=count),
-          "success")
+    flash(ngettext("%(count)s autre session terminée : cet appareil devra se reconnecter.",
+                   "%(count)s autres sessions terminées : ces appareils devront se reconnecter.",
+                   plural_choice(count), count=count), "success")
     return redirect(url_for("auth.sessions"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from app.domain.exports import ExportFilters, export_csv, export_ics, sessions_f
 from app.domain.policies import ESTABLISHMENTS, SESSIONS, departements_of
 from app.domain.writes import written_tables
 from app.extensions import db, limiter
+from app.formatting import plural_choice
 from app.invitations import event_calendar, organizer_for, session_url
 from app.models import CalendarFeed, Establishment, Force, Intervention, Role
 from app.unit_of_work import run
@@ -86,8 +88,9 @@ def reset_all():
     if not ResetForm(prefix="tous").validate_on_submit():
         abort(400)
     count = run(lambda: feeds.reset_all_feeds(db.session, _secret(), utcnow())).value
-    flash(_("%(count)s adresse(s) d'agenda remplacée(s) : les anciennes ne fonctionnent plus.", count=count),
-          "success")
+    flash(ngettext("%(count)s adresse d'agenda remplacée : l'ancienne ne fonctionne plus.",
+                   "%(count)s adresses d'agenda remplacées : les anciennes ne fonctionnent plus.",
+                   plural_choice(count), count=count), "success")
     return redirect(url_for("calendars.mine"))
 
 

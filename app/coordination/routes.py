@@ -6,7 +6,7 @@ from datetime import date
 from functools import cache
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -159,7 +159,8 @@ def accept(request_id: int):
     if not AcceptForm().validate_on_submit():
         abort(400)
     perform(lambda: lifecycle.accept(db.session, item, current_user, utcnow()),
-            _("Demande acceptée : %(count)s intervention(s) à programmer.", count=item.group_count),
+            ngettext("Demande acceptée : %(num)s intervention à programmer.",
+                     "Demande acceptée : %(num)s interventions à programmer.", item.group_count),
             refused_category="info")
     return redirect(url_for("coordination.show", request_id=item.id))
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -16,6 +17,7 @@ from app.domain.plan_builder import PlanRun, commit_plan, run_planning
 from app.domain.policies import departements_of
 from app.domain.refusals import MESSAGES
 from app.extensions import db
+from app.formatting import plural_choice
 from app.models import Force, Role
 from app.planning import bp
 from app.planning.forms import CommitPlanForm, PlanForm
@@ -87,8 +89,11 @@ def commit():
         return _render(form, plan, force, status=409)
     result = run(lambda: commit_plan(db.session, plan.problem, plan.plan, current_user, utcnow(),
                                      OfferSettings.from_config(current_app.config))).value
-    flash(_("%(offers)s proposition(s) envoyée(s) pour %(sessions)s intervention(s).", offers=result.offers,
-            sessions=result.offered_sessions), "success")
+    flash(_("%(offers)s pour %(sessions)s.",
+            offers=ngettext("%(count)s proposition envoyée", "%(count)s propositions envoyées",
+                            plural_choice(result.offers), count=result.offers),
+            sessions=ngettext("%(count)s intervention", "%(count)s interventions",
+                              plural_choice(result.offered_sessions), count=result.offered_sessions)), "success")
     for intervention_id, code in result.skipped.items():
         label = plan.problem.interventions[intervention_id].group_label
         flash(_("Intervention « %(group)s » non proposée : %(reason)s", group=label, reason=MESSAGES[code]),

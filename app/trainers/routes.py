@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from app.domain.roster import (
 )
 from app.emails import queue_activation, queue_email_change
 from app.extensions import db
+from app.formatting import plural_choice
 from app.forms import ConfirmForm
 from app.models import (
     Audience,
@@ -139,9 +140,13 @@ def import_roster():
                                      on_email_change=lambda user, email: queue_email_change(user, email, current_user))
             if report.written:
                 run(lambda: report)  # what the import wrote, with its invitations
-                flash(_("Import enregistré : %(created)s créé(s), %(updated)s modifié(s), %(unchanged)s inchangé(s).",
-                        created=len(report.created), updated=len(report.updated),
-                        unchanged=len(report.unchanged)), "success")
+                created, updated, unchanged = len(report.created), len(report.updated), len(report.unchanged)
+                flash(_("Import enregistré : %(created)s, %(updated)s, %(unchanged)s.",
+                        created=ngettext("%(count)s créé", "%(count)s créés", plural_choice(created), count=created),
+                        updated=ngettext("%(count)s modifié", "%(count)s modifiés", plural_choice(updated),
+                                         count=updated),
+                        unchanged=ngettext("%(count)s inchangé", "%(count)s inchangés", plural_choice(unchanged),
+                                           count=unchanged)), "success")
             else:
                 db.session.rollback()
     max_bytes = min(current_app.config["MAX_CONTENT_LENGTH"] or LIMITS.max_bytes, LIMITS.max_bytes)

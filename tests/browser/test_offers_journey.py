@@ -73,6 +73,6 @@ def test_offer_decline_cascade_accept_then_plan_the_week(app, clock, browser, li
     assert_accessible(page)
     page.get_by_role("button", name="Envoyer les propositions").click()
     page.wait_for_url("**/accueil")
-    assert "2 proposition(s) envoyée(s) pour 2 intervention(s)." in page.content()
+    assert "2 propositions envoyées pour 2 interventions." in page.content()
     offered = db.session.scalars(select(Assignment).where(Assignment.status == AssignmentStatus.OFFERED)).all()
     assert sorted(a.intervention_id for a in offered) == sorted(s.id for s in later_sessions)

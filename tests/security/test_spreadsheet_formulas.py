@@ -97,7 +97,7 @@ def test_the_roster_export_quotes_formulas_and_its_import_gives_them_back(client
               for t in db.session.scalars(select(Trainer))}
     response = post_upload(client, "/formateurs/import", "registre.csv", exported.encode("utf-8"))
     page = html.unescape(response.get_data(as_text=True))
-    assert "0 créé(s), 0 modifié(s), 2 inchangé(s)" in page, page[page.find("<main"):][:3000]
+    assert "0 créé, 0 modifié, 2 inchangés" in page, page[page.find("<main"):][:3000]
     db.session.expire_all()
     assert {t.matricule: (t.user.full_name, t.user.phone, t.rank, t.languages, t.unit.name, t.inactive_reason)
             for t in db.session.scalars(select(Trainer))} == before

@@ -18,6 +18,7 @@ from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -338,14 +339,17 @@ def _parse_row(line: int, row: dict[str, str], lookups: _Lookups, today: date, e
     departements = sorted({code.upper() for code in _split(row["departements"])})
     unknown = [code for code in departements if code not in lookups.departements]
     if unknown:
-        errors.append(_("departements : département(s) inconnu(s) : %(codes)s.", codes=", ".join(unknown)))
+        errors.append(ngettext("departements : département inconnu : %(codes)s.",
+                               "departements : départements inconnus : %(codes)s.", len(unknown),
+                               codes=", ".join(unknown)))
     canonical["departements"] = LIST_SEPARATOR.join(departements)
     topics, unknown = [], []
     for name in _split(row["themes"]):
         topic = lookups.topics.get(_fold(name))
         (topics.append(topic) if topic else unknown.append(name))
     if unknown:
-        errors.append(_("themes : thème(s) inconnu(s) : %(names)s.", names=", ".join(unknown)))
+        errors.append(ngettext("themes : thème inconnu : %(names)s.", "themes : thèmes inconnus : %(names)s.",
+                               len(unknown), names=", ".join(unknown)))
     topics = sorted(set(topics), key=lambda t: (t.position, t.code))
     canonical["themes"] = LIST_SEPARATOR.join(t.code for t in topics)
     audiences, unknown = [], []
@@ -353,7 +357,8 @@ def _parse_row(line: int, row: dict[str, str], lookups: _Lookups, today: date, e
         audience = lookups.audiences.get(_fold(name))
         (audiences.append(audience) if audience else unknown.append(name))
     if unknown:
-        errors.append(_("publics : public(s) inconnu(s) : %(names)s.", names=", ".join(unknown)))
+        errors.append(ngettext("publics : public inconnu : %(names)s.", "publics : publics inconnus : %(names)s.",
+                               len(unknown), names=", ".join(unknown)))
     audiences = sorted(set(audiences), key=lambda a: (a.position, a.code))
     canonical["publics"] = LIST_SEPARATOR.join(a.code for a in audiences)
 
