@@ -4,7 +4,16 @@ to every template."""
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.models import EstablishmentKind, InterventionStatus, RequestStatus
+from app.domain.vocabulary import (
+    ESTABLISHMENT_KINDS,
+    FORCES,
+    audience_label,
+    force_label,
+    kind_label,
+    stored_text,
+    topic_label,
+)
+from app.models import InterventionStatus, RequestStatus
 
 REQUEST_STATUS = {
     RequestStatus.DRAFT: (_l("Brouillon"), "secondary"),
@@ -62,19 +71,8 @@ NOT_HELD_REASONS = {
     "other": _l("Autre motif"),
 }
 
-KIND_LABELS = {
-    EstablishmentKind.COLLEGE: _l("Collège"),
-    EstablishmentKind.LYCEE: _l("Lycée"),
-    EstablishmentKind.LYCEE_PRO: _l("Lycée professionnel"),
-    EstablishmentKind.HIGHER_EDUCATION: _l("Enseignement supérieur"),
-    EstablishmentKind.COMPANY: _l("Entreprise"),
-    EstablishmentKind.ADMINISTRATION: _l("Administration"),
-    EstablishmentKind.ASSOCIATION: _l("Association"),
-    EstablishmentKind.OTHER: _l("Autre"),
-}
-
-
-FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
+# The reference data's labels (topics, audiences, forces, kinds of establishment) live in app.domain.vocabulary.
+KIND_LABELS = ESTABLISHMENT_KINDS
 
 
 _TRANSLATED: dict[str, dict] = {}
@@ -91,6 +89,12 @@ def template_globals() -> dict:
             "REQUEST_EVENTS": {key: str(label) for key, label in EVENTS.items()},
             "FORCE_LABELS": {key: str(label) for key, label in FORCES.items()},
             "INTERNAL_EVENTS": INTERNAL_EVENTS,
+            "KIND_LABELS": {str(key): str(label) for key, label in ESTABLISHMENT_KINDS.items()},
+            "topic_label": topic_label,
+            "audience_label": audience_label,
+            "force_label": force_label,
+            "kind_label": kind_label,
+            "stored_text": stored_text,
             "NOT_HELD_REASONS": {key: str(label) for key, label in NOT_HELD_REASONS.items()},
         }
     return _TRANSLATED[language]

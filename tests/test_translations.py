@@ -22,3 +22,28 @@ def test_english_catalogue_translates_every_message(tmp_path):
         english = {message.id: message.string for message in read_po(handle, locale="en") if message.id}
     missing = sorted(message_id for message_id in wanted if not english.get(message_id))
     assert not missing, f"{len(missing)} message(s) without English translation (make extract-messages): {missing[:10]}"
+
+
+def test_reference_data_has_its_labels_in_both_languages(app):
+    """Each topic and audience of app/data has its label in app.domain.vocabulary: French as in the file, English
+    as its label_en (through the catalogue); each force and kind of establishment has one too."""
+    import csv
+
+    from flask_babel import force_locale
+
+    from app.domain.vocabulary import AUDIENCES, ESTABLISHMENT_KINDS, FORCES, TOPICS, audience_label, topic_label
+    from app.models import EstablishmentKind, Force
+
+    for filename, labels, label_of in (("topics.csv", TOPICS, topic_label), ("audiences.csv", AUDIENCES,
+                                                                            audience_label)):
+        with (ROOT / "app/data" / filename).open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert {row["code"] for row in rows} == set(labels), filename
+        with app.test_request_context():
+            for row in rows:
+                with force_locale("fr"):
+                    assert label_of(row["code"]) == row["label_fr"]
+                with force_locale("en"):
+                    assert label_of(row["code"]) == row["label_en"]
+    assert set(FORCES) == {force.value for force in Force}
+    assert set(ESTABLISHMENT_KINDS) == set(EstablishmentKind)

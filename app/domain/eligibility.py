@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+
 from app.domain.availability import TrainerAvailability, is_free, travel_minutes_for
 from app.domain.certification import certification_valid_until, is_certified_on
 from app.domain.geo import road_km
@@ -61,7 +63,7 @@ class TrainerProfile:
 @dataclass(frozen=True)
 class Exclusion:
     rule: str  # the rule's name, stable, for filters and tests
-    reason: str  # French, for the coordinator
+    reason: str  # for the coordinator, in the language of the moment
 
     codes: tuple[str, ...] = ()  # what the rule is about (the topics or audiences missing), for the page's labels
 
@@ -70,44 +72,47 @@ StaticRule = Callable[[SessionNeed, TrainerProfile], str | Exclusion | None]
 
 
 def _active(need: SessionNeed, trainer: TrainerProfile) -> str | None:
-    return None if trainer.active else "Formateur inactif (mutation, congé long…)."
+    return None if trainer.active else _("Formateur inactif (mutation, congé long…).")
 
 
 def _force(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     if need.force is None:
-        return "La force compétente n'est pas encore déterminée pour ce lieu."
+        return _("La force compétente n'est pas encore déterminée pour ce lieu.")
     if trainer.force != need.force:
-        label = "police nationale" if need.force == "police" else "gendarmerie nationale"
-        return f"Le lieu relève de la {label}."
+        return _("Le lieu relève de la police nationale.") if need.force == "police" else \
+            _("Le lieu relève de la gendarmerie nationale.")
     return None
 
 
 def _territory(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     if need.departement_code in trainer.departement_codes:
         return None
-    return f"N'intervient pas dans le département {need.departement_code}."
+    return _("N'intervient pas dans le département %(code)s.", code=need.departement_code)
 
 
 def _topics(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
     missing = tuple(sorted(need.topic_codes - trainer.topic_codes))
-    return Exclusion("themes", f"Non habilité pour : {', '.join(missing)}.", missing) if missing else None
+    return Exclusion("themes", _("Non habilité(e) pour : %(topics)s.", topics=", ".join(missing)), missing) \
+        if missing else None
 
 
 def _audiences(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
     missing = tuple(sorted(need.audience_codes - trainer.audience_codes))
-    return Exclusion("public", f"Non habilité pour le public : {', '.join(missing)}.", missing) if missing else None
+    return Exclusion("public", _("Non habilité(e) pour le public : %(audiences)s.", audiences=", ".join(missing)),
+                     missing) if missing else None
 
 
 def _pair(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     if need.trainers_needed > 1 and not trainer.accepts_pair_work:
-        return "Ne travaille pas en binôme."
+        return _("Ne travaille pas en binôme.")
     return None
 
 
 def _distance(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     distance = trainer.distance_km(need)
     if distance > trainer.max_distance_km:
-        return f"Trop loin : {distance:.0f} km pour {trainer.max_distance_km} km au plus."
+        return _("Trop loin : %(distance)s km pour %(limit)s km au plus.", distance=f"{distance:.0f}",
+                 limit=trainer.max_distance_km)
     return None
 
 
@@ -163,13 +168,13 @@ def day_exclusions(trainer: TrainerProfile, day: date, workload: TrainerLimits) 
     found: list[Exclusion] = []
     if not is_certified_on(trainer.certified_since, day):
         until = certification_valid_until(trainer.certified_since)
-        found.append(Exclusion("habilitation", f"Habilitation expirée depuis le {day_text(until, locale='fr')}."))
+        found.append(Exclusion("habilitation", _("Habilitation expirée depuis le %(day)s.", day=day_text(until))))
     if workload.week_remaining(week_of(day)) <= 0:
-        found.append(Exclusion("limite-hebdomadaire",
-                               f"Limite atteinte : {workload.weekly_limit} intervention(s) par semaine."))
+        found.append(Exclusion("limite-hebdomadaire", _("Limite atteinte : %(count)s intervention(s) par semaine.",
+                                                        count=workload.weekly_limit)))
     if workload.month_remaining(month_of(day)) <= 0:
-        found.append(Exclusion("limite-mensuelle",
-                               f"Limite atteinte : {workload.monthly_limit} intervention(s) par mois."))
+        found.append(Exclusion("limite-mensuelle", _("Limite atteinte : %(count)s intervention(s) par mois.",
+                                                     count=workload.monthly_limit)))
     return found
 
 
@@ -181,4 +186,4 @@ def availability_exclusion(need: SessionNeed, starts_at: datetime, ends_at: date
                      departement_code=need.departement_code, travel_minutes=travel_minutes,
                      place_key=need.establishment_id, ignore_intervention_ids=(need.intervention_id,),
                      explain=explain)
-    return None if answer else Exclusion("disponibilite", answer.reason or "Indisponible.")
+    return None if answer else Exclusion("disponibilite", answer.reason or _("Indisponible."))

@@ -170,6 +170,7 @@ class SessionToRank:
     holiday_zone: str | None
     is_school: bool
     returning_trainer_ids: frozenset[int]  # accepted one of the establishment's sessions in CONTINUITY_WINDOW
+    saturday_classes: bool = False
 
 
 @cache
@@ -179,7 +180,8 @@ def _session_to_rank_statements() -> tuple[Select, CompoundSelect, Select]:
     row = (
         select(Intervention.id, Intervention.request_id, Intervention.departement_code, Intervention.force,
                Intervention.trainers_needed, InterventionRequest.duration_minutes,
-               Establishment.id.label("establishment_id"), Establishment.kind, Establishment.latitude,
+               Establishment.id.label("establishment_id"), Establishment.kind, Establishment.saturday_classes,
+               Establishment.latitude,
                Establishment.longitude, Departement.latitude.label("departement_latitude"),
                Departement.longitude.label("departement_longitude"), Departement.timezone, Departement.holiday_zone)
         .join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
@@ -235,7 +237,7 @@ def load_session_to_rank(session: Session, intervention_id: int, now: datetime) 
         longitude=row.longitude if row.longitude is not None else row.departement_longitude,
         timezone=row.timezone, trainers_needed=row.trainers_needed, asked=asked)
     return SessionToRank(need, windows, timedelta(minutes=row.duration_minutes), row.holiday_zone,
-                         row.kind.is_school, returning)
+                         row.kind.is_school, returning, row.saturday_classes)
 
 
 def rank_intervention(session: Session, intervention_id: int, now: datetime, max_starts: int | None = None
@@ -251,7 +253,8 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime, max
     today = to_local(now, need.timezone).date()
     starts = [s for s in candidate_starts(to_rank.windows, to_rank.duration, need.timezone, need.departement_code,
                                           to_rank.holiday_zone, to_rank.is_school, earliest=today,
-                                          latest=today + RANKING_HORIZON) if s[0] > now]
+                                          latest=today + RANKING_HORIZON, saturday_classes=to_rank.saturday_classes)
+              if s[0] > now]
     # Availability and workload only for the trainers the time-independent rules leave (a few of the pool).
     eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p)}
     span_start = starts[0][0] if starts else now

@@ -26,6 +26,7 @@ from app.domain.lifecycle import recompute_request_status
 from app.domain.locks import lock_sessions
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
+from app.domain.vocabulary import ATTENTION_NO_CANDIDATE, ATTENTION_OFFERS_EXHAUSTED, stored_text
 from app.formatting import moment_text
 from app.models import (
     Assignment,
@@ -417,8 +418,7 @@ def cascade(session: Session, intervention: Intervention, now: datetime, setting
         return Change()
     tries = sum(1 for a in assignments if a.status in UNANSWERED)
     if tries >= settings.max_tries:
-        return _flag(session, intervention, now,
-                     f"{tries} proposition(s) déclinée(s) ou expirée(s) : à reprendre par la coordination.")
+        return _flag(session, intervention, now, ATTENTION_OFFERS_EXHAUSTED % {"count": tries})
     ranking = rank_intervention(session, intervention.id, now)
     for candidate in ranking.candidates if ranking else []:
         starts = offerable_starts(intervention, candidate.all_starts)
@@ -431,7 +431,7 @@ def cascade(session: Session, intervention: Intervention, now: datetime, setting
                               candidate.distance_km)
         except Refused:
             continue  # booked meanwhile: the next candidate
-    return _flag(session, intervention, now, "Plus aucun formateur possible : à reprendre par la coordination.")
+    return _flag(session, intervention, now, ATTENTION_NO_CANDIDATE)
 
 
 def _flag(session: Session, intervention: Intervention, now: datetime, reason: str) -> Change:
@@ -442,7 +442,7 @@ def _flag(session: Session, intervention: Intervention, now: datetime, reason: s
     request = intervention.request
     record_event(session, request, None, "needs_attention", now, f"{intervention.group_label} — {reason}", intervention)
     recompute_request_status(session, request, now)
-    return Change([Notice(user, "needs_attention", request, intervention, reason=reason)
+    return Change([Notice(user, "needs_attention", request, intervention, reason=stored_text(reason))
                    for user in coordinators_covering(session, intervention.departement_code, intervention.force)])
 
 

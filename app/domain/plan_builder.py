@@ -108,7 +108,8 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
                    for w in request.windows if w.start_date <= date_to and w.end_date >= date_from]
         starts = [s for s in candidate_starts(windows, timedelta(minutes=request.duration_minutes), need.timezone,
                                               need.departement_code, establishment.holiday_zone,
-                                              establishment.kind.is_school) if s[0] > now]
+                                              establishment.kind.is_school,
+                                              saturday_classes=establishment.saturday_classes) if s[0] > now]
         starts_of[intervention.id] = starts
         by_zone[need.timezone] += starts
 

@@ -22,6 +22,7 @@ from app.domain.eligibility import (
 )
 from app.domain.holidays import check_day
 from app.domain.planning import TrainerLimits
+from app.domain.request_rules import is_working_weekday
 from app.domain.timezones import to_local, to_utc
 
 WEIGHTS = {"distance": 0.4, "charge": 0.3, "continuite": 0.2, "preference": 0.1}
@@ -61,15 +62,16 @@ class Ranking:
 
 def candidate_starts(windows: Iterable[Window], duration: timedelta, timezone_name: str, departement_code: str,
                      holiday_zone: str | None, is_school: bool, earliest: date | None = None,
-                     latest: date | None = None) -> list[tuple[datetime, datetime]]:
+                     latest: date | None = None, saturday_classes: bool = False) -> list[tuple[datetime, datetime]]:
     """Every start, each half hour, inside the windows (and between `earliest` and `latest`, local days, when
-    given), skipping weekends and blocked days."""
+    given), skipping weekends (but Saturdays where the establishment has classes then) and blocked days."""
     starts: set[tuple[datetime, datetime]] = set()
     for window in windows:
         day = window.start_date if earliest is None else max(window.start_date, earliest)
         last = window.end_date if latest is None else min(window.end_date, latest)
         while day <= last:
-            if day.weekday() < 5 and not check_day(departement_code, holiday_zone, day, is_school).is_blocked:
+            if (is_working_weekday(day, saturday_classes)
+                    and not check_day(departement_code, holiday_zone, day, is_school).is_blocked):
                 start = to_utc(day, window.start_time, timezone_name)
                 latest_end = to_utc(day, window.end_time, timezone_name)
                 while start + duration <= latest_end:

@@ -13,6 +13,7 @@ from datetime import date, time, timedelta
 from flask_babel import lazy_gettext as _l
 
 from app.domain.holidays import WindowCheck
+from app.domain.vocabulary import topic_label
 from app.formatting import day_text
 
 EARLIEST_START = time(7, 30)
@@ -92,7 +93,7 @@ def topic_rules(topics: Iterable) -> list[TopicRule]:
     rules = []
     for topic in topics:
         codes = topic.caution_audiences.replace(",", ";") if topic.caution_audiences else ""
-        rules.append(TopicRule(topic.code, topic.label_fr,
+        rules.append(TopicRule(topic.code, topic_label(topic),
                                frozenset(code.strip() for code in codes.split(";") if code.strip())))
     return rules
 
@@ -210,18 +211,23 @@ def _check_window(index: int, window: WindowInput, duration: int | None, place: 
     _check_window_days(prefix, start, end, place, findings)
 
 
+def is_working_weekday(day: date, saturday_classes: bool) -> bool:
+    """Monday to Friday; Saturday where the establishment has classes (or activity) then; never Sunday. The
+    rule of the form (`weekend_reason`) and of the ranking's start times (`ranking.candidate_starts`)."""
+    return day.weekday() < 5 or (day.weekday() == 5 and saturday_classes)
+
+
 def weekend_reason(day: date, place: Place):
-    """Why no session can be held on this day of the week at the place (None on a working day): never on a
-    Sunday, on a Saturday only where the establishment says it works then."""
+    """Why no session can be held on this day of the week at the place (None on a working day)."""
+    if is_working_weekday(day, place.saturday_classes):
+        return None
     if day.weekday() == 6:
         return _l("Le %(day)s est un dimanche : pas d'intervention le dimanche.", day=_day(day))
-    if day.weekday() == 5 and not place.saturday_classes:
-        if place.is_school:
-            return _l("Le %(day)s est un samedi, et l'établissement n'a pas cours le samedi (à indiquer dans la "
-                      "fiche de l'établissement si c'est le cas).", day=_day(day))
-        return _l("Le %(day)s est un samedi, et l'établissement ne reçoit pas le samedi (à indiquer dans la fiche "
-                  "de l'établissement si c'est le cas).", day=_day(day))
-    return None
+    if place.is_school:
+        return _l("Le %(day)s est un samedi, et l'établissement n'a pas cours le samedi (à indiquer dans la "
+                  "fiche de l'établissement si c'est le cas).", day=_day(day))
+    return _l("Le %(day)s est un samedi, et l'établissement ne reçoit pas le samedi (à indiquer dans la fiche "
+              "de l'établissement si c'est le cas).", day=_day(day))
 
 
 def _check_window_days(prefix: str, start: date, end: date, place: Place, findings: Findings) -> None:

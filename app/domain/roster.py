@@ -29,6 +29,7 @@ from app.domain.certification import VALIDITY, WARNING_WINDOW, CertificationStat
 from app.domain.policies import TRAINERS
 from app.domain.refusals import Refused
 from app.domain.timezones import to_local, to_utc
+from app.domain.vocabulary import topic_label
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -196,8 +197,8 @@ def roster_page(session: Session, user: User, filters: RosterFilters, today: dat
     departements: dict[int, tuple[str, ...]] = {}
     topics: dict[int, tuple[str, ...]] = {}
     if ids:
-        topic_labels = {code: (position, label) for code, position, label
-                        in session.execute(select(Topic.code, Topic.position, Topic.label_fr))}
+        topic_labels = {code: (position, topic_label(code)) for code, position
+                        in session.execute(select(Topic.code, Topic.position))}
         for name, trainer_id, codes in session.execute(_code_lists_statement(), {"trainer_ids": ids}).all():
             if name == "departements":
                 departements[trainer_id] = tuple(sorted(codes.split(",")))

@@ -11,9 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from app.domain.vocabulary import ESTABLISHMENT_KINDS, audience_label, force_label, topic_label
 from app.models import (
     Audience,
     Departement,
@@ -29,11 +31,10 @@ from app.models.interventions import Assignment, AssignmentStatus, request_audie
 
 PLANNED = (InterventionStatus.OFFERED, InterventionStatus.CONFIRMED, InterventionStatus.DONE,
            InterventionStatus.NOT_HELD)
-KIND_LABELS = {"college": "Collège", "lycee": "Lycée", "lycee_pro": "Lycée professionnel",
-               "higher_education": "Enseignement supérieur", "company": "Entreprise", "association": "Association",
-               "administration": "Administration", "other": "Autre"}
-FORCE_LABELS = {"police": "Police nationale", "gendarmerie": "Gendarmerie nationale"}
-WORKLOAD_BUCKETS = ((0, 0, "0"), (1, 2, "1 à 2"), (3, 5, "3 à 5"), (6, 10, "6 à 10"), (11, 10**6, "11 et plus"))
+# Labels are taken in the language of the moment (the page's; French outside a request).
+KIND_LABELS = {str(kind): label for kind, label in ESTABLISHMENT_KINDS.items()}
+WORKLOAD_BUCKETS = ((0, 0, "0"), (1, 2, _l("1 à 2")), (3, 5, _l("3 à 5")), (6, 10, _l("6 à 10")),
+                    (11, 10**6, _l("11 et plus")))
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,9 @@ def _given_by_request_facets(session: Session, scope, period: Period, language: 
                .join(Establishment, Establishment.id == InterventionRequest.establishment_id)
                .group_by(kind))
     counts = session.execute(by_topic.union_all(by_audience, by_kind)).all()
-    labels = {("topic", code): label for code, label in session.execute(
-        select(Topic.code, getattr(Topic, f"label_{language}", Topic.label_fr)))}
-    labels |= {("audience", code): label for code, label in session.execute(
-        select(Audience.code, getattr(Audience, f"label_{language}", Audience.label_fr)))}
-    labels |= {("kind", code): label for code, label in KIND_LABELS.items()}
+    labels = {("topic", topic.code): topic_label(topic) for topic in session.scalars(select(Topic))}
+    labels |= {("audience", audience.code): audience_label(audience) for audience in session.scalars(select(Audience))}
+    labels |= {("kind", code): str(label) for code, label in KIND_LABELS.items()}
     tables: dict[str, list[list]] = {"topic": [], "audience": [], "kind": []}
     for facet, code, count, reached in counts:
         tables[facet].append([labels.get((facet, code), code), int(count), int(reached)])
@@ -206,7 +205,7 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
                                                              "Personnes touchées"],
                         given_rows("departement", names.__getitem__), chart="bar"))
     tables.append(Table("forces", "Par force", ["Force", "Interventions réalisées", "Personnes touchées"],
-                        given_rows("force", lambda force: FORCE_LABELS.get(force.value if force else "", "—")),
+                        given_rows("force", lambda force: force_label(force, "—")),
                         chart="bar"))
 
     # From the scope's given sessions to their trainers: the acceptance is counted, not filtered on, or SQLite
@@ -226,7 +225,7 @@ def build_dashboard(session: Session, *, session_scope, request_scope, trainer_s
         .where(trainer_scope, Trainer.active).group_by(cast(bucket, Integer))).all())
     tables.append(Table("charge", "Charge des formateurs (interventions réalisées sur la période)",
                         ["Interventions par formateur", "Formateurs"],
-                        [[label, counts.get(index, 0)] for index, (_, _, label) in enumerate(WORKLOAD_BUCKETS)],
+                        [[str(label), counts.get(index, 0)] for index, (_, _, label) in enumerate(WORKLOAD_BUCKETS)],
                         chart="bar"))
     return Dashboard(period, summary, tables)
 

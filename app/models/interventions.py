@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.domain.clock import utcnow
 from app.models.base import db
 from app.models.enums import Force, enum_column
+from app.models.group_labels import GroupLabelType
 
 
 class RequestStatus(StrEnum):
@@ -174,7 +175,8 @@ class Intervention(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("intervention_request.id", ondelete="CASCADE"), index=True)
-    group_label: Mapped[str] = mapped_column(String(120))
+    # « Groupe 2 »: stored in French, printed in the language of the page or e-mail (app.models.group_labels).
+    group_label: Mapped[str] = mapped_column(GroupLabelType(120))
     status: Mapped[InterventionStatus] = mapped_column(
         enum_column(InterventionStatus, "intervention_status"), default=InterventionStatus.TO_SCHEDULE
     )

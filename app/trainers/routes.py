@@ -35,6 +35,7 @@ from app.domain.roster import (
     upcoming_busy,
     upcoming_periods,
 )
+from app.domain.vocabulary import audience_label, topic_label
 from app.emails import queue_activation, queue_email_change
 from app.extensions import db
 from app.formatting import plural_choice
@@ -79,8 +80,8 @@ def _roster_filters() -> tuple[RosterFilterForm, RosterFilters]:
     """The roster's filters from the query string (a value outside the choices is ignored, not an error)."""
     form = RosterFilterForm(request.args)
     form.departement.choices = [("", _("Tous"))] + departements_of(db.session, current_user)
-    form.theme.choices = [("", _("Tous"))] + [(code, label) for code, label in db.session.execute(
-        select(Topic.code, Topic.label_fr).order_by(Topic.position))]
+    form.theme.choices = [("", _("Tous"))] + [(code, topic_label(code)) for code in db.session.scalars(
+        select(Topic.code).order_by(Topic.position))]
     form.validate()
     filters = RosterFilters(
         force=Force(form.force.data) if form.force.data in {f.value for f in Force} else None,
@@ -168,8 +169,8 @@ def _fill_record_choices(form: TrainerForm, force: Force | None) -> None:
     form.unit_id.choices = [(unit.id, f"{unit.name} ({unit.departement_code})") for unit in db.session.scalars(units)]
     form.departements.choices = [(d.code, d.label) for d in db.session.scalars(select(Departement)
                                                                                .order_by(Departement.code))]
-    form.topics.choices = [(t.code, t.label_fr) for t in db.session.scalars(select(Topic).order_by(Topic.position))]
-    form.audiences.choices = [(a.code, a.label_fr)
+    form.topics.choices = [(t.code, topic_label(t)) for t in db.session.scalars(select(Topic).order_by(Topic.position))]
+    form.audiences.choices = [(a.code, audience_label(a))
                               for a in db.session.scalars(select(Audience).order_by(Audience.position))]
 
 

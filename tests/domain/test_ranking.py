@@ -24,6 +24,16 @@ def test_starts_every_half_hour_inside_windows_skipping_weekends_and_holidays():
     assert starts[0] == (datetime(2027, 11, 12, 8, 0, tzinfo=UTC), datetime(2027, 11, 12, 9, 0, tzinfo=UTC))
 
 
+def test_saturday_starts_only_where_the_establishment_has_saturday_classes():
+    # Friday 15 to Sunday 17 January 2027, mornings.
+    window = Window(date(2027, 1, 15), date(2027, 1, 17), time(9, 0), time(10, 0))
+    usual = candidate_starts([window], HOUR, "Europe/Paris", "69", "A", is_school=True)
+    assert sorted({start.date() for start, _ in usual}) == [date(2027, 1, 15)]
+    with_saturdays = candidate_starts([window], HOUR, "Europe/Paris", "69", "A", is_school=True,
+                                      saturday_classes=True)
+    assert sorted({start.date() for start, _ in with_saturdays}) == [date(2027, 1, 15), date(2027, 1, 16)]
+
+
 def test_starts_are_local_to_an_overseas_place():
     window = Window(date(2027, 1, 12), date(2027, 1, 12), time(8, 0), time(9, 0))
     assert candidate_starts([window], HOUR, "Indian/Reunion", "974", None, is_school=False) == [

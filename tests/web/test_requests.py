@@ -216,6 +216,23 @@ def test_a_weekend_window_is_refused_unless_the_establishment_has_saturday_class
     assert "Le 17 janvier 2027 est un dimanche : pas d'intervention le dimanche." in page
 
 
+def test_the_coordination_is_offered_saturday_starts_only_where_there_are_saturday_classes(app, clock):
+    from datetime import date
+
+    from app.domain.clock import utcnow
+    from app.domain.matching import load_session_to_rank
+    from app.domain.ranking import candidate_starts
+
+    for saturday_classes, days in ((False, 1), (True, 2)):
+        lycee = make_establishment("69", kind=EstablishmentKind.LYCEE, saturday_classes=saturday_classes)
+        item = make_request(lycee, status="in_planning", start=date(2027, 1, 15), days=2, group_count=1)
+        to_rank = load_session_to_rank(db.session, item.interventions[0].id, utcnow())
+        assert to_rank.saturday_classes is saturday_classes
+        starts = candidate_starts(to_rank.windows, to_rank.duration, "Europe/Paris", "69", "A", True,
+                                  saturday_classes=to_rank.saturday_classes)
+        assert len({start.date() for start, _ in starts}) == days  # Friday, and Saturday where there are classes
+
+
 def test_warnings_do_not_block_and_stay_visible(school, logged_in):
     _, requester, _ = school
     client = logged_in(requester)

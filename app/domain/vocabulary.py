@@ -1,0 +1,122 @@
+"""The labels of the reference data, in the language of the page or e-mail that shows them.
+
+Topics and audiences live in the database (loaded from app/data/*.csv) with their French label; forces and kinds
+of establishment are enumerations. Each has here one lazy label per code, translated by the English catalogue like
+every other message: whatever shows a topic, an audience, a force or a kind of establishment (pages, e-mails,
+calendar events, statistics, exports) takes its label from here, never from `label_fr`. `tests/test_translations.py`
+checks that each row of the CSV files has its label here, French as in the file and English as its `label_en`.
+Départements keep their names (proper nouns).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+
+from app.models import EstablishmentKind
+
+TOPICS = {
+    "cannabis": _l("Cannabis"),
+    "alcool": _l("Alcool"),
+    "tabac-vapotage": _l("Tabac et vapotage"),
+    "protoxyde-azote": _l("Protoxyde d'azote"),
+    "cannabinoides-synthese": _l("Cannabinoïdes de synthèse (PTC)"),
+    "cocaine-drogues-synthese": _l("Cocaïne et drogues de synthèse"),
+    "medicaments-detournes": _l("Mésusage de médicaments (psychotropes)"),
+    "loi-sanctions": _l("La loi et les sanctions"),
+    "harcelement": _l("Harcèlement"),
+    "risques-numeriques": _l("Risques numériques"),
+}
+AUDIENCES = {
+    "6e": _l("Élèves de 6e"),
+    "5e": _l("Élèves de 5e"),
+    "4e": _l("Élèves de 4e"),
+    "3e": _l("Élèves de 3e"),
+    "seconde": _l("Élèves de seconde"),
+    "premiere": _l("Élèves de première"),
+    "terminale": _l("Élèves de terminale"),
+    "cap-bac-pro": _l("Élèves de CAP et bac pro"),
+    "etudiants": _l("Étudiants"),
+    "apprentis": _l("Apprentis"),
+    "personnels": _l("Personnels de l'établissement"),
+    "parents": _l("Parents"),
+    "salaries": _l("Salariés"),
+}
+FORCES = {"police": _l("Police nationale"), "gendarmerie": _l("Gendarmerie nationale")}
+ESTABLISHMENT_KINDS = {
+    EstablishmentKind.COLLEGE: _l("Collège"),
+    EstablishmentKind.LYCEE: _l("Lycée"),
+    EstablishmentKind.LYCEE_PRO: _l("Lycée professionnel"),
+    EstablishmentKind.HIGHER_EDUCATION: _l("Enseignement supérieur"),
+    EstablishmentKind.COMPANY: _l("Entreprise"),
+    EstablishmentKind.ADMINISTRATION: _l("Administration"),
+    EstablishmentKind.ASSOCIATION: _l("Association"),
+    EstablishmentKind.OTHER: _l("Autre"),
+}
+
+
+def _code(item) -> str:
+    return item if isinstance(item, str) else item.code
+
+
+def topic_label(topic) -> str:
+    """The label of a topic (a Topic or its code) in the language of the moment; a topic newer than this module
+    keeps its French label from the database."""
+    label = TOPICS.get(_code(topic))
+    return str(label) if label is not None else getattr(topic, "label_fr", _code(topic))
+
+
+def audience_label(audience) -> str:
+    """The label of an audience (an Audience or its code) in the language of the moment."""
+    label = AUDIENCES.get(_code(audience))
+    return str(label) if label is not None else getattr(audience, "label_fr", _code(audience))
+
+
+def force_label(force, missing: str = "") -> str:
+    """The label of a force (a Force or its value); `missing` when there is none."""
+    label = FORCES.get(str(force)) if force else None
+    return str(label) if label is not None else str(missing)
+
+
+def kind_label(kind) -> str:
+    """The label of a kind of establishment (an EstablishmentKind or its value)."""
+    label = ESTABLISHMENT_KINDS.get(kind)
+    return str(label) if label is not None else str(kind or "")
+
+
+# -- texts stored in French, shown in the reader's language ---------------------------------------------------------
+
+def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+    """Marks a message for the catalogue and keeps it in French: what is stored stays in the service's language."""
+    return message
+
+
+# Why the cascade of offers hands a session back to the coordination (Intervention.attention_reason).
+ATTENTION_OFFERS_EXHAUSTED = N_("%(count)s proposition(s) déclinée(s) ou expirée(s) : à reprendre par la "
+                                "coordination.")
+ATTENTION_NO_CANDIDATE = N_("Plus aucun formateur possible : à reprendre par la coordination.")
+_STORED_MESSAGES = (ATTENTION_OFFERS_EXHAUSTED, ATTENTION_NO_CANDIDATE)
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _pattern(message: str) -> re.Pattern:
+    """The message with its placeholders as named groups: « 3 proposition(s)… » gives count=3."""
+    pieces = _PLACEHOLDER.split(message)  # text, name, text, name, …, text
+    return re.compile("".join(re.escape(piece) if index % 2 == 0 else f"(?P<{piece}>.+?)"
+                              for index, piece in enumerate(pieces)))
+
+
+_STORED_PATTERNS = [(message, _pattern(message)) for message in _STORED_MESSAGES]
+
+
+def stored_text(text: str | None):
+    """A text the domain stored in French from one of the messages above, as a lazy string in the language of the
+    page or e-mail; any other text (older wording, a person's words) as it is."""
+    if not text:
+        return text
+    for message, pattern in _STORED_PATTERNS:
+        found = pattern.fullmatch(text)
+        if found:
+            return _l(message, **found.groupdict())
+    return text
