@@ -581,7 +581,9 @@ class DemoBuilder:
                 except Refused:
                     continue
             zone = self.departements[code].timezone
-            leave = monday + timedelta(days=10)
+            leave = next((day for day in (monday + timedelta(days=8 + n) for n in range(14)) if day.weekday() < 4
+                          and not any(begin.date() <= day + timedelta(days=1) and end.date() >= day
+                                      for begin, end in self.booked[trainers[0].id])), monday + timedelta(days=10))
             trainers[0].exceptions.append(AvailabilityException(
                 kind=ExceptionKind.UNAVAILABLE, starts_at=to_utc(leave, time(0), zone),
                 ends_at=to_utc(leave + timedelta(days=2), time(0), zone), reason="Formation continue"))
@@ -592,13 +594,22 @@ class DemoBuilder:
         """One request of one group, accepted, its session in the agenda state asked for (given in the past with
         its report; cancelled with its trainer; confirmed, offered or declined to nobody ahead)."""
         from app.domain import lifecycle, offers
-        from app.models import Assignment, AssignmentStatus, InterventionRequest, InterventionStatus, RequestWindow
+        from app.models import (
+            Assignment,
+            AssignmentStatus,
+            ExceptionKind,
+            InterventionRequest,
+            InterventionStatus,
+            RequestWindow,
+        )
 
         requester = next(user for user in establishment.members if user.password_hash)
         ends_at = starts_at + timedelta(hours=1)
         if not all(ends_at + self.TRAVEL <= begin or end + self.TRAVEL <= starts_at
-                   for begin, end in self.booked[trainer.id]):
-            return  # the trainer is elsewhere then
+                   for begin, end in self.booked[trainer.id]) or any(
+                exception.kind is ExceptionKind.UNAVAILABLE and exception.starts_at < ends_at
+                and exception.ends_at > starts_at for exception in trainer.exceptions):
+            return  # the trainer is elsewhere then, or on leave
         self.booked[trainer.id].append((starts_at, ends_at))
         now = self._moment(days_ago=0)
         created = starts_at - timedelta(days=30)

@@ -243,10 +243,15 @@ def test_a_trainer_sees_their_own_month_and_unavailabilities(client, world, cloc
     for words in ("Collège Jean-Moulin, Classe de 4e A — Confirmée", "Lycée Ampère, Classe de 4e A — Proposée",
                   "Collège Jean-Moulin, Classe de 4e A — Annulée"):
         assert words in table
-    assert f'href="/accueil#proposition-{world["pending"].assignments[0].id}"' in table
+    # Each leads to the trainer's page of the session (where an offer is answered), but a cancelled one, gone.
+    assert f'href="/formateurs/mes-interventions/{world["pending"].id}"' in table
+    assert f'href="/formateurs/mes-interventions/{world["confirmed"].id}"' in table
+    assert f'/formateurs/mes-interventions/{world["cancelled"].id}"' not in table
+    assert '<span class="agenda-entry agenda-cancelled"' in table
     assert "Marseille" not in html and "Gendarme" not in html
     december = client.get("/agenda/mon-mois?jour=2026-12-01").get_data(as_text=True)
-    assert december.count("Indisponible (Congés)") >= 2  # 14 and 15 December
+    absences = table_of(december).count('<span class="agenda-absence">')
+    assert absences == 2 and "(Congés)" in december  # 14 and 15 December
     listed = client.get("/agenda/mon-mois?jour=2026-12-01&affichage=liste").get_data(as_text=True)
     assert "Lundi 14 décembre" in listed and "Mardi 15 décembre" in listed and "Mercredi 16 décembre" not in listed
     assert "Rien de prévu" not in listed
@@ -281,7 +286,11 @@ def test_the_demo_fills_the_agenda_in_every_state(app, client, clock):
         table = table_of(client.get(path).get_data(as_text=True))
         for state in ("pending", "confirmed", "cancelled"):
             assert f"agenda-entry agenda-{state}" in table, (path, state)
-    assert "Indisponible" in client.get("/agenda/mon-mois?jour=2026-12-01").get_data(as_text=True)
+    december = table_of(client.get("/agenda/mon-mois?jour=2026-12-01").get_data(as_text=True))
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", december, re.S)
+    assert any("agenda-absence" in cell for cell in cells)
+    # Nobody is booked on their leave: the demo would show what the rules forbid.
+    assert not any("agenda-absence" in cell and "agenda-entry" in cell for cell in cells)
 
 
 def test_homes_and_navigation_lead_to_the_agenda(client, world):
