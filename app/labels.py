@@ -33,6 +33,13 @@ INTERVENTION_STATUS = {
     InterventionStatus.NOT_HELD: (_l("Non tenue"), "warning"),
     InterventionStatus.CANCELLED: (_l("Annulée"), "dark"),
 }
+# The outbox's states (MessageStatus values): the admin's tabs and table say them the same way.
+MESSAGE_STATUS = {
+    "pending": _l("En attente"),
+    "sending": _l("En cours d'envoi"),
+    "sent": _l("Envoyé"),
+    "failed": _l("En échec"),
+}
 EVENTS = {
     "created": _l("Demande créée"),
     "edited": _l("Demande modifiée"),
@@ -89,6 +96,7 @@ def template_globals() -> dict:
             "REQUEST_EVENTS": {key: str(label) for key, label in EVENTS.items()},
             "FORCE_LABELS": {key: str(label) for key, label in FORCES.items()},
             "INTERNAL_EVENTS": INTERNAL_EVENTS,
+            "MESSAGE_STATUS": {key: str(label) for key, label in MESSAGE_STATUS.items()},
             "KIND_LABELS": {str(key): str(label) for key, label in ESTABLISHMENT_KINDS.items()},
             "topic_label": topic_label,
             "audience_label": audience_label,

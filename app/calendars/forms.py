@@ -5,6 +5,7 @@ from wtforms import RadioField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.forms import DateField, MultiCheckboxField, RelaisForm, SelectField
+from app.labels import INTERVENTION_STATUS
 from app.models import InterventionStatus
 
 
@@ -12,11 +13,10 @@ class ResetForm(RelaisForm):
     submit = SubmitField(_l("Créer une nouvelle adresse"))
 
 
-EXPORT_STATUSES = [(InterventionStatus.CONFIRMED.value, _l("Confirmées")),
-                   (InterventionStatus.OFFERED.value, _l("Formateur sollicité")),
-                   (InterventionStatus.DONE.value, _l("Réalisées")),
-                   (InterventionStatus.NOT_HELD.value, _l("Non tenues")),
-                   (InterventionStatus.CANCELLED.value, _l("Annulées"))]
+# The states as every page writes them (app.labels, one table).
+EXPORT_STATUSES = [(status.value, INTERVENTION_STATUS[status][0])
+                   for status in (InterventionStatus.CONFIRMED, InterventionStatus.OFFERED, InterventionStatus.DONE,
+                                  InterventionStatus.NOT_HELD, InterventionStatus.CANCELLED)]
 
 
 class ExportForm(RelaisForm):
