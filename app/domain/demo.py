@@ -667,8 +667,9 @@ class DemoBuilder:
                    "Deux élèves malentendants au premier rang ; l'infirmière scolaire sera présente.")
 
     def build_report_stories(self) -> None:
-        """For each demo trainer: their pending offers carry the establishment's remarks, their latest given session
-        has a report the coordination corrected (with its history), the one before was not held, with its reason."""
+        """For each demo trainer: their pending offers carry the establishment's remarks; of their last three given
+        sessions, the latest still waits for its report, the one before has a report the coordination corrected
+        (with its history), the first was not held, with its reason."""
         from app.domain import reports
         from app.domain.lifecycle import recompute_request_status
         from app.models import Assignment, AssignmentStatus, Intervention, InterventionStatus, SessionReport
@@ -685,10 +686,15 @@ class DemoBuilder:
                 select(SessionReport).join(Intervention, Intervention.id == SessionReport.intervention_id)
                 .where(SessionReport.trainer_id == trainer.id, Intervention.status == InterventionStatus.DONE,
                        Intervention.trainers_needed == 1)
-                .order_by(Intervention.starts_at.desc()).limit(2)).all()
-            if len(given) < 2:
+                .order_by(Intervention.starts_at.desc()).limit(3)).all()
+            if len(given) < 3:
                 continue
-            corrected, not_held = given
+            due, corrected, not_held = given
+            waiting = due.intervention
+            waiting.reports.remove(due)
+            waiting.status, waiting.people_reached = InterventionStatus.CONFIRMED, None
+            self.session.flush()
+            recompute_request_status(self.session, waiting.request, now)
             coordinator = first_coordinator(self.session, corrected.intervention)
             if coordinator is not None:
                 # The trainer counted the class only; the coordinator adds the two teachers present.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -135,8 +137,12 @@ def _value_shower(topic_labels: dict[str, str]):
 @permission("report", "view")
 def show(report_id: int):
     report = _load_report(report_id, "view")
+    # The fields changed together (same moment, same person) make one correction; the latest first.
+    corrections = [(at, actor, list(changes)) for (at, actor), changes in
+                   groupby(report.corrections, key=lambda change: (change.at, change.actor))]
     return render_template("reports/show.html", report=report, intervention=report.intervention,
-                           field_labels=FIELD_LABELS, shown_value=_value_shower(dict(_topic_choices())))
+                           corrections=corrections[::-1], field_labels=FIELD_LABELS,
+                           shown_value=_value_shower(dict(_topic_choices())))
 
 
 @bp.route("/<int:report_id>/corriger", methods=["GET", "POST"])

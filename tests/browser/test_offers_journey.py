@@ -45,7 +45,12 @@ def test_offer_decline_cascade_accept_then_plan_the_week(app, clock, browser, li
     trainer_page = as_user(browser, live_server, near.user.email)
     assert trainer_page.get_by_role("heading", name="Propositions en attente de votre réponse").is_visible()
     assert_accessible(trainer_page)
-    trainer_page.get_by_role("button", name="Décliner").first.click()
+    # No reason box beside "Accepter": "Décliner…" leads to a second step that asks for it.
+    assert trainer_page.get_by_label("Motif du refus").count() == 0
+    trainer_page.get_by_role("link", name="Décliner…").first.click()
+    trainer_page.wait_for_url("**/decliner")
+    assert_accessible(trainer_page)
+    trainer_page.get_by_role("button", name="Décliner").click()
     assert "Indiquez pourquoi vous déclinez." in trainer_page.content()
     trainer_page.get_by_label("Motif du refus").fill("Stage de tir ce jour-là")
     trainer_page.get_by_role("button", name="Décliner").click()

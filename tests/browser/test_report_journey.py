@@ -43,7 +43,7 @@ def test_trainer_reports_and_the_dashboard_follows(app, clock, browser, live_ser
     assert "doivent faire 27 au total" in trainer_page.content(), "the breakdown is checked next to the field"
     trainer_page.get_by_label("dont personnels").fill("2")
     trainer_page.get_by_role("button", name="Enregistrer le compte rendu").click()
-    trainer_page.wait_for_url("**/accueil")
+    trainer_page.wait_for_url(f"**/formateurs/mes-interventions/{intervention.id}")
     assert "Compte rendu enregistré" in trainer_page.content()
     trainer_context.close()
 

@@ -114,6 +114,8 @@ def test_the_demo_never_books_a_trainer_twice_nor_holds_a_session_on_a_holiday(a
 
 
 def test_the_demo_trainers_see_remarks_reports_held_and_not_and_a_corrected_one(app):
+    from app.domain.clock import utcnow
+    from app.domain.reports import reports_due
     from app.models import Assignment, AssignmentStatus, Intervention, ReportCorrection, SessionReport
 
     build_demo(7, TODAY)
@@ -126,6 +128,7 @@ def test_the_demo_trainers_see_remarks_reports_held_and_not_and_a_corrected_one(
         assert offered and all(session.request.notes for session in offered), "offers show the requester's remarks"
         mine = db.session.scalars(select(SessionReport).where(SessionReport.trainer_id == trainer.id)).all()
         assert any(r.held for r in mine) and any(not r.held and r.not_held_code for r in mine)
+        assert reports_due(db.session, trainer.id, utcnow()), "a session waits for its report"
         corrected = [r for r in mine if r.corrections]
         assert corrected and all(c.actor.role is Role.COORDINATOR for r in corrected for c in r.corrections)
     assert db.session.scalar(select(func.count(ReportCorrection.id))) >= 2 * len(demo_trainers)

@@ -43,7 +43,7 @@ def detailed_session(clock) -> tuple[Intervention, object, object]:
     clock.freeze(datetime(2027, 1, 4, 8, 0, tzinfo=MONDAY_9.tzinfo))
     establishment = make_establishment("69", force=Force.POLICE, name="Collège Jean-Moulin",
                                        address="12 rue Paul-Bert", postcode="69003", commune_name="Lyon",
-                                       latitude=45.7597, longitude=4.8422)
+                                       latitude=45.7597, longitude=4.8422, phone="+33 (0)4 72 00 00 00")
     trainer = make_qualified_trainer()
     co_trainer = make_qualified_trainer()
     co_trainer.user.phone = "06 11 22 33 44"
@@ -80,6 +80,7 @@ def test_the_session_page_says_where_when_who_and_what(app, client, clock):
     assert "Salle polyvalente, bâtiment B" in page
     assert 'href="tel:0102030405"' in page and 'href="mailto:cpe.durand@college.example"' in page
     assert "Mme Durand (CPE)" in page
+    assert 'href="tel:+33472000000"' in page, "a number a phone dials: no « (0) » after the country code"
     assert "Vidéoprojecteur, micro" in page
     assert "Classe agitée ; prévoir du temps pour les questions." in page
     assert co_trainer.full_name in page and 'href="tel:0611223344"' in page
