@@ -159,6 +159,7 @@ def test_each_role_walks_its_pages_in_english_without_french_leftovers(demo, pag
     labels = french_labels()
     log_in(page, LOGINS[role], DEMO_PASSWORD)
     opened, leftovers = walk_in_english(page, live_server, labels, texts_people_wrote())
+    print(f"{role}: {len(opened)} pages in English", *opened, sep="\n  ")
     assert len(opened) >= 5, opened
     report = "\n".join(f"{path}: {sorted(found)}" for path, found in leftovers.items())
     assert not leftovers, f"French on {len(leftovers)} of {len(opened)} English pages:\n{report}"
