@@ -122,3 +122,12 @@ def test_reports_outside_the_scope_are_not_found(app, client, clock):
     switch_to(client, requester)
     assert client.get("/comptes-rendus/").status_code == 403
 
+
+
+def test_the_request_page_names_the_reason_and_leads_to_the_report(app, client, clock):
+    intervention, _, coordinator, report = filed_session(
+        client, clock, {"held": "non", "not_held_code": "audience_absent", "not_held_reason": "Sortie au musée"})
+    switch_to(client, coordinator)
+    page = text(client.get(f"/coordination/demandes/{intervention.request_id}"))
+    assert "non tenue — Public absent (sortie, examen, classe libérée…) (Sortie au musée)" in page
+    assert "None" not in page and f'href="/comptes-rendus/{report.id}"' in page
