@@ -235,3 +235,20 @@ def test_a_coordinator_confirms_a_deletion_too(app, client, clock):
     assert "du 31 mai 2027 au 4 juin 2027 inclus" in text(confirmation), "whole days of Paris, inclusive"
     assert db.session.get(AvailabilityException, period.id) is not None
 
+
+
+def test_the_offer_email_carries_the_remarks_too(app, client, clock):
+    from app.models import OutgoingMessage
+    from tests.factories import make_coordinator
+    from tests.helpers import offer_by_coordinator
+
+    intervention = make_session_in_planning(notes="Élèves de SEGPA : adapter le vocabulaire.",
+                                            equipment="Tableau numérique")
+    trainer = make_qualified_trainer()
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    assert offer_by_coordinator(client, intervention, trainer).status_code == 302
+    body = db.session.scalar(select(OutgoingMessage.body_text).where(OutgoingMessage.recipient == trainer.user.email))
+    assert "Remarques de l'établissement : Élèves de SEGPA : adapter le vocabulaire." in body
+    assert "Matériel sur place : Tableau numérique" in body
