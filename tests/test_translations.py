@@ -47,3 +47,26 @@ def test_reference_data_has_its_labels_in_both_languages(app):
                     assert label_of(row["code"]) == row["label_en"]
     assert set(FORCES) == {force.value for force in Force}
     assert set(ESTABLISHMENT_KINDS) == set(EstablishmentKind)
+
+
+def test_texts_the_domain_writes_in_french_are_shown_in_the_readers_language(app):
+    """A reason the domain stores in French (from a message marked N_) and « Groupe 2 » read back from the
+    database are shown in English to an English reader; other texts (a person's own words) stay as written."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from app.domain.planning import NO_CAPACITY
+    from app.domain.vocabulary import ATTENTION_OFFERS_EXHAUSTED, stored_text
+    from app.models.group_labels import GroupLabel
+
+    group = GroupLabel("Groupe 2")
+    with app.test_request_context(), force_locale("en"):
+        assert str(stored_text(ATTENTION_OFFERS_EXHAUSTED % {"count": 3})) == \
+            "3 offer(s) declined or expired: for the coordination to take up."
+        assert str(stored_text(NO_CAPACITY)).startswith("The possible trainers")
+        assert stored_text("Pas dispo ce jour-là") == "Pas dispo ce jour-là"
+        assert render_template_string("{{ g }}, {{ _('Groupe : %(group)s, %(people)s personnes', group=g, people=3) }}",
+                                      g=group) == "Group 2, Group: Group 2, 3 people"
+        assert f"{group} — Jean" == "Groupe 2 — Jean"  # what the history records stays in French
+    with app.test_request_context(), force_locale("fr"):
+        assert str(group) == "Groupe 2" and str(stored_text(NO_CAPACITY)) == NO_CAPACITY

@@ -18,6 +18,7 @@ from app.domain.establishments import require_confirmed
 from app.domain.locks import lock_request, lock_sessions_of
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
+from app.domain.vocabulary import N_
 from app.models import (
     Assignment,
     AssignmentStatus,
@@ -256,7 +257,7 @@ def recompute_request_status(session: Session, request: InterventionRequest, now
     if target is not request.status and request.status in PLANNED:
         values = {"status": target, "updated_at": now}
         if target is RequestStatus.CANCELLED:
-            values["cancel_reason"] = "Toutes les interventions sont annulées."
+            values["cancel_reason"] = N_("Toutes les interventions sont annulées.")
         result = session.execute(
             update(InterventionRequest)
             .where(InterventionRequest.id == request.id, InterventionRequest.status.in_(PLANNED))

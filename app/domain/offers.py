@@ -26,7 +26,7 @@ from app.domain.lifecycle import recompute_request_status
 from app.domain.locks import lock_sessions
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
-from app.domain.vocabulary import ATTENTION_NO_CANDIDATE, ATTENTION_OFFERS_EXHAUSTED, stored_text
+from app.domain.vocabulary import ATTENTION_NO_CANDIDATE, ATTENTION_OFFERS_EXHAUSTED, N_, stored_text
 from app.formatting import moment_text
 from app.models import (
     Assignment,
@@ -322,7 +322,7 @@ def _confirm_if_staffed(session: Session, intervention: Intervention, now: datet
     session.execute(
         update(Assignment)
         .where(Assignment.intervention_id == intervention.id, Assignment.status == AssignmentStatus.OFFERED)
-        .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason="Intervention complète.")
+        .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason=N_("Intervention complète."))
         .execution_options(synchronize_session=False))
     session.refresh(intervention)
     request = intervention.request

@@ -29,6 +29,8 @@ from datetime import date, datetime
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from app.domain.vocabulary import N_
+
 # Travel is counted in hectometres; its weight is set per instance (see `travel_weight`).
 TRAVEL_UNIT_PER_KM = 10
 
@@ -105,9 +107,10 @@ def month_of(day: date) -> tuple[int, int]:
     return (day.year, day.month)
 
 
-NO_OPTION = "Aucun formateur ne remplit toutes les règles pour cette intervention."
-NO_CAPACITY = "Les formateurs possibles sont déjà pris sur ces créneaux ou ont atteint leurs limites."
-NO_PAIR = "Pas deux formateurs disponibles au même créneau pour une intervention en binôme."
+# Why a session is left out of a plan: French, shown translated through vocabulary.stored_text.
+NO_OPTION = N_("Aucun formateur ne remplit toutes les règles pour cette intervention.")
+NO_CAPACITY = N_("Les formateurs possibles sont déjà pris sur ces créneaux ou ont atteint leurs limites.")
+NO_PAIR = N_("Pas deux formateurs disponibles au même créneau pour une intervention en binôme.")
 
 
 class _Capacity:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext
+
 from app.domain.availability import TrainerAvailability, travel_minutes_for
 from app.domain.eligibility import (
     Exclusion,
@@ -119,8 +121,8 @@ def rank_candidates(need: SessionNeed, trainers: Iterable[TrainerProfile], start
         if possible:
             eligible.append((trainer, possible))
         elif not starts:
-            excluded[trainer.trainer_id] = [Exclusion("creneaux", "Aucun créneau possible dans les disponibilités "
-                                                                  "de l'établissement.")]
+            excluded[trainer.trainer_id] = [Exclusion("creneaux", gettext("Aucun créneau possible dans les "
+                                                                          "disponibilités de l'établissement."))]
         else:
             excluded[trainer.trainer_id] = first_refusal or []
     heaviest = max((workloads[t.trainer_id].load for t, _ in eligible), default=0)

@@ -85,19 +85,10 @@ def kind_label(kind) -> str:
     return str(label) if label is not None else str(kind or "")
 
 
-# -- texts stored in French, shown in the reader's language ---------------------------------------------------------
+# -- texts written in French by the domain, shown in the reader's language -----------------------------------------
 
-def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
-    """Marks a message for the catalogue and keeps it in French: what is stored stays in the service's language."""
-    return message
-
-
-# Why the cascade of offers hands a session back to the coordination (Intervention.attention_reason).
-ATTENTION_OFFERS_EXHAUSTED = N_("%(count)s proposition(s) déclinée(s) ou expirée(s) : à reprendre par la "
-                                "coordination.")
-ATTENTION_NO_CANDIDATE = N_("Plus aucun formateur possible : à reprendre par la coordination.")
-_STORED_MESSAGES = (ATTENTION_OFFERS_EXHAUSTED, ATTENTION_NO_CANDIDATE)
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_WRITTEN: dict[str, re.Pattern] = {}
 
 
 def _pattern(message: str) -> re.Pattern:
@@ -107,15 +98,25 @@ def _pattern(message: str) -> re.Pattern:
                               for index, piece in enumerate(pieces)))
 
 
-_STORED_PATTERNS = [(message, _pattern(message)) for message in _STORED_MESSAGES]
+def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+    """Marks a message for the catalogue and keeps it in French: what the domain stores (a reason in a column) or
+    hands over as data (a plan's reasons) stays in the service's language; `stored_text` shows it translated."""
+    _WRITTEN[message] = _pattern(message)
+    return message
+
+
+# Why the cascade of offers hands a session back to the coordination (Intervention.attention_reason).
+ATTENTION_OFFERS_EXHAUSTED = N_("%(count)s proposition(s) déclinée(s) ou expirée(s) : à reprendre par la "
+                                "coordination.")
+ATTENTION_NO_CANDIDATE = N_("Plus aucun formateur possible : à reprendre par la coordination.")
 
 
 def stored_text(text: str | None):
-    """A text the domain stored in French from one of the messages above, as a lazy string in the language of the
-    page or e-mail; any other text (older wording, a person's words) as it is."""
+    """A text the domain wrote in French from a message marked with `N_`, as a lazy string in the language of the
+    page or e-mail; any other text (an older wording, a person's own words) as it is."""
     if not text:
         return text
-    for message, pattern in _STORED_PATTERNS:
+    for message, pattern in _WRITTEN.items():
         found = pattern.fullmatch(text)
         if found:
             return _l(message, **found.groupdict())
