@@ -25,6 +25,7 @@ LOGINS = {
 }
 # Placeholders, markup and entities cut a message into the fragments a page shows as they are.
 _CUTS = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\{.*?\}\}|\{\w*\}|<[^>]*>|&\w+;|\n")
+_FRENCH_LETTER = re.compile("[àâçéèêëîïôûùüÿœæ]", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]")
 # Pages not to open: files, feeds, and links that act (log-out and the language are forms; these are GETs that
 # would only ask for a confirmation, harmless, but they show the same words as the page that links to them).
@@ -38,7 +39,8 @@ def _words(text: str) -> str:
 
 def french_labels() -> set[str]:
     """The French labels of the application: the fragments of at least two words (and ten characters) of each
-    message the English catalogue translates differently, and the French labels of the reference data."""
+    message the English catalogue translates differently, its one-word messages with a French letter (« Annulée »),
+    its short messages with their number (« Groupe 1 »), and the French labels of the reference data."""
     labels: set[str] = set()
     with (ROOT / "app/translations/en/LC_MESSAGES/messages.po").open("rb") as handle:
         catalogue = read_po(handle, locale="en")
@@ -54,6 +56,9 @@ def french_labels() -> set[str]:
                 fragment = _words(fragment).strip(" :;,.…()«»-—")
                 if len(fragment.split()) >= 2 and len(fragment) >= 10:
                     labels.add(fragment)
+            # « Annulée », « Réalisée »: a one-word message, if it cannot be English (a letter English does not use).
+            if len(french.split()) == 1 and len(french) >= 5 and _FRENCH_LETTER.search(french):
+                labels.add(french.strip(" :;,.…"))
             # « Groupe 1 »: a short message as shown with its number.
             sample = _words(_PLACEHOLDER.sub("1", french))
             if _PLACEHOLDER.search(french) and len(sample.split()) == 2 and not _CUTS.search(sample):
@@ -126,7 +131,8 @@ def walk_in_english(page, origin: str, labels: set[str], written: list[str]) -> 
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     queue, seen, opened, leftovers = ["/accueil"], {_shape("/accueil")}, [], {}
-    lowered = {label: label.lower() for label in labels}
+    # Whole words only: « Annulée » is not in « Annulées », nor a fragment inside a longer word.
+    patterns = {label: re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", re.IGNORECASE) for label in labels}
     while queue and len(opened) < PAGES_PER_ROLE:
         path = queue.pop(0)
         response = page.goto(path)
@@ -136,8 +142,7 @@ def walk_in_english(page, origin: str, labels: set[str], written: list[str]) -> 
         text = _words(page.evaluate(_PAGE_TEXT))
         for words in written:
             text = text.replace(words, " ¶ ")
-        text = text.lower()
-        found = {label for label, low in lowered.items() if low in text}
+        found = {label for label, pattern in patterns.items() if pattern.search(text)}
         if found:
             leftovers[path] = found
         for link in _links(page, origin):
