@@ -10,6 +10,7 @@ from app.domain.vocabulary import (
     audience_label,
     force_label,
     kind_label,
+    note_text,
     stored_text,
     topic_label,
 )
@@ -103,6 +104,7 @@ def template_globals() -> dict:
             "force_label": force_label,
             "kind_label": kind_label,
             "stored_text": stored_text,
+            "note_text": note_text,
             "NOT_HELD_REASONS": {key: str(label) for key, label in NOT_HELD_REASONS.items()},
         }
     return _TRANSLATED[language]

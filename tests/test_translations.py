@@ -56,7 +56,7 @@ def test_texts_the_domain_writes_in_french_are_shown_in_the_readers_language(app
     from flask_babel import force_locale
 
     from app.domain.planning import NO_CAPACITY
-    from app.domain.vocabulary import ATTENTION_OFFERS_EXHAUSTED, stored_text
+    from app.domain.vocabulary import ATTENTION_OFFERS_EXHAUSTED, note_text, stored_text
     from app.models.group_labels import GroupLabel
 
     group = GroupLabel("Groupe 2")
@@ -68,5 +68,7 @@ def test_texts_the_domain_writes_in_french_are_shown_in_the_readers_language(app
         assert render_template_string("{{ g }}, {{ _('Groupe : %(group)s, %(people)s personnes', group=g, people=3) }}",
                                       g=group) == "Group 2, Group: Group 2, 3 people"
         assert f"{group} — Jean" == "Groupe 2 — Jean"  # what the history records stays in French
+        assert note_text(f"{group} — Jean — {NO_CAPACITY}") == \
+            "Group 2 — Jean — The possible trainers are already busy at these times or have reached their limits."
     with app.test_request_context(), force_locale("fr"):
         assert str(group) == "Groupe 2" and str(stored_text(NO_CAPACITY)) == NO_CAPACITY

@@ -15,6 +15,7 @@ import re
 from flask_babel import lazy_gettext as _l
 
 from app.models import EstablishmentKind
+from app.models.group_labels import GroupLabel
 
 TOPICS = {
     "cannabis": _l("Cannabis"),
@@ -121,3 +122,13 @@ def stored_text(text: str | None):
         if found:
             return _l(message, **found.groupdict())
     return text
+
+
+def note_text(note: str | None) -> str:
+    """A history note in the reader's language: its parts (« Groupe 1 — Jean Dupont — motif ») each shown as
+    `stored_text` shows it, « Groupe 1 » as « Group 1 » in English; the people's words as they wrote them."""
+    def shown(part: str) -> str:
+        group = str(GroupLabel(part))
+        return group if group != part else str(stored_text(part))
+
+    return " — ".join(shown(part) for part in (note or "").split(" — "))

@@ -30,7 +30,9 @@ _PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]")
 # Pages not to open: files, feeds, and links that act (log-out and the language are forms; these are GETs that
 # would only ask for a confirmation, harmless, but they show the same words as the page that links to them).
 _SKIPPED = re.compile(r"\.(ics|csv|svg|ico|png|js|css)$|/static/|/compte/langue/")
-PAGES_PER_ROLE = 45
+PAGES_PER_ROLE = 60
+# Requests are seen in several states (the history, the sessions and their reasons differ): a few of each kind.
+_SEVERAL = re.compile(r"^(/coordination)?/demandes/N$")
 
 
 def _words(text: str) -> str:
@@ -130,7 +132,7 @@ def walk_in_english(page, origin: str, labels: set[str], written: list[str]) -> 
     page.get_by_role("button", name="English").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
-    queue, seen, opened, leftovers = ["/accueil"], {_shape("/accueil")}, [], {}
+    queue, seen, known, opened, leftovers = ["/accueil"], {_shape("/accueil"): 1}, {"/accueil"}, [], {}
     # Whole words only: « Annulée » is not in « Annulées », nor a fragment inside a longer word.
     patterns = {label: re.compile(rf"(?<!\w){re.escape(label)}(?!\w)", re.IGNORECASE) for label in labels}
     while queue and len(opened) < PAGES_PER_ROLE:
@@ -146,8 +148,10 @@ def walk_in_english(page, origin: str, labels: set[str], written: list[str]) -> 
         if found:
             leftovers[path] = found
         for link in _links(page, origin):
-            if _shape(link) not in seen:
-                seen.add(_shape(link))
+            shape = _shape(link)
+            if link not in known and seen.get(shape, 0) < (4 if _SEVERAL.match(shape) else 1):
+                seen[shape] = seen.get(shape, 0) + 1
+                known.add(link)
                 queue.append(link)
     return opened, leftovers
 
