@@ -99,7 +99,7 @@ def topic_rules(topics: Iterable) -> list[TopicRule]:
 
 
 def _day(value: date) -> str:
-    return day_text(value, locale="fr")  # « 1er mars 2027 »
+    return day_text(value)  # « 1er mars 2027 », "March 1, 2027": the messages are read in the page's language
 
 
 def check_request(data: RequestInput, place: Place, topics: Sequence[TopicRule],
