@@ -7,6 +7,7 @@ département at the size of the real programme (for benchmarks). Each feature ad
 
 from __future__ import annotations
 
+import csv
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from app.domain.identifiers import make_siret, make_uai
 from app.domain.passwords import hash_password
 from app.domain.policies import coordinators_covering
 from app.domain.reference import load_departements
-from app.domain.reference_data import sync_reference_data
+from app.domain.reference_data import DATA_DIR, sync_reference_data
 from app.domain.refusals import Refused
 from app.models import (
     Audience,
@@ -46,6 +47,17 @@ MessageWriter = Callable[[Session, datetime], None]
 DEMO_DEPARTEMENTS = ("69", "13", "33", "59", "75", "2A", "57", "974")
 POLICE_RANKS = ("Gardien de la paix", "Brigadier", "Brigadier-chef", "Major", "Capitaine")
 GENDARMERIE_RANKS = ("Gendarme", "Maréchal des logis-chef", "Adjudant", "Adjudant-chef", "Lieutenant")
+
+
+def demo_communes() -> dict[str, list[tuple[str, str, str, tuple[float, float]]]]:
+    """Real communes of the demo's départements (app/data/demo_communes.csv: the préfecture first, then others):
+    INSEE code, name, postcode and position, so that a newcomer reads the places a user would."""
+    communes: dict[str, list] = defaultdict(list)
+    with (DATA_DIR / "demo_communes.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            communes[row["departement"]].append((row["insee"], row["name"], row["postcode"],
+                                                (float(row["latitude"]), float(row["longitude"]))))
+    return dict(communes)
 
 
 @dataclass(frozen=True)
@@ -181,18 +193,24 @@ class DemoBuilder:
         from app.domain.imports.competence import import_competence, read_competence_file, write_competence_csv
 
         rows, missing = [], {}
+        real_communes, order = demo_communes(), {}
         for code in self.scale.departements:
             departement = self.departements[code]
             for index in range(self.scale.communes_per_departement):
                 number = 1 + index * 7 if len(code) == 2 else 1 + index * 2  # overseas codes have 2 digits left
                 insee = f"{code}{number:03d}" if len(code) == 2 else f"{code}{number:02d}"
                 force = Force.POLICE if index == 0 or self.random.random() < 0.25 else Force.GENDARMERIE
-                name = self.fake.unique.city() if index else f"{departement.name} (préfecture)"
+                name = self.fake.unique.city() if index else departement.prefecture
                 postcode = f"{code.replace('2A', '20').replace('2B', '20')}{self.random.randint(0, 999):03d}"[:5]
                 # The ministry's table has no coordinates; the demo places communes around the préfecture.
-                self.commune_positions[insee] = (
-                    (departement.latitude, departement.longitude) if index == 0
-                    else self._near(departement.latitude, departement.longitude, 45))
+                position = ((departement.latitude, departement.longitude) if index == 0
+                            else self._near(departement.latitude, departement.longitude, 45))
+                if index < len(real_communes.get(code, ())):
+                    # Real communes where the demo has them (the draws above are made all the same, so that the
+                    # rest of the demo does not change with the list).
+                    insee, name, postcode, position = real_communes[code][index]
+                self.commune_positions[insee] = position
+                order[insee] = len(order)
                 if index == 5:
                     missing[insee] = CommuneCompetence(insee_code=insee, name=name, departement_code=code,
                                                        force=None, postcode=postcode, postcodes=postcode)
@@ -214,7 +232,7 @@ class DemoBuilder:
         for code in self.scale.departements:
             self.communes[code] = sorted(
                 [c for c in (*loaded.values(), *missing.values()) if c.departement_code == code],
-                key=lambda c: c.insee_code)
+                key=lambda c: order[c.insee_code])  # the order they were drawn in, préfecture first
 
     # Scenarios of the demo requests, cycled over establishments: every state of the life cycle.
     REQUEST_SCENARIOS = ("done_last_year", "submitted", "in_planning", "draft", "in_planning", "refused", "confirmed",
@@ -427,7 +445,7 @@ class DemoBuilder:
         uai = next(u for u in (make_uai(int(f"{digits[:3]:0>3}{serial:04d}")) for serial in range(9999, 0, -1))
                    if u not in taken)
         establishment = Establishment(
-            kind=EstablishmentKind.COLLEGE, name=f"Collège Simone-Veil — {commune.name}",
+            kind=EstablishmentKind.COLLEGE, name="Collège Simone-Veil",
             uai=uai, address=self.fake.street_address(),
             postcode=commune.postcode, commune_name=commune.name, commune_insee=commune.insee_code,
             departement_code=code, latitude=latitude, longitude=longitude, force=commune.force,
@@ -719,13 +737,13 @@ class DemoBuilder:
             police_kind = UnitKind.DIPN if code in {"2A", "971", "972", "973", "974", "976"} else UnitKind.DDPN
             self.units[(code, Force.POLICE)] = Unit(
                 force=Force.POLICE, kind=police_kind, name=f"{police_kind.value.upper()} {departement.name}",
-                departement_code=code, commune_name=departement.name,
+                departement_code=code, commune_name=departement.prefecture,
                 latitude=departement.latitude, longitude=departement.longitude)
             latitude, longitude = self._near(departement.latitude, departement.longitude, 10)
             self.units[(code, Force.GENDARMERIE)] = Unit(
                 force=Force.GENDARMERIE, kind=UnitKind.MPF,
                 name=f"Maison de protection des familles — groupement {departement.name}",
-                departement_code=code, commune_name=departement.name, latitude=latitude, longitude=longitude)
+                departement_code=code, commune_name=departement.prefecture, latitude=latitude, longitude=longitude)
         self.session.add_all(self.units.values())
 
     def build_staff_accounts(self) -> None:
@@ -772,7 +790,8 @@ class DemoBuilder:
                 if kind is EstablishmentKind.COMPANY:
                     name = self.fake.company()
                 else:
-                    name = f"{self.random.choice(school_names[kind])} — {commune.name}"
+                    # The commune is shown next to the name wherever it matters: not in the name itself.
+                    name = self.random.choice(school_names[kind])
                 uai_serial += 1
                 departement_digits = code.replace("2A", "620").replace("2B", "720")
                 uai = make_uai(int(f"{departement_digits[:3]:0>3}{uai_serial % 10000:04d}")) if kind.uses_uai else None

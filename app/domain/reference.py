@@ -29,6 +29,8 @@ class DepartementInfo:
     academie: str
     # "A", "B" or "C"; None for Corsica and overseas (they have their own calendars).
     holiday_zone: str | None
+    # The chef-lieu, where the préfecture sits (latitude and longitude below are its position).
+    prefecture: str
     # IANA name: a session is scheduled in the local time of where it takes place.
     timezone: str
     latitude: float
@@ -49,6 +51,7 @@ def load_departements() -> list[DepartementInfo]:
                 region=row["region"],
                 academie=row["academie"],
                 holiday_zone=row["holiday_zone"] or None,
+                prefecture=row["prefecture"],
                 timezone=row["timezone"],
                 latitude=float(row["latitude"]),
                 longitude=float(row["longitude"]),

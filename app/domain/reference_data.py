@@ -22,7 +22,7 @@ def sync_reference_data(session: Session) -> dict[str, int]:
     """Creates or updates départements, topics and audiences; returns how many of each exist."""
     for info in load_departements():
         session.merge(Departement(code=info.code, name=info.name, region=info.region, academie=info.academie,
-                                  holiday_zone=info.holiday_zone, timezone=info.timezone,
+                                  holiday_zone=info.holiday_zone, prefecture=info.prefecture, timezone=info.timezone,
                                   latitude=info.latitude, longitude=info.longitude))
     topics = _rows("topics.csv")
     for row in topics:

@@ -17,6 +17,8 @@ class Departement(db.Model):
     region: Mapped[str] = mapped_column(String(80))
     academie: Mapped[str] = mapped_column(String(80))
     holiday_zone: Mapped[str | None] = mapped_column(String(1))
+    # The chef-lieu (« Lyon » for the Rhône): where the demo and the units of a département are, by default.
+    prefecture: Mapped[str] = mapped_column(String(80), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(40))
     latitude: Mapped[float]
     longitude: Mapped[float]
