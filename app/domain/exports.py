@@ -104,6 +104,8 @@ def _csv_row(intervention: Intervention) -> list:
     zone = establishment.timezone
     start, end = to_local(intervention.starts_at, zone), to_local(intervention.ends_at, zone)
     accepted = [a.trainer for a in intervention.assignments if a.status is AssignmentStatus.ACCEPTED]
+    # For spreadsheets, not for people (app.formatting writes « 9 h 30 »): a French spreadsheet reads « 11/01/2027 »
+    # as a date and « 09:30 » as a time, and sorts them.
     return [
         start.strftime("%d/%m/%Y"), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
         intervention.departement_code, intervention.force.value if intervention.force else "",
