@@ -16,7 +16,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.access import load, may, permission
 from app.converters import db_id, query_date
 from app.coordination import bp
-from app.coordination.forms import AcceptForm, CancelForm, ForceForm, RefuseForm, RefuseRegistrationForm
+from app.coordination.forms import (
+    AcceptForm,
+    CancelForm,
+    CancelSessionForm,
+    ForceForm,
+    RefuseForm,
+    RefuseRegistrationForm,
+)
 from app.domain import lifecycle, offers
 from app.domain.clock import utcnow
 from app.domain.eligibility import Exclusion
@@ -31,6 +38,7 @@ from app.domain.establishments import (
 from app.domain.matching import rank_intervention
 from app.domain.policies import REQUESTS, STAFF, TRAINERS, departements_of
 from app.domain.ranking import WEIGHTS
+from app.domain.refusals import MESSAGES
 from app.domain.request_queue import queue_page
 from app.emails import queue_join_decision, queue_registration_decision
 from app.extensions import db
@@ -143,7 +151,8 @@ def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=
     force_form = ForceForm(force=item.force.value if item.force else None)
     return render_template("coordination/show.html", item=item, accept_form=AcceptForm(), reopen_form=ReopenForm(),
                            refuse_form=refuse_form or RefuseForm(), force_form=force_form,
-                           cancel_form=cancel_form or CancelForm(), warnings=[]), status
+                           cancel_form=cancel_form or CancelForm(), warnings=[], now=utcnow(),
+                           open_sessions=lifecycle.OPEN_SESSION), status
 
 
 @bp.route("/demandes/<int:request_id>")
@@ -207,6 +216,31 @@ def cancel(request_id: int):
     return redirect(url_for("coordination.show", request_id=item.id))
 
 
+@bp.route("/demandes/<int:request_id>/interventions/<int:intervention_id>/annuler", methods=["GET", "POST"])
+@permission("session", "cancel", only=STAFF)
+def cancel_session(request_id: int, intervention_id: int):
+    """Cancels one session of the request (the others go on); the request's status follows."""
+    item = _in_scope(request_id, "view")
+    intervention = load("session", intervention_id, "cancel")
+    back = url_for("coordination.show", request_id=item.id)
+    if intervention.request_id != item.id:
+        abort(404)
+    if intervention.status not in lifecycle.OPEN_SESSION:
+        flash(MESSAGES["session_not_open"], "info")
+        return redirect(back)
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        reason = form.reason.data.strip()
+        perform(lambda: lifecycle.cancel_intervention(db.session, intervention, current_user, reason, utcnow()),
+                _("L'intervention « %(group)s » est annulée ; l'établissement et les formateurs concernés sont "
+                  "prévenus.", group=intervention.group_label), refused_category="info")
+        return redirect(back)
+    others = [session for session in item.interventions
+              if session.id != intervention.id and session.status in lifecycle.OPEN_SESSION]
+    return render_template("coordination/cancel_session.html", item=item, intervention=intervention, form=form,
+                           others=others), 400 if form.is_submitted() else 200
+
+
 @bp.route("/demandes/<int:request_id>/interventions/<int:intervention_id>/candidats")
 @permission("session", "staff")
 def candidates(request_id: int, intervention_id: int):
@@ -243,7 +277,8 @@ def candidates(request_id: int, intervention_id: int):
     return render_template("coordination/candidates.html", item=item, intervention=intervention,
                            ranking=ranking, trainers=trainers, part_labels=SCORE_PART_LABELS, offer_forms=forms,
                            part_help=SCORE_PART_HELP, weights=WEIGHTS, staffable=staffable, excluded=excluded,
-                           unnamed=len(set_aside) - len(excluded), decimal=format_decimal, percent=format_percent)
+                           unnamed=len(set_aside) - len(excluded), decimal=format_decimal, percent=format_percent,
+                           now=utcnow())
 
 
 def _worded_exclusions(excluded: dict[int, list[Exclusion]]) -> dict[int, list[str]]:

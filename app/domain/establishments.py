@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain.feeds import refresh_events_of_establishment
 from app.domain.policies import ESTABLISHMENTS
 from app.domain.reference import departement_for_commune, departements_by_code
 from app.domain.refusals import Refused
@@ -120,6 +121,27 @@ def register_establishment(session: Session, actor: User, *, kind: Establishment
         raise Refused("establishment_exists") from None
     actor.establishment_id = establishment.id
     return establishment
+
+
+def correct_details(session: Session, establishment: Establishment, actor: User, now: datetime, *,
+                    kind: EstablishmentKind, name: str, uai: str | None, siret: str | None, address: str,
+                    phone: str | None, saturday_classes: bool) -> None:
+    """The coordination of its territory corrects an establishment: kind, name, identifier, address, telephone,
+    Saturday classes. The commune stays: it decides the territory. Refused when another establishment has the
+    identifier. Calendars say where anew when the name or the address changes."""
+    other = existing_establishment(session, uai, siret)
+    if other is not None and other.id != establishment.id:
+        raise Refused("establishment_identifier_taken")
+    name, address = name.strip(), address.strip()
+    if (name, address) != (establishment.name, establishment.address):
+        refresh_events_of_establishment(session, establishment.id, now)
+    establishment.kind, establishment.name, establishment.uai, establishment.siret = kind, name, uai, siret
+    establishment.address, establishment.phone = address, (phone or "").strip() or None
+    establishment.saturday_classes = saturday_classes
+    try:
+        session.flush()
+    except IntegrityError:  # the same identifier saved a moment ago by someone else
+        raise Refused("establishment_identifier_taken") from None
 
 
 # -- confirming a registration ---------------------------------------------------------------------------

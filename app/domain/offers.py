@@ -238,10 +238,19 @@ def assign_directly(session: Session, intervention: Intervention, trainer: Train
     return change
 
 
+def has_begun(intervention: Intervention, now: datetime) -> bool:
+    """Whether the session's time has come: from then on its trainers and its time stay as they were (the report
+    says what happened)."""
+    return intervention.starts_at is not None and intervention.starts_at <= now
+
+
 def withdraw(session: Session, assignment: Assignment, actor: User, reason: str, now: datetime) -> Change:
-    """Takes an offer or an accepted assignment back; the session needs a trainer again."""
+    """Takes an offer or an accepted assignment back, before the session; the session needs a trainer again."""
     lock_sessions(session, [assignment.intervention_id])  # the session before its assignment (app.domain.locks)
     session.refresh(assignment)
+    session.refresh(assignment.intervention)  # its time as the lock found it
+    if has_begun(assignment.intervention, now):
+        raise Refused("session_past")
     was_accepted = assignment.status is AssignmentStatus.ACCEPTED
     was_confirmed = assignment.intervention.status is InterventionStatus.CONFIRMED
     result = session.execute(
@@ -477,11 +486,13 @@ def reschedule(session: Session, intervention: Intervention, starts_at: datetime
     old_start = intervention.starts_at
     result = session.execute(
         update(Intervention)
-        .where(Intervention.id == intervention.id, Intervention.status == InterventionStatus.CONFIRMED)
+        .where(Intervention.id == intervention.id, Intervention.status == InterventionStatus.CONFIRMED,
+               Intervention.starts_at > now)
         .values(starts_at=starts_at, ends_at=ends_at, updated_at=now, ical_sequence=Intervention.ical_sequence + 1)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise Refused("session_changed")
+        session.refresh(intervention)
+        raise Refused("session_past" if has_begun(intervention, now) else "session_changed")
     session.refresh(intervention)
     trainers = _accepted_users(session, intervention)
     for assignment in intervention.assignments:

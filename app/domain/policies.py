@@ -37,6 +37,7 @@ from app.models import (
     Role,
     SessionReport,
     Trainer,
+    Unit,
     User,
 )
 from app.models.trainers import trainer_departement
@@ -162,7 +163,7 @@ class SessionPolicy(Policy):
 
     resource = "session"
     model = Intervention
-    ACTIONS: ClassVar = {"view": EVERYONE, "cancel": REQUESTER, "feedback": REQUESTER, "staff": STAFF,
+    ACTIONS: ClassVar = {"view": EVERYONE, "cancel": REQUESTER | STAFF, "feedback": REQUESTER, "staff": STAFF,
                          "report": TRAINER, "brief": TRAINER}
 
     def allows_object(self, user: User, action: str, intervention: Intervention) -> bool:
@@ -245,8 +246,8 @@ class EstablishmentPolicy(Policy):
 
     resource = "establishment"
     model = Establishment
-    ACTIONS: ClassVar = {"register": REQUESTER, "join": REQUESTER, "view": REQUESTER, "edit": REQUESTER,
-                         "invite": REQUESTER, "confirm": STAFF}
+    ACTIONS: ClassVar = {"register": REQUESTER, "join": REQUESTER, "view": REQUESTER, "edit": REQUESTER | STAFF,
+                         "invite": REQUESTER, "confirm": STAFF, "list": STAFF}
 
     def allows_object(self, user: User, action: str, establishment: Establishment) -> bool:
         if user.role is Role.REQUESTER:
@@ -260,6 +261,22 @@ class EstablishmentPolicy(Policy):
             return false()
         return territory_condition(user, Establishment.departement_code,
                                    lambda force: or_(Establishment.force == force, Establishment.force.is_(None)))
+
+
+class UnitPolicy(Policy):
+    """Units, where trainers leave from: the coordination keeps those of its territory and force up to date."""
+
+    resource = "unit"
+    model = Unit
+    ACTIONS: ClassVar = {"list": STAFF, "create": STAFF, "edit": STAFF}
+
+    def allows_object(self, user: User, action: str, unit: Unit) -> bool:
+        return covers(user, unit.departement_code, unit.force, undecided=False)
+
+    def rows(self, user: User) -> ColumnElement[bool]:
+        if user.role not in STAFF:
+            return false()
+        return territory_condition(user, Unit.departement_code, lambda force: Unit.force == force)
 
 
 class JoinRequestPolicy(Policy):
@@ -354,6 +371,7 @@ SESSIONS = SessionPolicy()
 ASSIGNMENTS = AssignmentPolicy()
 TRAINERS = TrainerPolicy()
 ESTABLISHMENTS = EstablishmentPolicy()
+UNITS = UnitPolicy()
 JOIN_REQUESTS = JoinRequestPolicy()
 REPORTS = ReportPolicy()
 FEEDS = FeedPolicy()
@@ -363,7 +381,7 @@ AGENDA = AgendaPolicy()
 STATISTICS = StatisticsPolicy()
 ACCOUNTS = AccountPolicy()
 POLICIES: dict[str, Policy] = {policy.resource: policy for policy in (
-    REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
+    REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, UNITS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
     AGENDA, STATISTICS, ACCOUNTS)}
 
 

@@ -27,6 +27,8 @@ MESSAGES = {
     "session_changed": _l("Cette intervention a changé entre-temps (annulée, confirmée ou déjà pourvue)."),
     "session_full": _l("Tous les formateurs nécessaires ont déjà accepté cette intervention."),
     "start_in_past": _l("Choisissez un moment à venir."),
+    "session_past": _l("Cette intervention a commencé ou a déjà eu lieu : ses formateurs et son horaire ne changent "
+                       "plus ; le compte rendu dira ce qui s'est passé."),
     # offers
     "time_mismatch": _l("Un autre formateur est déjà sollicité à un autre horaire pour cette intervention."),
     "already_asked": _l("Ce formateur a déjà une proposition en cours pour cette intervention."),
@@ -46,7 +48,15 @@ MESSAGES = {
     # establishments
     "establishment_exists": _l("Cet établissement est déjà inscrit sur Relais : demandez à le rejoindre avec cet "
                                "identifiant."),
+    "establishment_identifier_taken": _l("Un autre établissement est déjà inscrit avec cet identifiant : vérifiez "
+                                         "la saisie."),
     "join_decided": _l("Cette demande a déjà été traitée."),
+    # units
+    "unit_name_taken": _l("Une autre unité porte déjà ce nom : précisez-le (commune, arrondissement…)."),
+    "unit_outside_scope": _l("Cette commune n'est pas dans votre périmètre pour cette force : l'unité relève d'une "
+                             "autre coordination."),
+    "unit_shared_outside": _l("Des formateurs d'une autre coordination partent de cette unité : elle ne peut être "
+                              "modifiée qu'avec elle (écrivez à l'administration nationale)."),
     "registration_decided": _l("Cette inscription a déjà été traitée."),
     "establishment_unconfirmed": _l("L'inscription de votre établissement attend la confirmation de la coordination "
                                     "départementale : vous pourrez le faire dès qu'elle l'aura confirmée."),

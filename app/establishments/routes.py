@@ -137,7 +137,7 @@ def members():
 
 
 @bp.route("/modifier", methods=["GET", "POST"])
-@permission("establishment", "edit")
+@permission("establishment", "edit", only=REQUESTER)
 def edit():
     establishment = own_establishment()
     if establishment is None:

@@ -175,7 +175,7 @@ def cancel(request_id: int):
 
 
 @bp.route("/<int:request_id>/interventions/<int:intervention_id>/annuler", methods=["GET", "POST"])
-@permission("session", "cancel")
+@permission("session", "cancel", only=REQUESTER)
 def cancel_intervention(request_id: int, intervention_id: int):
     item = load("request", request_id, "view")
     intervention = _session_of(item, intervention_id, "cancel")

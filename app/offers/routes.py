@@ -94,6 +94,9 @@ def withdraw(assignment_id: int):
     if assignment.status not in offers.LIVE:
         flash(MESSAGES["offer_closed"], "info")
         return redirect(back)
+    if offers.has_begun(intervention, utcnow()):
+        flash(MESSAGES["session_past"], "info")
+        return redirect(back)
     form = WithdrawForm()
     if form.validate_on_submit():
         reason = form.reason.data.strip()
@@ -114,6 +117,9 @@ def reschedule(intervention_id: int):
     back = url_for("coordination.show", request_id=intervention.request_id)
     if intervention.status is not InterventionStatus.CONFIRMED:
         flash(MESSAGES["session_changed"], "info")
+        return redirect(back)
+    if offers.has_begun(intervention, utcnow()):
+        flash(MESSAGES["session_past"], "info")
         return redirect(back)
     zone = intervention.request.establishment.timezone
     local = to_local(intervention.starts_at, zone)

@@ -89,9 +89,9 @@ def world(app, clock) -> World:
     theirs = {"request_id": their_request.id, "intervention_id": their_request.interventions[0].id,
               "assignment_id": offered.assignments[0].id, "trainer_id": their_trainer.id, "report_id": report.id,
               "join_id": join.id, "exception_id": leave.id, "establishment_id": unconfirmed.id,
-              "session_id": their_login, "message_id": failed.id}
+              "session_id": their_login, "message_id": failed.id, "unit_id": their_trainer.unit_id}
     ours = {**theirs, "request_id": our_request.id, "intervention_id": our_request.interventions[0].id,
-            "assignment_id": our_offer.id, "trainer_id": trainer.id}
+            "assignment_id": our_offer.id, "trainer_id": trainer.id, "unit_id": trainer.unit_id}
     ours_all = {**{name: [value] for name, value in ours.items()},
                 # Index by index, a request and one of its sessions (routes with both take the pair).
                 "request_id": [our_request.id, our_request.id, past.request_id, coming.request_id, submitted.id,

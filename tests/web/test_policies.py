@@ -20,6 +20,7 @@ from app.models import (
     Role,
     SessionReport,
     Trainer,
+    Unit,
 )
 from tests.factories import (
     make_assigned_session,
@@ -118,12 +119,13 @@ AGREEMENT = {
     "session": {Role.REQUESTER: "view", Role.TRAINER: "view", Role.COORDINATOR: "view", Role.ADMIN: "view"},
     "assignment": {Role.TRAINER: "answer", Role.COORDINATOR: "withdraw", Role.ADMIN: "withdraw"},
     "trainer": {Role.TRAINER: "availability", Role.COORDINATOR: "view", Role.ADMIN: "view"},
-    "establishment": {Role.REQUESTER: "view", Role.COORDINATOR: "view", Role.ADMIN: "view"},
+    "establishment": {Role.REQUESTER: "view", Role.COORDINATOR: "edit", Role.ADMIN: "edit"},
+    "unit": {Role.COORDINATOR: "edit", Role.ADMIN: "edit"},
     "join_request": {Role.REQUESTER: "decide", Role.COORDINATOR: "decide", Role.ADMIN: "decide"},
     "report": {Role.COORDINATOR: "reopen", Role.ADMIN: "reopen"},
 }
 MODELS = {"request": InterventionRequest, "session": Intervention, "assignment": Assignment, "trainer": Trainer,
-          "establishment": Establishment, "join_request": JoinRequest, "report": SessionReport}
+          "establishment": Establishment, "unit": Unit, "join_request": JoinRequest, "report": SessionReport}
 
 
 def test_each_policy_lets_a_person_act_on_exactly_the_rows_it_lists(world):
