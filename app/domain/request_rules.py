@@ -255,7 +255,8 @@ def _check_window_days(prefix: str, start: date, end: date, place: Place, findin
             reason = first
         elif not blocked and place.is_school and not place.saturday_classes:
             reason = _l("Aucun jour possible sur cette période : elle ne compte que des samedis et des dimanches, "
-                        "et l'établissement n'a pas cours le samedi.")
+                        "et l'établissement n'a pas cours le samedi (à indiquer dans la fiche de l'établissement si "
+                        "c'est le cas).")
         else:
             reason = _l("Aucun jour possible sur cette période : %(reason)s", reason=first)
         findings.error(prefix + "start_date", reason)

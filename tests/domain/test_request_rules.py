@@ -140,7 +140,8 @@ def test_a_window_of_weekend_days_only_is_refused_with_the_reason():
     weekend = [window(date(2027, 1, 16), date(2027, 1, 17))]
     errors, _ = findings(windows=weekend)
     assert errors["windows-0-start_date"] == ["Aucun jour possible sur cette période : elle ne compte que des "
-                                              "samedis et des dimanches, et l'établissement n'a pas cours le samedi."]
+                                              "samedis et des dimanches, et l'établissement n'a pas cours le samedi "
+                                              "(à indiquer dans la fiche de l'établissement si c'est le cas)."]
     errors, _ = findings(place=LYON_COMPANY, windows=[window(date(2027, 1, 16), date(2027, 1, 16))])
     assert "Le 16 janvier 2027 est un samedi, et l'établissement ne reçoit pas le samedi" in errors[
         "windows-0-start_date"][0]

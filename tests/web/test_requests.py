@@ -197,6 +197,10 @@ def test_a_weekend_window_is_refused_unless_the_establishment_has_saturday_class
     establishment, requester, _ = school
     client = logged_in(requester)
     weekend = request_form(**{"windows-0-start_date": "2027-01-16", "windows-0-end_date": "2027-01-17"})
+    page = text(client.get("/demandes/nouvelle"))
+    assert "Les interventions ont lieu du lundi au vendredi." in page
+    assert '<a href="/etablissement/modifier">Votre établissement a cours le samedi ? Indiquez-le dans sa fiche.</a>' \
+        in page
     page = text(post_form(client, "/demandes/nouvelle", weekend))
     error_block = page.split('id="windows-0-start_date-erreur"', 1)[1].split("</div>", 1)[0]
     assert "elle ne compte que des samedis et des dimanches, et l'établissement n'a pas cours le samedi" in error_block
@@ -209,6 +213,7 @@ def test_a_weekend_window_is_refused_unless_the_establishment_has_saturday_class
     db.session.refresh(establishment)
     assert establishment.saturday_classes
     assert "Cours ou activités le samedi" in text(client.get("/etablissement/"))
+    assert "du lundi au samedi, votre établissement ayant cours le samedi" in text(client.get("/demandes/nouvelle"))
     assert post_form(client, "/demandes/nouvelle", weekend).status_code == 302
     sunday = request_form(**{"windows-0-start_date": "2027-01-17", "windows-0-end_date": "2027-01-17",
                              "windows-1-start_date": ""})
