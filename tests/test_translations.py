@@ -72,3 +72,18 @@ def test_texts_the_domain_writes_in_french_are_shown_in_the_readers_language(app
             "Group 2 — Jean — The possible trainers are already busy at these times or have reached their limits."
     with app.test_request_context(), force_locale("fr"):
         assert str(group) == "Groupe 2" and str(stored_text(NO_CAPACITY)) == NO_CAPACITY
+
+
+def test_holidays_are_explained_in_the_readers_language(app):
+    """The holidays' own names stay French (proper nouns); the sentence and the date are the reader's."""
+    from datetime import date
+
+    from flask_babel import force_locale
+
+    from app.domain.holidays import check_day
+
+    with app.test_request_context(), force_locale("en"):
+        assert check_day("69", "A", date(2026, 12, 25), True).blocked_reason == \
+            "December 25, 2026 is a public holiday (Jour de Noël)."
+        assert check_day("69", "A", date(2026, 12, 23), True).blocked_reason == \
+            "December 23, 2026 falls in the school holidays (Vacances de Noël, zone A)."

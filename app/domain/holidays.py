@@ -18,6 +18,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from jours_feries_france import JoursFeries
 from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
 
@@ -79,7 +81,7 @@ _MISSING_SCHOOL_HOLIDAYS: dict[date, str] = {
     for day in (thursday, thursday + timedelta(days=1), thursday + timedelta(days=2))
 }
 
-_REASON_NO_ZONE = (
+_REASON_NO_ZONE = _l(
     "Le calendrier des vacances scolaires n'est pas disponible pour cette zone "
     "(Corse, outre-mer)."
 )
@@ -91,8 +93,8 @@ def _as_date(day: date) -> date:
 
 
 def _format_day(day: date) -> str:
-    """« 1er mars 2027 »: in French whatever the locale, as the sentences around it."""
-    return day_text(day, locale="fr")
+    """« 1er mars 2027 », "March 1, 2027": in the language of the sentences around it (the page's)."""
+    return day_text(day)
 
 
 # --------------------------------------------------------------------------
@@ -203,7 +205,7 @@ def school_holiday(zone: str | None, day: date) -> SchoolHolidayAnswer:
     day = _as_date(day)
     normalized = _normalize_zone(zone)
     if normalized is None:
-        return SchoolHolidayAnswer("unknown", reason=_REASON_NO_ZONE)
+        return SchoolHolidayAnswer("unknown", reason=str(_REASON_NO_ZONE))
     first, last = school_calendar_coverage()
     if not first <= day <= last:
         return SchoolHolidayAnswer("unknown", reason=_reason_no_date(day))
@@ -217,10 +219,8 @@ def school_holiday(zone: str | None, day: date) -> SchoolHolidayAnswer:
 
 
 def _reason_no_date(day: date) -> str:
-    return (
-        "Le calendrier des vacances scolaires n'est pas disponible pour cette date "
-        f"({_format_day(day)})."
-    )
+    return gettext("Le calendrier des vacances scolaires n'est pas disponible pour cette date (%(day)s).",
+                   day=_format_day(day))
 
 
 # --------------------------------------------------------------------------
@@ -257,24 +257,21 @@ def check_day(
     holiday_name = is_public_holiday(departement_code, day)
     if holiday_name is not None:
         return DayCheck(
-            blocked_reason=f"Le {_format_day(day)} est un jour férié ({holiday_name})."
+            blocked_reason=gettext("Le %(day)s est un jour férié (%(name)s).", day=_format_day(day),
+                                   name=holiday_name)
         )
     if not is_school:
         return DayCheck()
     answer = school_holiday(zone, day)
     if answer.status == "holiday":
         return DayCheck(
-            blocked_reason=(
-                f"Le {_format_day(day)} tombe pendant les vacances scolaires "
-                f"({answer.name}, zone {_normalize_zone(zone)})."
-            )
+            blocked_reason=gettext("Le %(day)s tombe pendant les vacances scolaires (%(name)s, zone %(zone)s).",
+                                   day=_format_day(day), name=answer.name, zone=_normalize_zone(zone))
         )
     if answer.status == "unknown":
         return DayCheck(
-            warning=(
-                f"{answer.reason} Vérifiez que le {_format_day(day)} ne tombe pas "
-                "pendant les vacances scolaires de l'établissement."
-            )
+            warning=gettext("%(reason)s Vérifiez que le %(day)s ne tombe pas pendant les vacances scolaires de "
+                            "l'établissement.", reason=answer.reason, day=_format_day(day))
         )
     return DayCheck()
 
