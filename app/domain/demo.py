@@ -164,6 +164,7 @@ class DemoBuilder:
         self.build_offers()
         self.build_agenda_weeks()
         self.build_report_stories()
+        self.build_partly_cancelled_request()
         self.build_outbox()
         self.build_join_requests()
         self.result.counts.update({
@@ -678,6 +679,33 @@ class DemoBuilder:
         if state == "unstaffed":
             offers.decline_offer(self.session, change.notices[0].assignment, "Déjà en mission ce jour-là.",
                                  now - timedelta(hours=3), offers.OfferSettings(max_tries=1))
+
+    def build_partly_cancelled_request(self) -> None:
+        """A request of the first département (police, else gendarmerie) whose sessions were all confirmed, one
+        of them then cancelled by the coordination, alone: the others go on."""
+        from app.domain import lifecycle
+        from app.models import Intervention, InterventionRequest, InterventionStatus, RequestStatus
+
+        now = self._moment(days_ago=0)
+        code = self.scale.departements[0]
+        for force in (Force.POLICE, Force.GENDARMERIE):
+            coordinators = coordinators_covering(self.session, code, force)
+            candidates = self.session.scalars(
+                select(InterventionRequest).where(InterventionRequest.departement_code == code,
+                                                  InterventionRequest.force == force,
+                                                  InterventionRequest.status == RequestStatus.CONFIRMED)
+                .order_by(InterventionRequest.id)).all()
+            chosen = next((request for request in candidates if len(request.interventions) >= 2 and all(
+                session.status is InterventionStatus.CONFIRMED and session.starts_at > now + timedelta(days=2)
+                for session in request.interventions)), None)
+            if chosen is None or not coordinators:
+                continue
+            last: Intervention = max(chosen.interventions, key=lambda session: (session.starts_at, session.id))
+            lifecycle.cancel_intervention(self.session, last, coordinators[0],
+                                          "Cette classe part en voyage scolaire cette semaine-là.",
+                                          now - timedelta(hours=5))
+            break
+        self.session.flush()
 
     # -- what the trainers' session pages and the coordination's reports show --------------------------------
 
