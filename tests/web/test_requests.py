@@ -149,7 +149,8 @@ def test_every_required_field_is_marked(school, logged_in):
     page = text(logged_in(requester).get("/demandes/nouvelle"))
     assert "Les champs marqués d'un astérisque (*) sont obligatoires." in page
     for legend in ("Public concerné", "Thèmes souhaités"):
-        assert f'{legend} <span class="required-mark" aria-hidden="true">*</span></legend>' in page
+        assert (f'{legend} <span class="required-mark" aria-hidden="true">*</span>'
+                '<span class="visually-hidden">(obligatoire)</span></legend>') in page
     for name in ("group_count", "people_per_group", "duration_minutes", "windows-0-start_date", "windows-0-end_date",
                  "windows-0-start_time", "windows-0-end_time", "contact_name", "contact_phone"):
         assert " required" in tag_of(page, name), name
