@@ -30,7 +30,7 @@ def test_a_trainer_ticks_half_days_and_declares_leave(app, page, clock):
     page.get_by_role("button", name="Enregistrer mes créneaux habituels").click()
     page.get_by_text("Créneaux habituels enregistrés.").wait_for()
     assert page.get_by_label("Mardi — Matin (8 h – 12 h)").is_checked()
-    assert "Jeudi de 13\u00a0h\u00a030 à 17\u00a0h\u00a030" in page.content()
+    assert "Jeudi de 13\u00a0h\u00a030 à 17\u00a0h\u00a030" in page.locator("main").inner_text()
 
     page.get_by_label("Du", exact=True).fill("2026-12-21")
     page.get_by_label("Au", exact=True).fill("2026-12-24")
