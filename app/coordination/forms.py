@@ -10,14 +10,15 @@ from app.labels import KIND_LABELS
 from app.models import EstablishmentKind, Force, UnitKind
 
 UNIT_KIND_LABELS = {
-    UnitKind.DDPN: _l("Direction départementale de la police nationale"),
-    UnitKind.DIPN: _l("Direction interdépartementale de la police nationale"),
+    # Short enough to be read whole in a select on a phone.
+    UnitKind.DDPN: _l("DDPN (direction départementale)"),
+    UnitKind.DIPN: _l("DIPN (direction interdépartementale)"),
     UnitKind.COMMISSARIAT: _l("Commissariat"),
     UnitKind.GROUPEMENT: _l("Groupement de gendarmerie"),
     UnitKind.COMPAGNIE: _l("Compagnie de gendarmerie"),
     UnitKind.BRIGADE: _l("Brigade de gendarmerie"),
     UnitKind.MPF: _l("Maison de protection des familles"),
-    UnitKind.BPDJ: _l("Brigade de prévention de la délinquance juvénile"),
+    UnitKind.BPDJ: _l("BPDJ (brigade de prévention)"),
 }
 
 

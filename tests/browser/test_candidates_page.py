@@ -55,4 +55,8 @@ def test_the_times_offered_to_a_candidate_are_readable_whole(demo, page, width):
     for index in range(times.count()):
         assert times.nth(index).evaluate(_OPTION_FITS), times.nth(index).evaluate("s => s.options[0].text")
     assert page.get_by_text("Le score additionne quatre composantes").is_visible()
+    # The wide table scrolls in its own box: the page itself does not slide sideways on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.goto(f"/coordination/demandes/{intervention.request_id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert_accessible(page)
