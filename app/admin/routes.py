@@ -13,6 +13,7 @@ from app.admin import bp
 from app.admin.forms import InviteUserForm, RetryForm
 from app.converters import db_id
 from app.domain.clock import utcnow
+from app.domain.keyset import cut
 from app.domain.mail import retry_message
 from app.domain.policies import departements_of
 from app.emails import queue_activation
@@ -76,15 +77,21 @@ def invite_user():
 @permission("account", "outbox")
 def outbox():
     status = request.args.get("statut", "")
-    query = select(OutgoingMessage).order_by(OutgoingMessage.id.desc()).limit(PAGE_SIZE)
+    after = request.args.get("apres", type=db_id)
+    query = select(OutgoingMessage).order_by(OutgoingMessage.id.desc()).limit(PAGE_SIZE + 1)
     if status in {s.value for s in MessageStatus}:
         query = query.where(OutgoingMessage.status == status)
-    messages = db.session.scalars(query).all()
+    if after:
+        query = query.where(OutgoingMessage.id < after)  # the latest first, a page at a time (keyset on the id)
+    messages, next_after = cut(db.session.scalars(query).all(), PAGE_SIZE, lambda message: message.id)
+    kept = {"statut": status} if status else {}
     counts = dict(db.session.execute(
         select(OutgoingMessage.status, func.count(OutgoingMessage.id)).group_by(OutgoingMessage.status)
     ).all())
     return render_template("admin/outbox.html", messages=messages, counts=counts, status=status,
-                           MessageStatus=MessageStatus, retry_form=RetryForm())
+                           MessageStatus=MessageStatus, retry_form=RetryForm(),
+                           next_url=url_for("admin.outbox", apres=next_after, **kept) if next_after else None,
+                           first_url=url_for("admin.outbox", **kept) if after else None)
 
 
 @bp.route("/messages/<int:message_id>/renvoyer", methods=["POST"])

@@ -17,11 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.orm import Session, joinedload
 
 from app.domain.availability import BusyPeriod, availability_bounds, load_trainer_sessions, travel_minutes_for
 from app.domain.changes import CalendarNotice, Change, Notice, record_event
+from app.domain.keyset import cut
 from app.domain.lifecycle import recompute_request_status
 from app.domain.locks import lock_sessions
 from app.domain.policies import coordinators_covering
@@ -461,21 +462,34 @@ def expired_offer_ids(session: Session, now: datetime, limit: int = 500) -> list
         .order_by(Assignment.expires_at, Assignment.id).limit(limit)))
 
 
-def pending_offers(session: Session, trainer_id: int, now: datetime) -> list[Assignment]:
-    """The trainer's open offers, earliest session first (as a diary reads), with what their home page shows."""
-    from sqlalchemy.orm import joinedload
+def _pending(trainer_id: int, now: datetime):
+    return (select(Assignment).join(Intervention, Intervention.id == Assignment.intervention_id)
+            .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.OFFERED,
+                   Assignment.expires_at > now, Intervention.status.in_(STAFFABLE)))
 
 
+def pending_offers(session: Session, trainer_id: int, now: datetime, *, after: int | None = None,
+                   limit: int = 20) -> tuple[list[Assignment], int | None]:
+    """A page of the trainer's open offers, earliest session first (as a diary reads), with what their pages show;
+    and the key of the next page. Keyset on (session start, offer id) from the offer `after`: a deep page costs
+    what the first one does, and the statements are the same whatever the rows."""
+    query = _pending(trainer_id, now)
+    if after:
+        anchor = (select(Intervention.starts_at).join(Assignment, Assignment.intervention_id == Intervention.id)
+                  .where(Assignment.id == after).scalar_subquery())
+        query = query.where(tuple_(Intervention.starts_at, Assignment.id) > tuple_(anchor, after))
     # Session, request and establishment (one each) joined in; topics and audiences by request.
     request_of = joinedload(Assignment.intervention).joinedload(Intervention.request)
-    return list(session.scalars(
-        select(Assignment).join(Intervention, Intervention.id == Assignment.intervention_id)
-        .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.OFFERED,
-               Assignment.expires_at > now, Intervention.status.in_(STAFFABLE))
-        .options(request_of.selectinload(InterventionRequest.topics),
-                 request_of.selectinload(InterventionRequest.audiences),
-                 request_of.joinedload(InterventionRequest.establishment))
-        .order_by(Intervention.starts_at, Assignment.id)))
+    found = session.scalars(
+        query.options(request_of.selectinload(InterventionRequest.topics),
+                      request_of.selectinload(InterventionRequest.audiences),
+                      request_of.joinedload(InterventionRequest.establishment))
+        .order_by(Intervention.starts_at, Assignment.id).limit(limit + 1)).all()
+    return cut(found, limit, lambda assignment: assignment.id)
+
+
+def pending_offer_count(session: Session, trainer_id: int, now: datetime) -> int:
+    return session.scalar(_pending(trainer_id, now).with_only_columns(func.count(Assignment.id)))
 
 
 def reschedule(session: Session, intervention: Intervention, starts_at: datetime, ends_at: datetime, actor: User,

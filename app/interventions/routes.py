@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.access import load, own_establishment, permission
+from app.converters import db_id
 from app.domain import lifecycle
 from app.domain.clock import utcnow
+from app.domain.keyset import cut
 from app.domain.policies import REQUESTER, REQUESTS
 from app.domain.requests import InvalidRequest, check, input_of, local_today, save_request, submit_request
 from app.domain.timezones import to_local
@@ -46,17 +48,26 @@ def _session_of(item: InterventionRequest, intervention_id: int, action: str) ->
     return intervention
 
 
+PAGE_SIZE = 50  # requests on a page of the requester's list
+
+
 @bp.route("/")
 @permission("request", "list", only=REQUESTER)
 def index():
     if own_establishment() is None:
         return _no_establishment()
-    requests = db.session.scalars(
-        select(InterventionRequest).where(REQUESTS.rows(current_user))
-        .options(selectinload(InterventionRequest.windows), selectinload(InterventionRequest.interventions),
-                 selectinload(InterventionRequest.audiences))
-        .order_by(InterventionRequest.id.desc())).all()
-    return render_template("interventions/index.html", requests=requests)
+    # The latest first, a page at a time (keyset on the id: `apres`, the last one shown).
+    mine = select(InterventionRequest).where(REQUESTS.rows(current_user))
+    after = request.args.get("apres", type=db_id)
+    found = db.session.scalars(
+        (mine.where(InterventionRequest.id < after) if after else mine)
+        .options(selectinload(InterventionRequest.windows), selectinload(InterventionRequest.audiences))
+        .order_by(InterventionRequest.id.desc()).limit(PAGE_SIZE + 1)).all()
+    requests, next_after = cut(found, PAGE_SIZE, lambda item: item.id)
+    total = db.session.scalar(mine.with_only_columns(func.count(InterventionRequest.id)))
+    return render_template("interventions/index.html", requests=requests, total=total,
+                           next_url=url_for("interventions.index", apres=next_after) if next_after else None,
+                           first_url=url_for("interventions.index") if after else None)
 
 
 def _form_for(item: InterventionRequest | None) -> RequestForm:

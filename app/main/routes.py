@@ -35,6 +35,9 @@ from app.models import (
 )
 from app.models.trainers import trainer_departement
 
+HOME_OFFERS = 5  # offers on a trainer's home; the others on /propositions/
+HOME_REQUESTS = 10  # requests, drafts and renewals on a requester's home; the others on /demandes/
+
 
 @bp.route("/healthz")
 @public
@@ -90,7 +93,7 @@ def _requester_home():
     requests = db.session.scalars(
         select(InterventionRequest).where(mine)
         .options(selectinload(InterventionRequest.windows), selectinload(InterventionRequest.audiences))
-        .order_by(InterventionRequest.id.desc()).limit(10)).all()
+        .order_by(InterventionRequest.id.desc()).limit(HOME_REQUESTS)).all()
     sessions = select(Intervention).join(InterventionRequest).where(mine)
     upcoming = db.session.scalars(
         sessions.where(Intervention.starts_at >= now, Intervention.status != InterventionStatus.CANCELLED)
@@ -100,7 +103,8 @@ def _requester_home():
                        Intervention.ends_at >= now - timedelta(days=60), ~Intervention.feedback.has())
         .order_by(Intervention.ends_at)).all() if feedback_possible(session, now)]
     drafts = db.session.scalars(select(InterventionRequest).where(mine, InterventionRequest.status
-                                                                  == RequestStatus.DRAFT)).all()
+                                                                  == RequestStatus.DRAFT)
+                                .order_by(InterventionRequest.id.desc()).limit(HOME_REQUESTS)).all()
     joins = db.session.scalar(select(func.count(JoinRequest.id)).where(
         JoinRequest.establishment_id == establishment.id, JoinRequest.status == JoinStatus.PENDING))
     # Last year's sessions not yet renewed: the law asks for at least one session a year.
@@ -108,7 +112,8 @@ def _requester_home():
     renewals = db.session.scalars(select(InterventionRequest).where(
         mine, InterventionRequest.status == RequestStatus.DONE,
         InterventionRequest.created_at.between(now - timedelta(days=450), now - timedelta(days=270)),
-        ~exists().where(copy.copied_from_id == InterventionRequest.id)).order_by(InterventionRequest.id)).all()
+        ~exists().where(copy.copied_from_id == InterventionRequest.id)).order_by(InterventionRequest.id)
+        .limit(HOME_REQUESTS)).all()
     return render_template("main/home_requester.html", establishment=establishment, requests=requests,
                            upcoming=upcoming, feedback_due=feedback_due, drafts=drafts, pending_joins=joins,
                            renewals=renewals, confirm_form=ConfirmForm())
@@ -121,16 +126,18 @@ def _trainer_home():
     status = certification_status(trainer.certified_since, utcnow().date()) if trainer else None
     context = {}
     if trainer:
-        from app.domain.offers import pending_offers
+        from app.domain.offers import pending_offer_count, pending_offers
         from app.domain.reports import reports_due
 
         now = utcnow()
-        offers = pending_offers(db.session, trainer.id, now)
+        # The first offers only: the whole list, page by page, is one link away (`offers.index`).
+        offers = pending_offers(db.session, trainer.id, now, limit=HOME_OFFERS)[0]
         timezone_name = trainer_timezone(db.session, trainer)
         context = {"timezone_name": timezone_name,
                    "busy": upcoming_busy(db.session, trainer.id, now),
                    "exceptions": upcoming_periods(trainer, timezone_name, now),
                    "pending_offers": offers,
+                   "offer_count": pending_offer_count(db.session, trainer.id, now),
                    "reports_due": reports_due(db.session, trainer.id, now),
                    "accept_forms": {a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in offers}}
     return render_template("main/home_trainer.html", trainer=trainer, certification=status, **context)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.access import load, permission
+from app.access import load, own_trainer, permission
+from app.converters import db_id
 from app.domain import offers
 from app.domain.clock import utcnow
 from app.domain.offers import OfferSettings
@@ -27,6 +28,24 @@ def _settings() -> OfferSettings:
 
 
 # -- trainers -----------------------------------------------------------------------------------------
+
+PAGE_SIZE = 20  # offers on a page of the trainer's list (each with its details and its answers)
+
+
+@bp.route("/")
+@permission("assignment", "answer")
+def index():
+    """Every open offer of the trainer, by session date, a page at a time (keyset on date and id: `apres`)."""
+    trainer = own_trainer()
+    now = utcnow()
+    after = request.args.get("apres", type=db_id)
+    shown, next_after = offers.pending_offers(db.session, trainer.id, now, after=after, limit=PAGE_SIZE)
+    return render_template("offers/index.html", pending_offers=shown,
+                           offer_count=offers.pending_offer_count(db.session, trainer.id, now),
+                           accept_forms={a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in shown},
+                           next_url=url_for("offers.index", apres=next_after) if next_after else None,
+                           first_url=url_for("offers.index") if after else None)
+
 
 
 @bp.route("/<int:assignment_id>/accepter", methods=["POST"])
