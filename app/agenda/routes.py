@@ -37,8 +37,7 @@ def _default_zone() -> str:
     return current_app.config["RELAIS_DEFAULT_TIMEZONE"]
 
 
-def _filters() -> agenda.AgendaFilters:
-    departements = dict(departements_of(db.session, current_user))
+def _filters(departements: dict[str, str]) -> agenda.AgendaFilters:
     departement = request.args.get("departement", "").strip()
     force = request.args.get("force", "").strip()
     return agenda.AgendaFilters(
@@ -51,11 +50,14 @@ def _filters() -> agenda.AgendaFilters:
 def _team_page(kind: str):
     today = agenda.local_today(utcnow(), _default_zone())
     period = agenda.Period.of(kind, request.args.get("jour", type=query_date) or today)
-    filters = _filters()
-    result = agenda.team_agenda(db.session, current_user, period, filters, after=request.args.get("apres", type=db_id))
     departements = departements_of(db.session, current_user)
-    # A national list of trainers or establishments would be thousands of options: a département first.
+    filters = _filters(dict(departements))
+    # The country's lists of trainers and establishments, or its line of sessions nobody staffs, would be thousands
+    # of options and hundreds of entries: a département first.
     narrow = current_user.role != "admin" or filters.departement is not None
+    result = agenda.team_agenda(db.session, current_user, period, filters, after=request.args.get("apres", type=db_id),
+                                limit=agenda.PAGE_SIZE if kind == "week" else agenda.MONTH_PAGE_SIZE,
+                                unstaffed_line=narrow)
     trainers = agenda.trainer_options(db.session, current_user, filters) if narrow else []
     establishments = agenda.establishment_options(db.session, current_user, period, filters) if narrow else []
     kept = {key: value for key, value in request.args.items() if key in (

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cache
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
@@ -36,7 +37,8 @@ from app.models import (
 )
 from app.models.trainers import trainer_departement
 
-PAGE_SIZE = 40  # trainers per page of the coordination's agenda: a national scope has more than a thousand
+PAGE_SIZE = 40  # trainers per page of the coordination's week: a national scope has more than a thousand
+MONTH_PAGE_SIZE = 25  # and of its month, four times as many days
 # Zones run from UTC−10 to UTC+12: a local day lies within this margin around the same UTC day.
 ZONE_MARGIN = timedelta(hours=14)
 
@@ -199,6 +201,7 @@ def entry_state(intervention_status: InterventionStatus, assignment_status: Assi
             InterventionStatus.CONFIRMED: EntryState.CONFIRMED}.get(intervention_status, EntryState.ACCEPTED)
 
 
+@cache  # built once: an alias and its correlated subquery cost more to build than the query takes to run
 def _on_the_session() -> ColumnElement[bool]:
     """The assignments a line shows: live ones, and for a cancelled session those its cancellation withdrew (the
     latest withdrawals: a trainer withdrawn earlier, by the coordination, was no longer on it)."""
@@ -268,14 +271,16 @@ def _trainers_of_scope(user: User, filters: AgendaFilters) -> ColumnElement[bool
 
 
 def team_agenda(session: Session, user: User, period: Period, filters: AgendaFilters, *, after: int | None = None,
-                limit: int = PAGE_SIZE) -> TeamAgenda:
+                limit: int = PAGE_SIZE, unstaffed_line: bool = True) -> TeamAgenda:
     """One page of trainers of the person's territory, with their sessions and unavailabilities of the period,
-    preceded on the first page by the sessions with a time and nobody on them. Three statements."""
+    preceded on the first page (with `unstaffed_line`) by the sessions with a time and nobody on them. Three
+    statements."""
     sessions = session_filter(user, filters)
     staffed = _entries(period, sessions, staffed_only=True).with_only_columns(Assignment.trainer_id)
     if filters.trainer_id:
         staffed = staffed.where(Assignment.trainer_id == filters.trainer_id)
-    shown = or_(Trainer.id.in_(staffed), _trainers_of_scope(user, filters))
+    # The territory's trainers first: the country's list of who works this week is only needed for the others.
+    shown = or_(_trainers_of_scope(user, filters), Trainer.id.in_(staffed))
     if filters.trainer_id:
         shown = and_(Trainer.id == filters.trainer_id, shown)
     query = (select(Trainer.id, User.full_name, Trainer.rank, Trainer.force)
@@ -290,13 +295,16 @@ def team_agenda(session: Session, user: User, period: Period, filters: AgendaFil
     rows = {t.id: AgendaRow(t.id, t.full_name, t.rank, Force(t.force)) for t in page}
     unstaffed = AgendaRow(None, "")
     ids = list(rows)
-    first_page = not after and not filters.trainer_id
+    first_page = unstaffed_line and not after and not filters.trainer_id
     assignments = Assignment.trainer_id.in_(ids) if ids else false()
     if first_page:
         assignments = or_(assignments, Assignment.id.is_(None))
     counts: Counter = Counter()
     if ids or first_page:
-        statement = _entries(period, sessions, assignments).order_by(Intervention.starts_at, Intervention.id)
+        # Without the line of unstaffed sessions, an inner join: the page's trainers' assignments lead the way
+        # rather than every session of the period in the country.
+        statement = (_entries(period, sessions, assignments, staffed_only=not first_page)
+                     .order_by(Intervention.starts_at, Intervention.id))
         for row in session.execute(statement):
             entry = _entry(row)
             if not period.contains(entry.day):
@@ -342,10 +350,12 @@ def establishment_options(session: Session, user: User, period: Period, filters:
     """(id, name) of the establishments with a session in the period (around it: a day's margin), for the filter."""
     start, end = period.utc_bounds()
     sessions = session_filter(user, AgendaFilters(filters.departement, filters.force))
-    query = (select(Establishment.id, Establishment.name)
-             .where(exists().where(InterventionRequest.establishment_id == Establishment.id,
-                                   Intervention.request_id == InterventionRequest.id,
-                                   Intervention.starts_at >= start, Intervention.starts_at < end, sessions))
+    # From the period's sessions (the index on their start) to their establishments, not the other way round: an
+    # EXISTS per establishment walks the country's six thousand.
+    places = (select(InterventionRequest.establishment_id)
+              .join(Intervention, Intervention.request_id == InterventionRequest.id)
+              .where(Intervention.starts_at >= start, Intervention.starts_at < end, sessions))
+    query = (select(Establishment.id, Establishment.name).where(Establishment.id.in_(places))
              .order_by(Establishment.name, Establishment.id))
     return [(row.id, row.name) for row in session.execute(query)]
 

@@ -95,14 +95,19 @@ def test_the_coordination_sees_its_territory_and_force_only(client, world):
 
 
 def test_an_admin_sees_everything_and_narrows_by_departement(client, world):
+    unstaffed = make_assigned_session(world["marseille"], at(world["monday"], 15), status="offered")
+    unstaffed.assignments[0].status = "declined"
+    db.session.commit()
     login(client, make_user(Role.ADMIN))
     html = client.get(f"/agenda/semaine?jour={WEEK}").get_data(as_text=True)
     assert all(name in html for name in ("Alice Police", "Bruno Gendarme", "Chloé Marseille"))
     assert 'id="filtre-departement"' in html
     # Nationally, no list of every trainer or establishment of the country: a département first.
     assert 'id="filtre-formateur"' not in html and "Choisissez un département" in html
+    assert 'id="formateur-aucun"' not in html  # nor the country's sessions without a trainer
     html = client.get(f"/agenda/semaine?jour={WEEK}&departement=13").get_data(as_text=True)
     assert "Chloé Marseille" in html and "Alice Police" not in html and "Bruno Gendarme" not in html
+    assert f"/demandes/{unstaffed.request_id}#" in cell(html, None, world["monday"])
     assert 'id="filtre-formateur"' in html
 
 
@@ -190,7 +195,6 @@ def test_pages_of_trainers_by_name(client, world, monkeypatch):
         make_trainer("69", Force.POLICE, user=make_user(Role.TRAINER, full_name=name))
     db.session.commit()
     monkeypatch.setattr(agenda, "PAGE_SIZE", 2)
-    monkeypatch.setattr(agenda.team_agenda, "__kwdefaults__", {"after": None, "limit": 2})
     login(client, world["coordinator"])
     seen, path = [], f"/agenda/semaine?jour={WEEK}"
     while path:
