@@ -62,6 +62,7 @@ from app.domain.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import Intervention, InterventionRequest, InterventionStatus, RequestStatus, Trainer, User
 from bench.data import NOW
+from bench.lists import LIST_PAGE_SIZE, OFFERS_PAGE_SIZE, deep_page, grow_lists, list_ids
 from bench.report import Row
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -122,6 +123,16 @@ class Targets:
     roster_rows: int
     roster_deep_after: int
     roster_deep_page: int
+    # Lists that grow with use (bench/lists.py): rows, and the key and number of a deep page.
+    offer_rows: int = 0
+    offers_deep_after: int = 0
+    offers_deep_page: int = 0
+    request_rows: int = 0
+    requests_deep_after: int = 0
+    requests_deep_page: int = 0
+    outbox_rows: int = 0
+    outbox_deep_after: int = 0
+    outbox_deep_page: int = 0
 
 
 def _last_full_page(ids: list[int]) -> tuple[int, int]:
@@ -152,9 +163,12 @@ def find_targets(session: Session) -> Targets:
                                   .where(Trainer.active.is_(True)).order_by(User.full_name, Trainer.id)))
     trainer_id = session.scalar(select(Trainer.id).join(User, User.id == Trainer.user_id)
                                 .where(User.email == ACCOUNTS["trainer"]))
+    offers, requests, outbox = list_ids(session)
     targets = Targets(coordinator.email, f"{scope.departement_code}, {scope.force.value if scope.force else 'both'}",
                       request_id, sessions, session_id, trainer_id, len(queue), *_last_full_page(queue),
-                      len(roster), *_last_full_page(roster))
+                      len(roster), *_last_full_page(roster), len(offers), *deep_page(offers, OFFERS_PAGE_SIZE),
+                      len(requests), *deep_page(requests, LIST_PAGE_SIZE), len(outbox),
+                      *deep_page(outbox, LIST_PAGE_SIZE))
     session.rollback()
     return targets
 
@@ -165,8 +179,22 @@ def page_list(t: Targets) -> list[Page]:
         Page("healthz", "`/healthz` (trivial reference)", None, "/healthz"),
         Page("home-admin", "Home, administrator `/accueil`", "admin", "/accueil"),
         Page("home-coordinator", f"Home, coordinator ({t.coordinator_scope})", "coordinator", "/accueil"),
-        Page("home-trainer", "Home, trainer (formateur.pfad)", "trainer", "/accueil"),
-        Page("home-requester", "Home, requester (principal.college)", "requester", "/accueil"),
+        Page("home-trainer", f"Home, trainer (formateur.pfad, {t.offer_rows:,} offers waiting)", "trainer",
+             "/accueil"),
+        Page("offers", f"A trainer's offers `/propositions/` ({t.offer_rows:,}): first page", "trainer",
+             "/propositions/"),
+        Page("offers-deep", f"A trainer's offers: page {t.offers_deep_page} (`apres=`)", "trainer",
+             f"/propositions/?apres={t.offers_deep_after}", first_page="offers"),
+        Page("home-requester", f"Home, requester (principal.college, {t.request_rows:,} requests)", "requester",
+             "/accueil"),
+        Page("requests", f"A requester's requests `/demandes/` ({t.request_rows:,}): first page", "requester",
+             "/demandes/"),
+        Page("requests-deep", f"A requester's requests: page {t.requests_deep_page} (`apres=`)", "requester",
+             f"/demandes/?apres={t.requests_deep_after}", first_page="requests"),
+        Page("outbox", f"Outbox `/admin/messages` ({t.outbox_rows:,} messages): first page", "admin",
+             "/admin/messages"),
+        Page("outbox-deep", f"Outbox: page {t.outbox_deep_page} (`apres=`)", "admin",
+             f"/admin/messages?apres={t.outbox_deep_after}", first_page="outbox"),
         Page("queue", "Request queue `/coordination/demandes`, coordinator (to examine)", "coordinator",
              "/coordination/demandes"),
         Page("queue-national", f"Request queue, national, every status ({t.queue_rows:,} requests): first page",
@@ -713,7 +741,8 @@ def pages_context(result: PagesResult) -> list[str]:
         f"after {WARMUP_ROUNDS * result.concurrency} warm-up requests; databases: "
         + "; ".join(b.description for b in result.backends) + f" ({result.copy})",
         f"Pages measured: coordinator {t.coordinator}; request {t.request_id} ({t.sessions_in_request} sessions to "
-        f"schedule), session {t.session_id}; trainer {t.trainer_id}; {feeds}; machine load average (1 min) as "
+        f"schedule), session {t.session_id}; trainer {t.trainer_id} ({t.offer_rows:,} offers waiting, "
+        f"bench/lists.py); principal.college {t.request_rows:,} requests; {feeds}; machine load average (1 min) as "
         "each server started: " + ", ".join(f"{b.name} {b.load_average:.1f}" for b in result.backends)
         + f" on {os.cpu_count()} cores",
     ]
@@ -746,14 +775,18 @@ def pages_rows(result: PagesResult) -> list[Row]:
 
 def bench_pages(app: Flask, *, folder: Path, requests: int = REQUESTS, concurrency: int = CONCURRENCY,
                 budget: float = BUDGET_SECONDS, postgresql_server: str | None = POSTGRESQL_SERVER,
-                log: Callable[[str], None] = lambda _message: None) -> PagesResult:
-    """Measures every page on the app's database and on a copy in the other database (SQLite ↔ PostgreSQL)."""
+                log: Callable[[str], None] = lambda _message: None, only: set[str] | None = None) -> PagesResult:
+    """Measures every page (or those of `only`, and /healthz) on the app's database and on a copy in the other
+    database (SQLite ↔ PostgreSQL)."""
     from bench.report import database_description
 
     with app.app_context():
+        log("pages: lists that grow with use (a trainer's offers, a requester's requests)…")
+        grow_lists(db.session, NOW)
+        db.session.commit()
         targets = find_targets(db.session)
         accounts = {**ACCOUNTS, "coordinator": targets.coordinator}
-        pages = page_list(targets)
+        pages = [page for page in page_list(targets) if not only or page.key in only or page.key == "healthz"]
         log("pages: each page once in process (SQL statements)…")
         profiles = in_process(app, db.engine, pages, accounts)
         db.session.remove()
@@ -861,6 +894,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help=f"client threads (default {CONCURRENCY})")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--pages", default="", help="the keys of the pages to measure, separated by commas "
+                                                    "(default: every page; /healthz always)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -881,7 +916,8 @@ def main(argv: list[str] | None = None) -> int:
                         year_context(year)]
             db.session.remove()
         result = bench_pages(app, folder=Path(folder), requests=args.requests, concurrency=args.concurrency,
-                             postgresql_server=args.postgresql_server or None, log=log)
+                             postgresql_server=args.postgresql_server or None, log=log,
+                             only={key for key in args.pages.split(",") if key})
     print(markdown(result, context))
     return 1 if result.failed else 0
 
