@@ -60,6 +60,7 @@ def establishments():
 @permission("establishment", "edit", only=STAFF)
 def edit_establishment(establishment_id: int):
     establishment = load("establishment", establishment_id, "edit")
+    back_request = request.args.get("retour_demande", type=db_id)  # opened from that request's page
     form = EstablishmentCorrectionForm(obj=establishment, identifier=establishment.identifier or "",
                                        kind=establishment.kind.value)
     if form.validate_on_submit():
@@ -72,12 +73,12 @@ def edit_establishment(establishment_id: int):
             address=form.address.data, phone=form.phone.data, saturday_classes=form.saturday_classes.data))
         if outcome.ok:
             flash(_("Les informations de %(name)s sont corrigées.", name=establishment.name), "success")
-            return redirect(request.args.get("retour_demande", type=db_id) and url_for(
-                "coordination.show", request_id=request.args.get("retour_demande", type=db_id))
-                or url_for("coordination.establishments", nom=establishment.name))
+            if back_request:
+                return redirect(url_for("coordination.show", request_id=back_request))
+            return redirect(url_for("coordination.establishments", nom=establishment.name))
         form.identifier.errors = [*form.identifier.errors, outcome.message()]
     return render_template("coordination/edit_establishment.html", form=form, establishment=establishment,
-                           back_request=request.args.get("retour_demande", type=db_id)), 400 if form.errors else 200
+                           back_request=back_request), 400 if form.errors else 200
 
 
 # -- units ---------------------------------------------------------------------------------------------------

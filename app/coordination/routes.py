@@ -6,7 +6,7 @@ from datetime import date
 from functools import cache
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_decimal, format_percent, get_locale, ngettext
+from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -40,13 +40,13 @@ from app.domain.policies import REQUESTS, STAFF, TRAINERS, departements_of
 from app.domain.ranking import WEIGHTS
 from app.domain.refusals import MESSAGES
 from app.domain.request_queue import queue_page
+from app.domain.vocabulary import audience_label, topic_label
 from app.emails import queue_join_decision, queue_registration_decision
 from app.extensions import db
 from app.forms import START_CHOICES, DecisionForm, OfferForm, ReopenForm, start_choices
 from app.labels import KIND_LABELS
 from app.models import (
     Assignment,
-    Audience,
     Establishment,
     EstablishmentKind,
     Force,
@@ -59,7 +59,6 @@ from app.models import (
     RequestStatus,
     RequestWindow,
     SessionReport,
-    Topic,
     Trainer,
     User,
 )
@@ -284,23 +283,13 @@ def candidates(request_id: int, intervention_id: int):
 def _worded_exclusions(excluded: dict[int, list[Exclusion]]) -> dict[int, list[str]]:
     """The reasons as the coordinator reads them: topics and audiences by their names in the page's language, an
     earlier answer as it was given."""
-    codes = {exclusion.rule: set() for reasons in excluded.values() for exclusion in reasons}
-    for reasons in excluded.values():
-        for exclusion in reasons:
-            codes[exclusion.rule].update(exclusion.codes)
-    english = str(get_locale()) == "en"
-    names: dict[str, dict[str, str]] = {}
-    for rule, model in (("themes", Topic), ("public", Audience)):
-        if codes.get(rule):
-            label = model.label_en if english else model.label_fr
-            names[rule] = dict(db.session.execute(select(model.code, label).where(model.code.in_(codes[rule]))).all())
 
     def worded(exclusion: Exclusion) -> str:
-        if exclusion.rule in names:
-            listed = ", ".join(names[exclusion.rule].get(code, code) for code in exclusion.codes)
-            if exclusion.rule == "themes":
-                return _("Non habilité(e) pour : %(topics)s.", topics=listed)
-            return _("Non habilité(e) pour le public : %(audiences)s.", audiences=listed)
+        if exclusion.rule == "themes":
+            return _("Non habilité(e) pour : %(topics)s.", topics=", ".join(map(topic_label, exclusion.codes)))
+        if exclusion.rule == "public":
+            return _("Non habilité(e) pour le public : %(audiences)s.",
+                     audiences=", ".join(map(audience_label, exclusion.codes)))
         if exclusion.rule == "deja-decline" and exclusion.codes and exclusion.codes[0] in ASKED_WORDING:
             return str(ASKED_WORDING[exclusion.codes[0]])
         return exclusion.reason
