@@ -210,6 +210,13 @@ class DemoBuilder:
                     # Real communes where the demo has them (the draws above are made all the same, so that the
                     # rest of the demo does not change with the list).
                     insee, name, postcode, position = real_communes[code][index]
+                else:
+                    # A made-up code must be no real commune's nor another one's (national scale: 59183 is
+                    # Dunkerque).
+                    taken = {real[0] for real in real_communes.get(code, ())} | set(order)
+                    while insee in taken:
+                        number += 1
+                        insee = f"{code}{number:03d}" if len(code) == 2 else f"{code}{number:02d}"
                 self.commune_positions[insee] = position
                 order[insee] = len(order)
                 if index == 5:
