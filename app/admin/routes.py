@@ -43,7 +43,7 @@ def users():
     has_more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return render_template("admin/users.html", users=rows, role=role, search=search, Role=Role,
-                           next_after=rows[-1].id if has_more else None)
+                           next_after=rows[-1].id if has_more else None, first_page=not after)
 
 
 @bp.route("/utilisateurs/inviter", methods=["GET", "POST"])

@@ -182,13 +182,20 @@ def reopen(session: Session, report: SessionReport, admin: User, now: datetime) 
                  f"{report.intervention.group_label} — {report.trainer.full_name}", report.intervention)
 
 
-def reports_due(session: Session, trainer_id: int, now: datetime) -> list[Intervention]:
-    """The trainer's ended sessions still waiting for their report, oldest first."""
+def reports_due(session: Session, trainer_id: int, now: datetime, limit: int | None = None) -> list[Intervention]:
+    """The trainer's ended sessions still waiting for their report, oldest first (the first `limit` of them)."""
     return list(session.scalars(
-        select(Intervention).join(Assignment, Assignment.intervention_id == Intervention.id)
-        .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.ACCEPTED,
-               Intervention.status.in_(REPORTABLE), Intervention.ends_at <= now,
-               ~exists().where(SessionReport.intervention_id == Intervention.id,
-                               SessionReport.trainer_id == trainer_id))
-        .options(joinedload(Intervention.request).joinedload(InterventionRequest.establishment))
-        .order_by(Intervention.starts_at)))
+        _due(trainer_id, now).options(joinedload(Intervention.request).joinedload(InterventionRequest.establishment))
+        .order_by(Intervention.starts_at, Intervention.id).limit(limit)))
+
+
+def reports_due_count(session: Session, trainer_id: int, now: datetime) -> int:
+    return session.scalar(_due(trainer_id, now).with_only_columns(func.count(Intervention.id)))
+
+
+def _due(trainer_id: int, now: datetime):
+    return (select(Intervention).join(Assignment, Assignment.intervention_id == Intervention.id)
+            .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.ACCEPTED,
+                   Intervention.status.in_(REPORTABLE), Intervention.ends_at <= now,
+                   ~exists().where(SessionReport.intervention_id == Intervention.id,
+                                   SessionReport.trainer_id == trainer_id)))

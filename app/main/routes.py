@@ -36,6 +36,7 @@ from app.models import (
 from app.models.trainers import trainer_departement
 
 HOME_OFFERS = 5  # offers on a trainer's home; the others on /propositions/
+HOME_REPORTS = 10  # reports to file on a trainer's home, the oldest first; the next ones once these are filed
 HOME_REQUESTS = 10  # requests, drafts and renewals on a requester's home; the others on /demandes/
 
 
@@ -127,7 +128,7 @@ def _trainer_home():
     context = {}
     if trainer:
         from app.domain.offers import pending_offer_count, pending_offers
-        from app.domain.reports import reports_due
+        from app.domain.reports import reports_due, reports_due_count
 
         now = utcnow()
         # The first offers only: the whole list, page by page, is one link away (`offers.index`).
@@ -138,7 +139,8 @@ def _trainer_home():
                    "exceptions": upcoming_periods(trainer, timezone_name, now),
                    "pending_offers": offers,
                    "offer_count": pending_offer_count(db.session, trainer.id, now),
-                   "reports_due": reports_due(db.session, trainer.id, now),
+                   "reports_due": reports_due(db.session, trainer.id, now, limit=HOME_REPORTS),
+                   "reports_due_count": reports_due_count(db.session, trainer.id, now),
                    "accept_forms": {a.id: AcceptOfferForm(prefix=f"a{a.id}") for a in offers}}
     return render_template("main/home_trainer.html", trainer=trainer, certification=status, **context)
 

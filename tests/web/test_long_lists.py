@@ -234,3 +234,36 @@ def test_the_outbox_sends_as_many_statements_for_five_messages_as_for_two_hundre
     add_messages(200)
     many = [statements(client, url) for url in ("/admin/messages", "/admin/messages?apres=150")]
     assert few == many
+
+
+# -- reports to file, the users, the reports ------------------------------------------------------------------
+
+
+def test_trainer_home_lists_the_ten_oldest_reports_to_file_and_says_how_many_follow(client, clock, logged_in):
+    from tests.factories import make_assigned_session
+
+    trainer = make_qualified_trainer()
+    sessions = [make_assigned_session(trainer, clock.now() - timedelta(days=40 - number)) for number in range(12)]
+    db.session.commit()
+    logged_in(trainer.user)
+    home = text(client.get("/accueil"))
+    listed = [int(found) for found in re.findall(r'href="/comptes-rendus/interventions/(\d+)"', home)]
+    assert listed == [s.id for s in sessions[:10]]
+    assert "Et 2 autres, qui s'afficheront ici une fois ceux-ci remplis." in home
+    few = statements(client, "/accueil")
+    make_assigned_session(trainer, clock.now() - timedelta(days=2))
+    db.session.commit()
+    assert statements(client, "/accueil") == few
+
+
+def test_users_pages_have_the_accessible_pager(client, clock, admin, monkeypatch):
+    from app.admin import routes
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    for _ in range(3):
+        make_user(Role.REQUESTER)
+    db.session.commit()
+    first = text(client.get("/admin/utilisateurs"))
+    assert 'aria-label="Pages des utilisateurs"' in first and "Revenir au début" not in first
+    second = text(client.get(next_link(first)))
+    assert "Revenir au début" in second
