@@ -33,6 +33,12 @@ STATES = {
 VIEWS = {"week": "agenda.week", "month": "agenda.month"}
 
 
+def _states() -> dict:
+    """The states' words in the page's language, translated once (a lazy string looks its catalogue up each time it
+    is shown, and a month shows hundreds of entries)."""
+    return {key: (icon, str(label), str(short)) for key, (icon, label, short) in STATES.items()}
+
+
 def _default_zone() -> str:
     return current_app.config["RELAIS_DEFAULT_TIMEZONE"]
 
@@ -69,7 +75,7 @@ def _team_page(kind: str):
     return render_template(
         "agenda/team.html", kind=kind, period=period, today=today, result=result, filters=filters,
         departements=departements if len(departements) > 1 else [], choose_force=agenda.forces_to_choose(current_user),
-        trainers=trainers, establishments=establishments, narrow=narrow, states=STATES, link=link,
+        trainers=trainers, establishments=establishments, narrow=narrow, states=_states(), link=link,
         default_zone=_default_zone(),
         next_url=link(day=period.first, apres=result.next_after) if result.next_after else None,
         first_url=link(day=period.first) if request.args.get("apres") else None)
@@ -101,5 +107,5 @@ def mine():
     def link(day=None, **more) -> str:
         return url_for("agenda.mine", **({"jour": day.isoformat()} if day else {}), **{**extra, **more})
 
-    return render_template("agenda/mine.html", period=period, today=today, result=result, states=STATES,
+    return render_template("agenda/mine.html", period=period, today=today, result=result, states=_states(),
                            link=link, as_list=as_list, default_zone=_default_zone())
