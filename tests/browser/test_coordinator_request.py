@@ -90,3 +90,15 @@ def test_the_coordination_corrects_an_establishment_and_keeps_its_units(demo, pa
     page.get_by_text("Unité Commissariat de Villeurbanne créée.").wait_for()
     assert page.get_by_role("row", name="Commissariat de Villeurbanne").is_visible()
     assert_accessible(page)
+
+
+def test_the_coordination_pages_stay_within_a_phone_screen(demo, page):
+    page.set_viewport_size({"width": 390, "height": 900})
+    log_in(page, COORDINATOR, DEMO_PASSWORD)
+    item = _request_of_69(RequestStatus.SCHEDULED)
+    for url in ("/coordination/demandes", "/coordination/rattachements", "/coordination/etablissements",
+                "/coordination/unites", f"/coordination/demandes/{item.id}"):
+        page.goto(url)
+        # Wide tables scroll in their own box; the page itself does not slide sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+        assert_accessible(page)
