@@ -117,7 +117,9 @@ CANCELLED_SHARE = 0.04  # of the requests
 NOT_HELD_SHARE = 0.03  # of the past sessions
 FEEDBACK_SHARE = 0.35  # of the sessions given
 REPORTS_DUE_DAYS = 3  # sessions that ended less than this before `now` still wait for their reports
-NOT_HELD_REASONS = ("Établissement fermé (intempéries).", "Classe absente (sortie scolaire).")
+# A session not held: its listed reason (app.domain.reports.NOT_HELD_REASONS) and the trainer's words.
+NOT_HELD_REASONS = (("event", "Établissement fermé (intempéries)."),
+                    ("audience_absent", "Classe absente (sortie scolaire)."))
 RETURNING_CHUNK = 2_000
 CANCEL_REASONS = ("Sortie scolaire programmée sur la même période.", "Fermeture exceptionnelle de l'établissement.")
 
@@ -310,11 +312,11 @@ def generate_year(session: Session, *, now: datetime, seed: int, sessions: int =
             people_reached.append(dict(id=intervention_id, people_reached=present))
         staff = rng.choice((0, 1, 2)) if held and draft.place.kind.is_school else 0
         filed = min(row["ends_at"] + timedelta(days=rng.randint(0, 3), hours=rng.randint(1, 8)), now)
-        reason = None if held else rng.choice(NOT_HELD_REASONS)
+        code, reason = (None, None) if held else rng.choice(NOT_HELD_REASONS)
         for trainer_id in team:
             reports.append(dict(
                 intervention_id=intervention_id, trainer_id=trainer_id, author_id=trainer_users[trainer_id],
-                held=held, not_held_reason=reason, people_present=present,
+                held=held, not_held_code=code, not_held_reason=reason, people_present=present,
                 pupils=present - staff if staff else None, staff=staff or None, created_at=filed, updated_at=filed,
                 editable_until=filed + timedelta(days=30)))
             report_topics_of.append(draft.topics if held else [])
