@@ -21,6 +21,7 @@ from app.coordination.forms import (
 from app.domain.clock import utcnow
 from app.domain.establishments import CommuneError, correct_details
 from app.domain.identifiers import normalize_siret, normalize_uai
+from app.domain.keyset import cut
 from app.domain.policies import ESTABLISHMENTS, STAFF, UNITS
 from app.domain.units import UnitInput, save_unit
 from app.extensions import db
@@ -37,7 +38,7 @@ PAGE_SIZE = 50
 @bp.route("/etablissements")
 @permission("establishment", "list")
 def establishments():
-    """The establishments of the territory by name, fifty at a time (keyset on name and id)."""
+    """The establishments of the territory by name, fifty at a time (keyset on name and id, app.domain.keyset)."""
     form = EstablishmentSearchForm(request.args)
     query = select(Establishment).where(ESTABLISHMENTS.rows(current_user))
     wanted = (form.nom.data or "").strip() if form.validate() else ""
@@ -45,15 +46,17 @@ def establishments():
         pattern = f"%{wanted.lower()}%"
         query = query.where(or_(func.lower(Establishment.name).like(pattern),
                                 func.lower(Establishment.commune_name).like(pattern)))
-    after_name, after_id = request.args.get("apres_nom"), request.args.get("apres", type=db_id)
-    if after_name is not None and after_id:
-        query = query.where(tuple_(Establishment.name, Establishment.id) > (after_name, after_id))
+    after = request.args.get("apres", type=db_id)
+    if after:  # the rows after that establishment, in the order of the names
+        anchor = select(Establishment.name).where(Establishment.id == after).scalar_subquery()
+        query = query.where(tuple_(Establishment.name, Establishment.id) > tuple_(anchor, after))
     found = db.session.scalars(query.order_by(Establishment.name, Establishment.id).limit(PAGE_SIZE + 1)).all()
-    shown = found[:PAGE_SIZE]
-    following = ({"apres_nom": shown[-1].name, "apres": shown[-1].id, **({"nom": wanted} if wanted else {})}
-                 if len(found) > PAGE_SIZE else None)
-    return render_template("coordination/establishments.html", establishments=shown, form=form, wanted=wanted,
-                           following=following, kinds=KIND_LABELS)
+    shown, next_after = cut(found, PAGE_SIZE, key=lambda establishment: establishment.id)
+    search = {"nom": wanted} if wanted else {}
+    return render_template(
+        "coordination/establishments.html", establishments=shown, form=form, wanted=wanted, kinds=KIND_LABELS,
+        next_url=url_for("coordination.establishments", apres=next_after, **search) if next_after else None,
+        first_url=url_for("coordination.establishments", **search) if after else None)
 
 
 @bp.route("/etablissements/<int:establishment_id>/modifier", methods=["GET", "POST"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -132,3 +134,23 @@ def test_an_establishment_kind_is_kept_as_chosen(app, client, clock):
     post_form(client, f"/coordination/etablissements/{school.id}/modifier",
               {**SCHOOL, "kind": "company", "identifier": "73282932000074"})
     assert db.session.get(Establishment, school.id).kind is EstablishmentKind.COMPANY
+
+
+def test_the_establishments_come_by_name_a_page_at_a_time(app, client, clock, monkeypatch):
+    monkeypatch.setattr("app.coordination.places.PAGE_SIZE", 2)
+    names = ["Lycée Ampère", "Collège Bellecour", "Collège Ampère", "Lycée du Parc", "Collège Ampère"]
+    for name in names:
+        make_establishment("69", force=Force.POLICE).name = name
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    seen, url = [], "/coordination/etablissements"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += re.findall(r'<th scope="row">([^<]+)</th>', html)
+        following = re.search(r'href="([^"]+)" rel="next"', html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+    assert seen == sorted(names)
+    found = client.get("/coordination/etablissements?nom=amp").get_data(as_text=True)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', found) == ["Collège Ampère", "Collège Ampère"]
+    assert 'rel="next"' in found and "nom=amp" in found
