@@ -114,3 +114,13 @@ def test_plurals_through_ngettext_with_the_french_rule_for_zero(app):
             "0 créé", "1 créé", "2 créés"]
         with force_locale("en"):
             assert plural_choice(0) == 0 and plural_choice(2) == 2
+
+
+def test_every_zone_of_the_departements_is_named_for_people(app):
+    from app.domain.reference import load_departements
+    from app.formatting import FRENCH_ZONE_NAMES, zone_text
+
+    zones = {d.timezone for d in load_departements()}
+    assert zones <= set(FRENCH_ZONE_NAMES)
+    assert zone_text("America/Martinique", "fr") == "heure de la Martinique"
+    assert zone_text("Indian/Reunion", "en") == "Réunion Time"
