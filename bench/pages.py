@@ -217,6 +217,8 @@ def page_list(t: Targets) -> list[Page]:
              "/agenda/mois"),
         Page("agenda-week-national", "Agenda `/agenda/semaine`, national (administrator): first page of trainers",
              "admin", "/agenda/semaine"),
+        Page("agenda-week-national-deep", "Agenda, national: a deep page of trainers (`apres=`, the roster's deep key)",
+             "admin", f"/agenda/semaine?apres={t.roster_deep_after}", first_page="agenda-week-national"),
         Page("agenda-month-national", "Agenda `/agenda/mois`, national (administrator): first page of trainers",
              "admin", "/agenda/mois"),
         Page("agenda-trainer", "A trainer's month `/agenda/mon-mois` (formateur.pfad)", "trainer", "/agenda/mon-mois"),
