@@ -41,7 +41,8 @@ TRAINER = "formateur.pfad@relais.demo"
 REQUESTER = "principal.college@relais.demo"
 OFFERS = 200  # the issue saw a trainer's home with 198
 REQUESTS = 2000  # and a requester's list of 2,380
-GROUPS_PER_OFFERED_REQUEST = 10
+MAX_OFFERED_REQUESTS = 20  # the offers come from that many requests at most (fewer where the trainer has fewer
+# establishments: then more groups each)
 # Page sizes of the lists in the app: offers.routes.PAGE_SIZE, interventions.routes.PAGE_SIZE, admin.routes.PAGE_SIZE.
 OFFERS_PAGE_SIZE = 20
 LIST_PAGE_SIZE = 50
@@ -79,22 +80,23 @@ def grow_lists(session: Session, now: datetime, *, offers: int = OFFERS, request
         .join(Departement, Departement.code == Establishment.departement_code)
         .join(trainer_departement, trainer_departement.c.departement_code == Establishment.departement_code)
         .where(trainer_departement.c.trainer_id == trainer.id, Establishment.force == trainer.force)
-        .order_by(Establishment.id).limit(offers // GROUPS_PER_OFFERED_REQUEST)).all()
+        .order_by(Establishment.id).limit(MAX_OFFERED_REQUESTS)).all()
+    groups = [offers // len(places) + (1 if number < offers % len(places) else 0) for number in range(len(places))]
     admin_id = session.scalar(select(User.id).where(User.email == "admin@relais.demo"))
     days = iter(_school_days(now.date() + timedelta(days=2), offers))
     offered: list[dict] = []
-    for place in places:
+    for place, count in zip(places, groups, strict=True):
         offered.append(dict(
             establishment_id=place.id, created_by_id=admin_id, status=RequestStatus.IN_PLANNING,
-            departement_code=place.departement_code, force=trainer.force, group_count=GROUPS_PER_OFFERED_REQUEST,
+            departement_code=place.departement_code, force=trainer.force, group_count=count,
             people_per_group=25, duration_minutes=60, room="Salle polyvalente",
             contact_name="Contact de démonstration", contact_phone="01 23 45 67 89",
             created_at=now - timedelta(days=9), submitted_at=now - timedelta(days=9),
             accepted_at=now - timedelta(days=7), updated_at=now - timedelta(days=1)))
     offered_ids = _insert_returning_ids(session, InterventionRequest, offered)
     sessions: list[dict] = []
-    for request_id, place in zip(offered_ids, places, strict=True):
-        for number in range(1, GROUPS_PER_OFFERED_REQUEST + 1):
+    for request_id, place, count in zip(offered_ids, places, groups, strict=True):
+        for number in range(1, count + 1):
             starts_at = to_utc(next(days), time(9) if number % 2 else time(14), place.timezone)
             sessions.append(dict(
                 request_id=request_id, group_label=f"Groupe {number}", status=InterventionStatus.OFFERED,
