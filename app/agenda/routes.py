@@ -58,12 +58,13 @@ def _team_page(kind: str):
     period = agenda.Period.of(kind, request.args.get("jour", type=query_date) or today)
     departements = departements_of(db.session, current_user)
     filters = _filters(dict(departements))
-    # The country's lists of trainers and establishments, or its line of sessions nobody staffs, would be thousands
-    # of options and hundreds of entries: a département first.
+    # The whole country's trainers, its lists of trainers and establishments, its line of sessions nobody staffs
+    # would be thousands of empty rows or options and hundreds of entries: the country shows who works in the
+    # period; a département, everything.
     narrow = current_user.role != "admin" or filters.departement is not None
     result = agenda.team_agenda(db.session, current_user, period, filters, after=request.args.get("apres", type=db_id),
                                 limit=agenda.PAGE_SIZE if kind == "week" else agenda.MONTH_PAGE_SIZE,
-                                unstaffed_line=narrow)
+                                whole_territory=narrow)
     trainers = agenda.trainer_options(db.session, current_user, filters) if narrow else []
     establishments = agenda.establishment_options(db.session, current_user, period, filters) if narrow else []
     kept = {key: value for key, value in request.args.items() if key in (

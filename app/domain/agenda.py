@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from app.domain.policies import ASSIGNMENTS, LIVE_ASSIGNMENT, SESSIONS, TRAINERS
@@ -208,10 +208,13 @@ def _on_the_session() -> ColumnElement[bool]:
     earlier = aliased(Assignment)
     cancelled_with = select(func.max(earlier.answered_at)).where(
         earlier.intervention_id == Intervention.id, earlier.status == AssignmentStatus.WITHDRAWN).scalar_subquery()
-    return and_(Assignment.intervention_id == Intervention.id,
-                or_(Assignment.status.in_(LIVE_ASSIGNMENT),
+    # The status read as text, so that no index serves it: SQLite, without statistics, would read every live
+    # assignment of the country through the status index instead of the period's sessions through their start.
+    shown = [status.value for status in (*LIVE_ASSIGNMENT, AssignmentStatus.WITHDRAWN)]
+    return and_(Assignment.intervention_id == Intervention.id, cast(Assignment.status, String).in_(shown),
+                or_(Assignment.status != AssignmentStatus.WITHDRAWN,
                     and_(Intervention.status == InterventionStatus.CANCELLED,
-                         Assignment.status == AssignmentStatus.WITHDRAWN, Assignment.answered_at == cancelled_with)))
+                         Assignment.answered_at == cancelled_with)))
 
 
 ENTRY_COLUMNS = (Intervention.id, Intervention.request_id, Intervention.status, Intervention.starts_at,
@@ -271,16 +274,23 @@ def _trainers_of_scope(user: User, filters: AgendaFilters) -> ColumnElement[bool
 
 
 def team_agenda(session: Session, user: User, period: Period, filters: AgendaFilters, *, after: int | None = None,
-                limit: int = PAGE_SIZE, unstaffed_line: bool = True) -> TeamAgenda:
+                limit: int = PAGE_SIZE, whole_territory: bool = True) -> TeamAgenda:
     """One page of trainers of the person's territory, with their sessions and unavailabilities of the period,
-    preceded on the first page (with `unstaffed_line`) by the sessions with a time and nobody on them. Three
+    preceded on the first page by the sessions with a time and nobody on them. Without `whole_territory` (the
+    whole country), only the trainers with a session in the period, and no line of unstaffed sessions. Three
     statements."""
     sessions = session_filter(user, filters)
-    staffed = _entries(period, sessions, staffed_only=True).with_only_columns(Assignment.trainer_id)
+    # Who works in the period: from the sessions' start index to their assignments, and no further.
+    start, end = period.utc_bounds()
+    staffed = (select(Assignment.trainer_id).select_from(Intervention).join(Assignment, _on_the_session())
+               .where(Intervention.starts_at >= start, Intervention.starts_at < end, sessions))
+    if filters.establishment_id:
+        staffed = staffed.join(InterventionRequest, InterventionRequest.id == Intervention.request_id)
     if filters.trainer_id:
         staffed = staffed.where(Assignment.trainer_id == filters.trainer_id)
     # The territory's trainers first: the country's list of who works this week is only needed for the others.
-    shown = or_(_trainers_of_scope(user, filters), Trainer.id.in_(staffed))
+    shown = or_(_trainers_of_scope(user, filters), Trainer.id.in_(staffed)) if whole_territory else Trainer.id.in_(
+        staffed)
     if filters.trainer_id:
         shown = and_(Trainer.id == filters.trainer_id, shown)
     query = (select(Trainer.id, User.full_name, Trainer.rank, Trainer.force)
@@ -295,7 +305,7 @@ def team_agenda(session: Session, user: User, period: Period, filters: AgendaFil
     rows = {t.id: AgendaRow(t.id, t.full_name, t.rank, Force(t.force)) for t in page}
     unstaffed = AgendaRow(None, "")
     ids = list(rows)
-    first_page = unstaffed_line and not after and not filters.trainer_id
+    first_page = whole_territory and not after and not filters.trainer_id
     assignments = Assignment.trainer_id.in_(ids) if ids else false()
     if first_page:
         assignments = or_(assignments, Assignment.id.is_(None))

@@ -105,6 +105,11 @@ def test_an_admin_sees_everything_and_narrows_by_departement(client, world):
     # Nationally, no list of every trainer or establishment of the country: a département first.
     assert 'id="filtre-formateur"' not in html and "Choisissez un département" in html
     assert 'id="formateur-aucun"' not in html  # nor the country's sessions without a trainer
+    # Nor the country's trainers free all week: only those who work in it.
+    make_trainer("13", Force.POLICE, user=make_user(Role.TRAINER, full_name="Inès Libre"))
+    db.session.commit()
+    assert "Inès Libre" not in client.get(f"/agenda/semaine?jour={WEEK}").get_data(as_text=True)
+    assert "Inès Libre" in client.get(f"/agenda/semaine?jour={WEEK}&departement=13").get_data(as_text=True)
     html = client.get(f"/agenda/semaine?jour={WEEK}&departement=13").get_data(as_text=True)
     assert "Chloé Marseille" in html and "Alice Police" not in html and "Bruno Gendarme" not in html
     assert f"/demandes/{unstaffed.request_id}#" in cell(html, None, world["monday"])
