@@ -44,7 +44,7 @@ REQUESTS = 2000  # and a requester's list of 2,380
 MAX_OFFERED_REQUESTS = 20  # the offers come from that many requests at most (fewer where the trainer has fewer
 # establishments: then more groups each)
 # Page sizes of the lists in the app: offers.routes.PAGE_SIZE, interventions.routes.PAGE_SIZE, admin.routes.PAGE_SIZE.
-OFFERS_PAGE_SIZE = 20
+OFFERS_PAGE_SIZE = 10
 LIST_PAGE_SIZE = 50
 # The statuses of a requester's requests over the years: most done, some cancelled or refused, a few going on.
 REQUEST_STATUSES = ((RequestStatus.DONE, 70), (RequestStatus.CANCELLED, 10), (RequestStatus.REFUSED, 5),

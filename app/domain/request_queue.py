@@ -21,28 +21,30 @@ class QueueRow:
     force: Force | None
     group_count: int
     establishment_name: str
-    audiences: tuple[Row, ...]  # label_fr, label_en, in the programme's order
+    audiences: tuple[Row, ...]  # code, label_fr, label_en, in the programme's order
     windows: tuple[Row, ...]  # start_date, end_date, earliest first
 
 
-def queue_page(session: Session, requests: Select, *, after: int | None, limit: int
+def queue_page(session: Session, requests: Select, *, after: int | None, limit: int, newest_first: bool = False
                ) -> tuple[list[QueueRow], int | None]:
-    """The requests of `requests` (a select of InterventionRequest, filters applied), oldest first, from the one
-    after `after` (keyset: a deep page costs what the first one does); and the key of the next page."""
+    """The requests of `requests` (a select of InterventionRequest, filters applied), oldest first (or newest first:
+    a requester's list), from the one after `after` (keyset: a deep page costs what the first one does); and the key
+    of the next page."""
     query = (requests.with_only_columns(InterventionRequest.id, InterventionRequest.status,
                                         InterventionRequest.departement_code, InterventionRequest.force,
                                         InterventionRequest.group_count, Establishment.name)
              .join(Establishment, Establishment.id == InterventionRequest.establishment_id))
     if after:
-        query = query.where(InterventionRequest.id > after)
-    found = session.execute(query.order_by(InterventionRequest.id).limit(limit + 1)).all()
+        query = query.where(InterventionRequest.id < after if newest_first else InterventionRequest.id > after)
+    order = InterventionRequest.id.desc() if newest_first else InterventionRequest.id
+    found = session.execute(query.order_by(order).limit(limit + 1)).all()
     shown = found[:limit]
     ids = [row.id for row in shown]
     audiences: dict[int, list[Row]] = {}
     windows: dict[int, list[Row]] = {}
     if ids:
         for row in session.execute(
-                select(request_audience.c.request_id, Audience.label_fr, Audience.label_en)
+                select(request_audience.c.request_id, Audience.code, Audience.label_fr, Audience.label_en)
                 .join(Audience, Audience.code == request_audience.c.audience_code)
                 .where(request_audience.c.request_id.in_(ids)).order_by(Audience.position)):
             audiences.setdefault(row.request_id, []).append(row)

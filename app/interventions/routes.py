@@ -12,8 +12,8 @@ from app.access import load, own_establishment, permission
 from app.converters import db_id
 from app.domain import lifecycle
 from app.domain.clock import utcnow
-from app.domain.keyset import cut
 from app.domain.policies import REQUESTER, REQUESTS
+from app.domain.request_queue import queue_page
 from app.domain.requests import InvalidRequest, check, input_of, local_today, save_request, submit_request
 from app.domain.timezones import to_local
 from app.extensions import db
@@ -56,14 +56,11 @@ PAGE_SIZE = 50  # requests on a page of the requester's list
 def index():
     if own_establishment() is None:
         return _no_establishment()
-    # The latest first, a page at a time (keyset on the id: `apres`, the last one shown).
+    # The latest first, a page at a time (keyset on the id: `apres`, the last one shown), as plain rows like the
+    # coordination's queue.
     mine = select(InterventionRequest).where(REQUESTS.rows(current_user))
     after = request.args.get("apres", type=db_id)
-    found = db.session.scalars(
-        (mine.where(InterventionRequest.id < after) if after else mine)
-        .options(selectinload(InterventionRequest.windows), selectinload(InterventionRequest.audiences))
-        .order_by(InterventionRequest.id.desc()).limit(PAGE_SIZE + 1)).all()
-    requests, next_after = cut(found, PAGE_SIZE, lambda item: item.id)
+    requests, next_after = queue_page(db.session, mine, after=after, limit=PAGE_SIZE, newest_first=True)
     total = db.session.scalar(mine.with_only_columns(func.count(InterventionRequest.id)))
     return render_template("interventions/index.html", requests=requests, total=total,
                            next_url=url_for("interventions.index", apres=next_after) if next_after else None,

@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.models.trainers import trainer_departement
 
-HOME_OFFERS = 5  # offers on a trainer's home; the others on /propositions/
+HOME_OFFERS = 3  # offers on a trainer's home (each a card, long on a phone); the others on /propositions/
 HOME_REPORTS = 10  # reports to file on a trainer's home, the oldest first; the next ones once these are filed
 HOME_REQUESTS = 10  # requests, drafts and renewals on a requester's home; the others on /demandes/
 

@@ -29,7 +29,7 @@ def _settings() -> OfferSettings:
 
 # -- trainers -----------------------------------------------------------------------------------------
 
-PAGE_SIZE = 20  # offers on a page of the trainer's list (each with its details and its answers)
+PAGE_SIZE = 10  # offers on a page of the trainer's list (each a card with its details and its answers)
 
 
 @bp.route("/")

@@ -22,7 +22,7 @@ from app.models import (
 from tests.factories import MONDAY_9, make_establishment, make_qualified_trainer, make_request, make_user
 from tests.helpers import count_queries, switch_to
 
-HOME_OFFERS = 5
+HOME_OFFERS = 3
 
 
 def text(response) -> str:
