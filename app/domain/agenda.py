@@ -161,6 +161,7 @@ class AgendaRow:
     name: str
     rank: str = ""
     force: Force | None = None
+    in_territory: bool = False  # the person may open the trainer's page (a trainer from elsewhere may be staffed)
     entries: dict[date, list[Entry]] = field(default_factory=lambda: defaultdict(list))
     absences: dict[date, list[Absence]] = field(default_factory=lambda: defaultdict(list))
 
@@ -293,7 +294,8 @@ def team_agenda(session: Session, user: User, period: Period, filters: AgendaFil
         staffed)
     if filters.trainer_id:
         shown = and_(Trainer.id == filters.trainer_id, shown)
-    query = (select(Trainer.id, User.full_name, Trainer.rank, Trainer.force)
+    query = (select(Trainer.id, User.full_name, Trainer.rank, Trainer.force,
+                    TRAINERS.rows(user).label("in_territory"))
              .join(User, User.id == Trainer.user_id).where(shown).order_by(User.full_name, Trainer.id))
     if after:
         last_name = select(User.full_name).join(Trainer, Trainer.user_id == User.id).where(
@@ -302,7 +304,7 @@ def team_agenda(session: Session, user: User, period: Period, filters: AgendaFil
                             or_(User.full_name > last_name, and_(User.full_name == last_name, Trainer.id > after)))
     trainers = session.execute(query.limit(limit + 1)).all()
     page = trainers[:limit]
-    rows = {t.id: AgendaRow(t.id, t.full_name, t.rank, Force(t.force)) for t in page}
+    rows = {t.id: AgendaRow(t.id, t.full_name, t.rank, Force(t.force), bool(t.in_territory)) for t in page}
     unstaffed = AgendaRow(None, "")
     ids = list(rows)
     first_page = whole_territory and not after and not filters.trainer_id

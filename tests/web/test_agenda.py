@@ -204,7 +204,8 @@ def test_pages_of_trainers_by_name(client, world, monkeypatch):
     seen, path = [], f"/agenda/semaine?jour={WEEK}"
     while path:
         html = client.get(path).get_data(as_text=True)
-        seen += re.findall(r'<th scope="row" id="formateur-\d+" class="agenda-who">\s*([^<]+)<', html)
+        seen += re.findall(r'<th scope="row" id="formateur-\d+" class="agenda-who">\s*(?:<a href="[^"]+">)?([^<]+)<',
+                           html)
         found = re.search(r'href="([^"]+)">Formateurs suivants', html)
         path = found.group(1).replace("&amp;", "&") if found else None
     assert [name.strip() for name in seen] == ["Alice Police", "Eva", "Fabien", "Gaëlle"]
@@ -309,3 +310,14 @@ def test_homes_and_navigation_lead_to_the_agenda(client, world):
     switch_to(client, world["police"].user)
     home = client.get("/accueil").get_data(as_text=True)
     assert home.count('href="/agenda/mon-mois"') == 2
+
+
+def test_a_trainer_of_the_territory_leads_to_their_page_one_from_elsewhere_is_only_named(client, world):
+    lent = make_assigned_session(world["marseille"], at(world["monday"], 14), establishment=world["school"])
+    lent.departement_code = lent.request.departement_code = "69"  # a trainer of the 13 sent to a school of the 69
+    db.session.commit()
+    login(client, world["coordinator"])
+    html = client.get(f"/agenda/semaine?jour={WEEK}").get_data(as_text=True)
+    assert f'<a href="/formateurs/{world["police"].id}">Alice Police</a>' in html
+    assert "Chloé Marseille" in html and f'href="/formateurs/{world["marseille"].id}"' not in html
+    assert f"/demandes/{lent.request_id}#" in cell(html, world["marseille"].id, world["monday"])
