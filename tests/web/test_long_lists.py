@@ -39,7 +39,7 @@ def statements(client, url: str) -> int:
 
 def next_link(html: str) -> str | None:
     """The address of « Page suivante » inside the pages' navigation, if any."""
-    nav = re.search(r'<nav aria-label="[^"]+"[^>]*>(.*?)</nav>', html, re.S)
+    nav = re.search(r'<nav aria-label="Pages [^"]+"[^>]*>(.*?)</nav>', html, re.S)
     if nav is None:
         return None
     found = re.search(r'<a [^>]*href="([^"]+)"[^>]*>Page suivante</a>', nav.group(1))
@@ -267,3 +267,24 @@ def test_users_pages_have_the_accessible_pager(client, clock, admin, monkeypatch
     assert 'aria-label="Pages des utilisateurs"' in first and "Revenir au début" not in first
     second = text(client.get(next_link(first)))
     assert "Revenir au début" in second
+
+
+def test_the_queue_pages_keep_every_status_and_lead_back_to_the_first(client, clock, logged_in, monkeypatch):
+    from app.coordination import routes
+    from tests.factories import make_coordinator
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    establishment = make_establishment("69", force=Force.POLICE)
+    requester = make_user(Role.REQUESTER, establishment_id=establishment.id)
+    items = [make_request(establishment, requester, status="submitted" if number % 2 else "refused")
+             for number in range(5)]
+    logged_in(make_coordinator("69", Force.POLICE))
+    seen, url = [], "/coordination/demandes?statut="
+    while url:
+        html = text(client.get(url))
+        assert '<nav aria-label="Pages des demandes"' in html
+        seen += request_ids(html)
+        url = next_link(html)
+        assert url is None or "statut=" in url
+    assert seen == [item.id for item in items]  # oldest first, refused ones included on every page
+    assert 'href="/coordination/demandes?statut="' in html and "Revenir au début" in html
