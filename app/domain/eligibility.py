@@ -64,8 +64,8 @@ class TrainerProfile:
 class Exclusion:
     rule: str  # the rule's name, stable, for filters and tests
     reason: str  # for the coordinator, in the language of the moment
-
     codes: tuple[str, ...] = ()  # what the rule is about (the topics or audiences missing), for the page's labels
+
 
 # A rule answers None (passed), its reason, or an Exclusion when it says more (codes, another name).
 StaticRule = Callable[[SessionNeed, TrainerProfile], str | Exclusion | None]
