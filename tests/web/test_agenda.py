@@ -11,7 +11,7 @@ import pytest
 from app.domain import agenda, lifecycle
 from app.domain.timezones import to_utc
 from app.extensions import db
-from app.models import AvailabilityException, ExceptionKind, Force, Role
+from app.models import AvailabilityException, ExceptionKind, Force, RequestStatus, Role
 from tests.factories import make_assigned_session, make_coordinator, make_establishment, make_trainer, make_user
 from tests.helpers import count_queries, login, post_form, switch_to
 
@@ -67,7 +67,13 @@ def test_the_week_shows_each_state_by_words_and_symbol_not_colour_alone(client, 
     confirmed = cell(html, police, monday)
     assert "agenda-confirmed" in confirmed and "Confirmée" in confirmed and "9\u00a0h–10\u00a0h" in confirmed
     assert 'aria-hidden="true">✓<' in confirmed
-    assert f'href="/coordination/demandes/{world["confirmed"].request_id}#interventions"' in confirmed
+    # Each entry leads to its own row of the request page.
+    session = world["confirmed"]
+    assert f'href="/coordination/demandes/{session.request_id}#intervention-{session.id}"' in confirmed
+    session.request.status = RequestStatus.CONFIRMED  # the factory leaves its request a draft
+    db.session.commit()
+    assert f'<tr id="intervention-{session.id}">' in client.get(
+        f"/coordination/demandes/{session.request_id}").get_data(as_text=True)
     pending = cell(html, police, monday + timedelta(days=1))
     assert "Proposée, en attente de réponse" in pending and "Lycée Ampère" in pending
     cancelled = cell(html, police, monday + timedelta(days=2))
