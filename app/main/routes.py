@@ -38,6 +38,7 @@ from app.models.trainers import trainer_departement
 HOME_OFFERS = 3  # offers on a trainer's home (each a card, long on a phone); the others on /propositions/
 HOME_REPORTS = 10  # reports to file on a trainer's home, the oldest first; the next ones once these are filed
 HOME_REQUESTS = 10  # requests, drafts and renewals on a requester's home; the others on /demandes/
+HOME_FLAGGED = 50  # sessions to take back on a coordinator's home, the oldest first; the next ones once these are done
 
 
 @bp.route("/healthz")
@@ -158,11 +159,14 @@ def _coordinator_home():
         select(func.count(InterventionRequest.id)).where(REQUESTS.rows(current_user),
                                                          InterventionRequest.status == RequestStatus.SUBMITTED))
     sessions = select(Intervention).where(SESSIONS.rows(current_user))
+    to_take_back = sessions.where(Intervention.attention_reason.is_not(None),
+                                  Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
+    # The oldest first, a page's worth: the next ones show as these are taken back; the total is said.
     flagged = db.session.scalars(
-        sessions.where(Intervention.attention_reason.is_not(None),
-                       Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
-        .options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
-        .order_by(Intervention.attention_at).limit(50)).all()
+        to_take_back.options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
+        .order_by(Intervention.attention_at).limit(HOME_FLAGGED)).all()
+    flagged_count = (len(flagged) if len(flagged) < HOME_FLAGGED else
+                     db.session.scalar(to_take_back.with_only_columns(func.count(Intervention.id))))
     counts = dict(db.session.execute(
         sessions.where(Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
         .with_only_columns(Intervention.status, func.count(Intervention.id)).group_by(Intervention.status)).all())
@@ -171,7 +175,8 @@ def _coordinator_home():
                                       .with_only_columns(func.count(Establishment.id)))
     return render_template("main/home_coordinator.html", scopes=current_user.scopes, trainer_count=len(trainers),
                            orphan_joins=orphan_joins, registrations=registrations,
-                           flagged=flagged, to_schedule=counts.get(InterventionStatus.TO_SCHEDULE, 0),
+                           flagged=flagged, flagged_count=flagged_count,
+                           to_schedule=counts.get(InterventionStatus.TO_SCHEDULE, 0),
                            offered=counts.get(InterventionStatus.OFFERED, 0),
                            attention=attention, establishment_count=establishment_count,
                            waiting_requests=waiting_requests,

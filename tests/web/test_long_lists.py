@@ -288,3 +288,26 @@ def test_the_queue_pages_keep_every_status_and_lead_back_to_the_first(client, cl
         assert url is None or "statut=" in url
     assert seen == [item.id for item in items]  # oldest first, refused ones included on every page
     assert 'href="/coordination/demandes?statut="' in html and "Revenir au début" in html
+
+
+def test_coordinator_home_lists_the_oldest_sessions_to_take_back_and_says_how_many_follow(client, clock, logged_in,
+                                                                                        monkeypatch):
+    from app.main import routes as home
+    from tests.factories import make_coordinator, make_session_in_planning
+
+    monkeypatch.setattr(home, "HOME_FLAGGED", 3)
+    sessions = [make_session_in_planning() for _ in range(5)]
+    for age, session in enumerate(sessions):  # the last made has waited the longest: it comes first
+        session.attention_reason, session.attention_at = "Plus aucun formateur possible.", clock.now() - timedelta(
+            hours=age)
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    logged_in(coordinator)
+    page = text(client.get("/accueil"))
+    listed = [int(found) for found in re.findall(r'/coordination/demandes/\d+/interventions/(\d+)/candidats', page)]
+    assert listed == [s.id for s in reversed(sessions)][:3]
+    assert "Et 2 autres, qui s'afficheront ici une fois celles-ci reprises." in page
+    sessions[4].attention_reason = None  # two taken back: the rest fits, nothing more is said
+    sessions[3].attention_reason = None
+    db.session.commit()
+    assert "qui s'afficheront ici" not in text(client.get("/accueil"))
