@@ -93,6 +93,19 @@ def database_beside(url: str, suffix: str) -> Iterator[str]:
 
 
 @contextmanager
+def empty_database(database_url: str, tmp_path, suffix: str) -> Iterator[str]:
+    """A brand-new database of the same kind as the suite's: a file in `tmp_path` for SQLite, a PostgreSQL
+    database beside the suite's (`database_beside`) otherwise."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(database_url).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{suffix}.sqlite3'}"
+        return
+    with database_beside(database_url, suffix) as url:
+        yield url
+
+
+@contextmanager
 def count_queries() -> Iterator[list[str]]:
     """The SQL statements sent to the database inside the block."""
     statements = []

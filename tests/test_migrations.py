@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from contextlib import contextmanager
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
-
-
-@contextmanager
-def empty_database(database_url: str, tmp_path):
-    """A brand-new database of the same kind as the suite's: a file for SQLite, a new PG database."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    name = f"relais_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.helpers import empty_database
 
 
 def test_upgrade_from_empty_has_no_drift_and_downgrades(database_url, tmp_path):
-    with empty_database(database_url, tmp_path) as url:
+    with empty_database(database_url, tmp_path, "migrations") as url:
         app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
             upgrade()

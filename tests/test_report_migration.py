@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, Table, create_engine, insert, inspect, text
 
 from app import create_app
 from app.extensions import db
+from tests.helpers import empty_database
 
 BEFORE = "d41f7a2c9b10"
 # Values the CHECK constraints of the enums accept; any other text column gets "x" (the département's code too).
@@ -29,16 +29,19 @@ def add_row(connection, table: str, **values) -> None:
         kind = str(column["type"]).upper()
         values[name] = (UNIT_KIND if (table, name) == ("unit", "kind") else ENUMS[name] if name in ENUMS
                         else 1 if "INT" in kind or "BOOL" in kind
-                        else MOMENT if "DATETIME" in kind else MOMENT.date() if "DATE" in kind
-                        else MOMENT.time() if "TIME" in kind else 1.0 if "FLOAT" in kind
+                        else MOMENT if "DATETIME" in kind or "TIMESTAMP" in kind else MOMENT.date() if "DATE" in kind
+                        else MOMENT.time() if "TIME" in kind
+                        else 1.0 if any(word in kind for word in ("FLOAT", "DOUBLE", "REAL", "NUMERIC"))
                         else "x")
     connection.execute(insert(Table(table, MetaData(), autoload_with=connection)).values(**values))
 
 
 def test_old_reports_are_kept_named_or_forgotten(database_url, tmp_path):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the migrated copy is a SQLite file of its own; the PostgreSQL run has tests/test_migrations.py")
-    url = f"sqlite:///{tmp_path / 'reports.sqlite3'}"
+    with empty_database(database_url, tmp_path, "reports_migration") as url:
+        _check_the_migration(url)
+
+
+def _check_the_migration(url: str) -> None:
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade(revision=BEFORE)
