@@ -101,6 +101,15 @@ def text_block(context, template_name: str) -> str:
     return str(template.render(context.get_all()))
 
 
+def _hours() -> dict:
+    """The hours that pages state (a session's bounds, a default school day), from the rules that apply them."""
+    from app.domain.availability import SCHOOL_DAY_END, SCHOOL_DAY_START
+    from app.domain.request_rules import EARLIEST_START, LATEST_END
+
+    return {"session_earliest": EARLIEST_START, "session_latest": LATEST_END,
+            "school_day_start": SCHOOL_DAY_START, "school_day_end": SCHOOL_DAY_END}
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def forget_cached_locale() -> None:
@@ -126,6 +135,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(zone_text, "zone_name")
     app.add_template_global(row_url)
     app.add_template_global(text_block)
+    app.add_template_global(_hours(), "HOURS")
 
     @app.context_processor
     def inject_globals() -> dict:

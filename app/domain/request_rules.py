@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.domain.holidays import WindowCheck
 from app.domain.vocabulary import topic_label
-from app.formatting import day_text
+from app.formatting import clock_text, day_text
 
 EARLIEST_START = time(7, 30)
 LATEST_END = time(19, 0)
@@ -172,11 +172,13 @@ def _check_window(index: int, window: WindowInput, duration: int | None, place: 
     if window.end_time is None:
         findings.error(prefix + "end_time", _l("Indiquez l'heure de fin."))
     if window.start_time and window.start_time < EARLIEST_START:
-        findings.error(prefix + "start_time", _l("Les interventions ont lieu entre 7 h 30 et 19 h : "
-                                                 "commencez à 7 h 30 au plus tôt."))
+        findings.error(prefix + "start_time", _l("Les interventions ont lieu entre %(start)s et %(end)s : "
+                                                 "commencez à %(start)s au plus tôt.", start=clock_text(EARLIEST_START),
+                                                 end=clock_text(LATEST_END)))
     if window.end_time and window.end_time > LATEST_END:
-        findings.error(prefix + "end_time", _l("Les interventions ont lieu entre 7 h 30 et 19 h : "
-                                               "terminez à 19 h au plus tard."))
+        findings.error(prefix + "end_time", _l("Les interventions ont lieu entre %(start)s et %(end)s : "
+                                               "terminez à %(end)s au plus tard.", start=clock_text(EARLIEST_START),
+                                               end=clock_text(LATEST_END)))
     if window.start_time and window.end_time:
         if window.end_time <= window.start_time:
             findings.error(prefix + "end_time", _l("L'heure de fin doit suivre l'heure de début."))

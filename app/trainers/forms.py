@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -18,12 +20,19 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.domain.roster import GRID_WEEKDAYS, HALF_DAYS
+from app.domain.roster import AFTERNOON, GRID_WEEKDAYS, HALF_DAYS, MORNING
+from app.formatting import clock_text
 from app.forms import DateField, MultiCheckboxField, RelaisForm, RelaisSubform, SelectField
 from app.models import ExceptionKind, Force
 
 WEEKDAY_NAMES = (_l("Lundi"), _l("Mardi"), _l("Mercredi"), _l("Jeudi"), _l("Vendredi"), _l("Samedi"), _l("Dimanche"))
-HALF_DAY_LABELS = {"matin": _l("Matin (8 h – 12 h)"), "apres-midi": _l("Après-midi (13 h 30 – 17 h 30)")}
+# The half-days' hours written from the roster's own, in the page's language, when shown.
+HALF_DAY_LABELS = {
+    "matin": LazyString(lambda: _("Matin (%(start)s – %(end)s)", start=clock_text(MORNING[0]),
+                                  end=clock_text(MORNING[1]))),
+    "apres-midi": LazyString(lambda: _("Après-midi (%(start)s – %(end)s)", start=clock_text(AFTERNOON[0]),
+                                       end=clock_text(AFTERNOON[1]))),
+}
 FORCE_CHOICES = [(Force.POLICE.value, _l("Police nationale (PFAD)")),
                  (Force.GENDARMERIE.value, _l("Gendarmerie nationale (FRAD)"))]
 

@@ -25,11 +25,11 @@ def test_a_trainer_ticks_half_days_and_declares_leave(app, page, clock):
     assert "disponibilité par défaut du lundi au vendredi" in page.content()
     assert_accessible(page)
 
-    page.get_by_label("Mardi — Matin (8 h – 12 h)").check()
-    page.get_by_label("Jeudi — Après-midi (13 h 30 – 17 h 30)").check()
+    page.get_by_label("Mardi — Matin (8\u00a0h – 12\u00a0h)").check()
+    page.get_by_label("Jeudi — Après-midi (13\u00a0h\u00a030 – 17\u00a0h\u00a030)").check()
     page.get_by_role("button", name="Enregistrer mes créneaux habituels").click()
     page.get_by_text("Créneaux habituels enregistrés.").wait_for()
-    assert page.get_by_label("Mardi — Matin (8 h – 12 h)").is_checked()
+    assert page.get_by_label("Mardi — Matin (8\u00a0h – 12\u00a0h)").is_checked()
     assert "Jeudi de 13\u00a0h\u00a030 à 17\u00a0h\u00a030" in page.locator("main").inner_text()
 
     page.get_by_label("Du", exact=True).fill("2026-12-21")

@@ -76,10 +76,10 @@ def test_end_before_start_too_far_and_too_long():
 
 def test_times_outside_opening_hours_and_too_short():
     errors, _ = findings(windows=[window(start_time=time(7, 0), end_time=time(19, 30))])
-    assert errors["windows-0-start_time"] == ["Les interventions ont lieu entre 7 h 30 et 19 h : commencez à "
-                                              "7 h 30 au plus tôt."]
-    assert errors["windows-0-end_time"] == ["Les interventions ont lieu entre 7 h 30 et 19 h : terminez à 19 h "
-                                            "au plus tard."]
+    # The hours come from the rule's own bounds, written as every time is (non-breaking spaces).
+    bounds = "Les interventions ont lieu entre 7\u00a0h\u00a030 et 19\u00a0h : "
+    assert errors["windows-0-start_time"] == [bounds + "commencez à 7\u00a0h\u00a030 au plus tôt."]
+    assert errors["windows-0-end_time"] == [bounds + "terminez à 19\u00a0h au plus tard."]
     errors, _ = findings(windows=[window(start_time=time(10, 0), end_time=time(9, 0))])
     assert errors["windows-0-end_time"] == ["L'heure de fin doit suivre l'heure de début."]
     errors, _ = findings(duration_minutes=120, windows=[window(start_time=time(10, 0), end_time=time(11, 0))])
