@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app.domain.demo_year import _insert_returning_ids
+from app.domain.demo_year import insert_returning_ids
 from app.domain.policies import REQUESTS as REQUEST_POLICY
 from app.domain.timezones import to_utc
 from app.models import (
@@ -93,7 +93,7 @@ def grow_lists(session: Session, now: datetime, *, offers: int = OFFERS, request
             contact_name="Contact de démonstration", contact_phone="01 23 45 67 89",
             created_at=now - timedelta(days=9), submitted_at=now - timedelta(days=9),
             accepted_at=now - timedelta(days=7), updated_at=now - timedelta(days=1)))
-    offered_ids = _insert_returning_ids(session, InterventionRequest, offered)
+    offered_ids = insert_returning_ids(session, InterventionRequest, offered)
     sessions: list[dict] = []
     for request_id, place, count in zip(offered_ids, places, groups, strict=True):
         for number in range(1, count + 1):
@@ -104,7 +104,7 @@ def grow_lists(session: Session, now: datetime, *, offers: int = OFFERS, request
                 ends_at=starts_at + timedelta(hours=1), trainers_needed=1, accepted_count=0,
                 ical_uid=f"bench-lists-{request_id}-{number}@relais", created_at=now - timedelta(days=7),
                 updated_at=now - timedelta(days=1)))
-    session_ids = _insert_returning_ids(session, Intervention, sessions)
+    session_ids = insert_returning_ids(session, Intervention, sessions)
     session.execute(insert(Assignment), [dict(
         intervention_id=session_id, trainer_id=trainer.id, status=AssignmentStatus.OFFERED,
         offered_at=now - timedelta(hours=rng.randint(1, 40)), expires_at=now + timedelta(days=3))
@@ -129,7 +129,7 @@ def grow_lists(session: Session, now: datetime, *, offers: int = OFFERS, request
         first = created.date() + timedelta(days=rng.randint(30, 60))
         windows.append(dict(start_date=first, end_date=first + timedelta(days=rng.choice((4, 11, 25))),
                             start_time=time(8), end_time=time(12)))
-    request_ids = _insert_returning_ids(session, InterventionRequest, made)
+    request_ids = insert_returning_ids(session, InterventionRequest, made)
     session.execute(insert(RequestWindow), [dict(request_id=request_id, **window)
                                             for request_id, window in zip(request_ids, windows, strict=True)])
     _add_reference_rows(session, request_ids, rng)

@@ -26,6 +26,8 @@ SKIPPED_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 
 
 def skip_or_fail(reason: str) -> None:
+    """For a part this machine lacks (Chromium, Redis, PostgreSQL): a developer's run skips the tests that need it,
+    saying why; CI (RELAIS_REQUIRE_ALL_TESTS=1, set by .ci/run, which installs them all) fails instead."""
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (RELAIS_REQUIRE_ALL_TESTS=1: nothing may be skipped)")
     pytest.skip(reason)

@@ -39,20 +39,23 @@ class ForceForm(RelaisForm):
     submit = SubmitField(_l("Changer la force"))
 
 
+def _cancellation_reason(**options) -> TextAreaField:
+    """The reason a coordinator gives for cancelling a request or one of its sessions: both are told it."""
+    return TextAreaField(_l("Motif de l'annulation"), validators=[DataRequired(_l("Indiquez le motif.")),
+                                                                 Length(max=500)],
+                         description=_l("Il sera communiqué à l'établissement et aux formateurs concernés."),
+                         **options)
+
+
 class CancelForm(RelaisForm):
-    reason = TextAreaField(_l("Motif de l'annulation"), validators=[DataRequired(_l("Indiquez le motif.")),
-                                                                   Length(max=500)],
-                           description=_l("Il sera communiqué à l'établissement et aux formateurs concernés."),
-                           id="motif-annulation")
+    reason = _cancellation_reason(id="motif-annulation")  # the request page has a refusal's reason too
     submit = SubmitField(_l("Annuler la demande"))
 
 
 class CancelSessionForm(RelaisForm):
     """Cancelling one session of a request: the others go on."""
 
-    reason = TextAreaField(_l("Motif de l'annulation"), validators=[DataRequired(_l("Indiquez le motif.")),
-                                                                   Length(max=500)],
-                           description=_l("Il sera communiqué à l'établissement et aux formateurs concernés."))
+    reason = _cancellation_reason()
     submit = SubmitField(_l("Annuler cette intervention"))
 
 

@@ -152,7 +152,7 @@ class _Draft:
     cancelled: bool
 
 
-def _insert_returning_ids(session: Session, model: type, rows: list[dict]) -> list[int]:
+def insert_returning_ids(session: Session, model: type, rows: list[dict]) -> list[int]:
     """Bulk INSERT … RETURNING id, in parameter order; in chunks, since SQLAlchemy splices the returned
     batches together in quadratic time (minutes for 50,000 rows in one statement)."""
     statement = insert(model).returning(model.id, sort_by_parameter_order=True)
@@ -261,7 +261,7 @@ def generate_year(session: Session, *, now: datetime, seed: int, sessions: int =
 
     if not requests:
         return YearData(period, from_before, from_before, 0, 0, 0, 0, 0, 0, 0, 0, perf_counter() - started)
-    request_ids = _insert_returning_ids(session, InterventionRequest, requests)
+    request_ids = insert_returning_ids(session, InterventionRequest, requests)
 
     windows, topic_rows, audience_rows, interventions, details = [], [], [], [], []
     for request_id, request, draft in zip(request_ids, requests, drafts, strict=True):
@@ -296,7 +296,7 @@ def generate_year(session: Session, *, now: datetime, seed: int, sessions: int =
     session.execute(insert(RequestWindow), windows)
     session.execute(insert(request_topic), topic_rows)
     session.execute(insert(request_audience), audience_rows)
-    intervention_ids = _insert_returning_ids(session, Intervention, interventions)
+    intervention_ids = insert_returning_ids(session, Intervention, interventions)
 
     assignments, reports, report_topics_of, feedback, people_reached = [], [], [], [], []
     for intervention_id, row, (team, request, draft, confirmed_at) in zip(
@@ -328,7 +328,7 @@ def generate_year(session: Session, *, now: datetime, seed: int, sessions: int =
                                  updated_at=given))
     session.execute(insert(Assignment), assignments)
     session.execute(update(Intervention), people_reached)  # as the reports would have set it
-    report_ids = _insert_returning_ids(session, SessionReport, reports)
+    report_ids = insert_returning_ids(session, SessionReport, reports)
     session.execute(insert(report_topic), [dict(report_id=report_id, topic_code=code)
                                            for report_id, codes in zip(report_ids, report_topics_of, strict=True)
                                            for code in codes])
