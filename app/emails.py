@@ -93,6 +93,9 @@ def queue_notices(notices) -> None:
     for notice in notices:
         if notice.recipient.role is Role.REQUESTER:
             link = absolute_url("interventions.show", request_id=notice.request.id)
+        elif notice.recipient.role is Role.TRAINER and notice.kind in _OFFER_NOTICES:
+            # The session's own page: where it is, what was asked, and the answer buttons for an offer.
+            link = absolute_url("trainers.session", intervention_id=notice.intervention.id)
         elif notice.recipient.role is Role.TRAINER:
             link = absolute_url("main.home")
         else:

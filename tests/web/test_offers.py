@@ -42,6 +42,9 @@ def test_coordinator_offers_a_candidate_who_gets_the_details_by_email(app, clien
     assert message.subject == "[Relais] Nouvelle proposition d'intervention"
     assert "Contact sur place" in message.body_text and intervention.request.contact_phone in message.body_text
     assert "Merci d'accepter ou de décliner avant le" in message.body_text
+    # The link opens the session's own page, where the trainer reads it and answers.
+    session_page = f"http://127.0.0.1:5000/formateurs/mes-interventions/{intervention.id}"
+    assert session_page in message.body_text and f'href="{session_page}"' in message.body_html
     show = client.get(f"/coordination/demandes/{intervention.request_id}").get_data(as_text=True)
     assert trainer.full_name in show and "proposition jusqu" in show
 
