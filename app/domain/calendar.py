@@ -12,7 +12,7 @@ everything; an establishment sees its own contact but not the officers' e-mail a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 
-from app.models import AssignmentStatus, Intervention, InterventionStatus
+from app.models import AssignmentStatus, Intervention, InterventionStatus, User
 
 PRODID = "-//Relais//Interventions de prévention//FR"
 TRAINER, ESTABLISHMENT, COORDINATION = "formateur", "etablissement", "coordination"
@@ -97,8 +97,9 @@ def description(intervention: Intervention, variant: str, url: str) -> str:
 
 
 def session_event(intervention: Intervention, *, variant: str, url: str, organizer: Organizer, stamp: datetime,
-                  status: str | None = None) -> Event:
-    """The session as a VEVENT for one kind of reader; `status` overrides (a withdrawn trainer's CANCELLED)."""
+                  status: str | None = None, trainers: Sequence[User] | None = None) -> Event:
+    """The session as a VEVENT for one kind of reader; `status` overrides (a withdrawn trainer's CANCELLED);
+    `trainers`, the officers named as attendees when not those on it now (a CANCEL names whom it removes)."""
     request = intervention.request
     establishment = request.establishment
     zone = ZoneInfo(establishment.timezone)
@@ -122,8 +123,7 @@ def session_event(intervention: Intervention, *, variant: str, url: str, organiz
     event.add("class", "PRIVATE")
     event.add("organizer", _address(organizer.email, organizer.name))
     if variant != ESTABLISHMENT:
-        for assignment in _accepted(intervention):
-            user = assignment.trainer.user
+        for user in (trainers if trainers is not None else [a.trainer.user for a in _accepted(intervention)]):
             event.add("attendee", _address(user.email, user.full_name, role="REQ-PARTICIPANT", partstat="ACCEPTED",
                                            cutype="INDIVIDUAL", rsvp="FALSE"))
     contact_email = request.contact_email or (request.created_by.email if request.created_by else None)
