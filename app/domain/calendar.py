@@ -97,9 +97,11 @@ def description(intervention: Intervention, variant: str, url: str) -> str:
 
 
 def session_event(intervention: Intervention, *, variant: str, url: str, organizer: Organizer, stamp: datetime,
-                  status: str | None = None, trainers: Sequence[User] | None = None) -> Event:
+                  status: str | None = None, trainers: Sequence[User] | None = None,
+                  contact: str | None = None) -> Event:
     """The session as a VEVENT for one kind of reader; `status` overrides (a withdrawn trainer's CANCELLED);
-    `trainers`, the officers named as attendees when not those on it now (a CANCEL names whom it removes)."""
+    `trainers` and `contact`, the officers and the contact address named as attendees when not those of the
+    session now (a CANCEL names whom it removes: a trainer withdrawn, a contact replaced)."""
     request = intervention.request
     establishment = request.establishment
     zone = ZoneInfo(establishment.timezone)
@@ -126,9 +128,10 @@ def session_event(intervention: Intervention, *, variant: str, url: str, organiz
         for user in (trainers if trainers is not None else [a.trainer.user for a in _accepted(intervention)]):
             event.add("attendee", _address(user.email, user.full_name, role="REQ-PARTICIPANT", partstat="ACCEPTED",
                                            cutype="INDIVIDUAL", rsvp="FALSE"))
-    contact_email = request.contact_email or (request.created_by.email if request.created_by else None)
+    contact_email = contact or request.contact_email or (request.created_by.email if request.created_by else None)
     if contact_email:
-        event.add("attendee", _address(contact_email, request.contact_name, role="REQ-PARTICIPANT",
+        event.add("attendee", _address(contact_email, request.contact_name if contact is None else contact,
+                                       role="REQ-PARTICIPANT",
                                        partstat="NEEDS-ACTION", cutype="INDIVIDUAL", rsvp="FALSE"))
     event.add("categories", ["Prévention", FORCE_LABELS.get(intervention.force.value if intervention.force else "",
                                                             "Relais")])

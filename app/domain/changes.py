@@ -32,8 +32,8 @@ class Notice:
 class CalendarNotice:
     """A calendar message (RFC 5546) about a session: REQUEST (new or changed) or CANCEL.
 
-    `trainers` get it with the trainers' view of the session; the requester's contact gets it too
-    when `contact` is set.
+    `trainers` get it with the trainers' view of the session, and are the officers it names as attendees; the
+    requester's contact gets it too when `contact` is set.
     """
 
     intervention: Intervention
@@ -41,6 +41,13 @@ class CalendarNotice:
     trainers: tuple[User, ...]
     contact: bool
     reason: str | None = None
+    # A CANCEL that removes `trainers` from a session that goes on (RFC 5546 §3.2.5): it names them alone and
+    # leaves the event's status as it is; without it, a CANCEL cancels the event for everyone it names.
+    removal: bool = False
+    # What a REQUEST about an unchanged time says changed ("place", "room", "contact"…), for the e-mail.
+    changed: tuple[str, ...] = ()
+    # Former contacts (an address replaced on the request): they get the CANCEL that takes the event away.
+    former_contacts: tuple[str, ...] = ()
 
 
 @dataclass
