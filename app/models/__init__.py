@@ -2,6 +2,7 @@
 
 from app.models.accounts import CoordinatorScope, User
 from app.models.calendars import CalendarEntry, CalendarFeed
+from app.models.coordination import CoordinationOffice
 from app.models.enums import Force, Role
 from app.models.establishments import Establishment, EstablishmentKind, JoinRequest, JoinStatus
 from app.models.interventions import (
@@ -49,6 +50,7 @@ __all__ = [
     "AvailabilityException",
     "AvailabilityPattern",
     "CommuneCompetence",
+    "CoordinationOffice",
     "CoordinatorScope",
     "Departement",
     "Establishment",

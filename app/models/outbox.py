@@ -33,6 +33,8 @@ class OutgoingMessage(db.Model):
     # Optional iCalendar part (text/calendar) and its iTIP method.
     calendar: Mapped[str | None] = mapped_column(Text)
     calendar_method: Mapped[str | None] = mapped_column(String(20))
+    # Where a reply by e-mail goes (the coordination of the session), since the sender does not read its mail.
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     # Same key, same message: lets a job that runs twice write the message once.
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[MessageStatus] = mapped_column(
