@@ -269,6 +269,12 @@ def refresh_events_of_establishment(session: Session, establishment_id: int, now
         InterventionRequest.establishment_id == establishment_id), now)
 
 
+def refresh_events_of_territory(session: Session, departement_code: str, force, now: datetime) -> int:
+    """The coordination's address of a territory changed: its sessions' events name their organizer anew."""
+    return _refresh_events(session, select(Intervention.id).where(
+        Intervention.departement_code == departement_code, Intervention.force == force), now)
+
+
 def _refresh_events(session: Session, intervention_ids: Select, now: datetime) -> int:
     """Those sessions still in calendars are marked modified now, so that feeds rebuild their VEVENTs (the kept
     ones are keyed on the modification) and stop answering 304. The SEQUENCE stays: no reschedule."""

@@ -12,7 +12,9 @@ same Message-ID (derived from the outbox row), so mail systems recognise the cop
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ def queue_email(
     calendar: str | None = None,
     calendar_method: str | None = None,
     dedup_key: str | None = None,
+    reply_to: str | None = None,
     now: datetime,
 ) -> OutgoingMessage | None:
     """Adds a message to the outbox; with a dedup_key already used, adds nothing and returns None.
@@ -53,7 +56,8 @@ def queue_email(
         inserted = session.execute(
             insert_for(session)(OutgoingMessage)
             .values(recipient=recipient, subject=subject, body_text=body_text, body_html=body_html,
-                    calendar=calendar, calendar_method=calendar_method, dedup_key=dedup_key, created_at=now,
+                    calendar=calendar, calendar_method=calendar_method, dedup_key=dedup_key, reply_to=reply_to,
+                    created_at=now,
                     next_attempt_at=now, status=MessageStatus.PENDING, attempts=0)
             .on_conflict_do_nothing(index_elements=[OutgoingMessage.dedup_key])
             .returning(OutgoingMessage.id)).scalar()
@@ -66,6 +70,7 @@ def queue_email(
         calendar=calendar,
         calendar_method=calendar_method,
         dedup_key=dedup_key,
+        reply_to=reply_to,
         created_at=now,
         next_attempt_at=now,
         status=MessageStatus.PENDING,
@@ -74,20 +79,34 @@ def queue_email(
     return message
 
 
-def message_id(message: OutgoingMessage, sender: str) -> str:
-    """The same for every attempt at one outbox row (RFC 5322 §3.6.4), under the sender's domain."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "relais.localhost"
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*",
+                        re.IGNORECASE)
+
+
+def _usable_domain(domain: str | None) -> str | None:
+    """A host name a Message-ID may end with (RFC 5322 §3.6.4's dot-atom, kept to what DNS allows), or None."""
+    return domain if domain and _HOST_NAME.fullmatch(domain) else None
+
+
+def message_id(message: OutgoingMessage, sender: str, base_host: str | None = None) -> str:
+    """The same for every attempt at one outbox row (RFC 5322 §3.6.4), under the sender's domain; a sender without
+    a usable domain ("Relais <relais>"): the host of the public address (RELAIS_BASE_URL), which the caller reads
+    from the configuration; neither: this machine's name, as `email.utils.make_msgid` does."""
+    domain = (_usable_domain(parseaddr(sender)[1].rpartition("@")[2]) or _usable_domain(base_host)
+              or socket.getfqdn())
     return f"<relais.{message.id}.{int(message.created_at.timestamp())}@{domain}>"
 
 
-def build_mime(message: OutgoingMessage, sender: str, now: datetime) -> EmailMessage:
+def build_mime(message: OutgoingMessage, sender: str, now: datetime, base_host: str | None = None) -> EmailMessage:
     """multipart/alternative (text, HTML, calendar) plus the calendar as an .ics attachment."""
     mime = EmailMessage()
     mime["From"] = sender
     mime["To"] = message.recipient
+    if message.reply_to:
+        mime["Reply-To"] = message.reply_to  # the sender is not read: a reply reaches the coordination
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(now)  # relays and filters refuse or quarantine mail without one
-    mime["Message-ID"] = message_id(message, sender)
+    mime["Message-ID"] = message_id(message, sender, base_host)
     mime.set_content(message.body_text)
     if message.body_html:
         mime.add_alternative(message.body_html, subtype="html")
@@ -177,10 +196,12 @@ def claim_due_messages(session: Session, now: datetime, limit: int) -> Sequence[
     return claimed
 
 
-def deliver_pending(session: Session, transport, sender: str, now: datetime, limit: int = 50) -> tuple[int, int]:
+def deliver_pending(session: Session, transport, sender: str, now: datetime, limit: int = 50, *,
+                    base_host: str | None = None) -> tuple[int, int]:
     """Sends up to `limit` due messages, claiming each just before sending it: its lease starts then, so a round
     that takes long (a slow relay) never sends a message whose lease another worker has taken over. Returns
-    (sent, failed this round)."""
+    (sent, failed this round). `base_host`: the public address's host, for Message-IDs when the sender has no
+    usable domain."""
     sent = failed = 0
     started = monotonic()
     for _ in range(limit):
@@ -190,7 +211,7 @@ def deliver_pending(session: Session, transport, sender: str, now: datetime, lim
             break
         message = claimed[0]
         try:
-            transport.send(build_mime(message, sender, moment))
+            transport.send(build_mime(message, sender, moment, base_host))
         except (OSError, smtplib.SMTPException) as error:
             failed += 1
             message.last_error = f"{type(error).__name__}: {error}"[:2000]
