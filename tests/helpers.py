@@ -5,10 +5,17 @@ nor a conftest."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, exists, func, literal, select, text, union_all
@@ -201,10 +208,8 @@ def with_calendar(messages) -> list:
 
 
 def calendars_of(messages) -> list[tuple]:
-    """(recipient, subject, calendar) for each received e-mail with a calendar, from its text/calendar part."""
-    import vobject
-    from icalendar import Calendar
-
+    """(recipient, subject, calendar) for each received e-mail with a calendar, from its text/calendar part, which
+    icalendar, vobject and ical.js all read (`assert_parses_everywhere`)."""
     found = []
     for message in with_calendar(messages):
         parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
@@ -213,9 +218,87 @@ def calendars_of(messages) -> list[tuple]:
         assert parts[0].get_param("method") in ("REQUEST", "CANCEL")
         attachments = [p for p in message.walk() if p.get_filename() == "invitation.ics"]
         assert len(attachments) == 1, "the same calendar as an .ics attachment"
-        vobject.readOne(data)  # the independent parser reads it too
-        found.append((message["To"], message["Subject"], Calendar.from_ical(data)))
+        found.append((message["To"], message["Subject"], assert_parses_everywhere(data).calendar))
     return sorted(found, key=lambda item: item[0])
+
+
+# Calendars, read as the mail systems and calendars read them
+
+ROOT = Path(__file__).resolve().parent.parent
+ICALJS_SCRIPT = ROOT / "tests" / "icaljs_check.mjs"
+ICALJS_MODULE = ROOT / "node_modules" / "ical.js" / "package.json"
+
+
+@dataclass(frozen=True)
+class ParsedEverywhere:
+    """One calendar as three independent parsers read it: `calendar` (icalendar, Python), `vobject` (vobject's
+    component) and `icaljs` (what Mozilla's ical.js understood, from tests/icaljs_check.mjs: method, version,
+    timezones and, per VEVENT, uid, summary, location, description, status, sequence, start and end as UTC
+    instants computed from the calendar's own VTIMEZONEs, zone, organizer and attendees)."""
+
+    calendar: Any
+    vobject: Any
+    icaljs: dict
+
+    @property
+    def icaljs_events(self) -> list[dict]:
+        return self.icaljs["events"]
+
+    def icaljs_event(self, uid: str) -> dict:
+        [event] = [e for e in self.icaljs_events if e["uid"] == uid]
+        return event
+
+    def icaljs_start(self, uid: str) -> datetime:
+        """The instant ical.js computed for the event's DTSTART (through the calendar's VTIMEZONE), aware, UTC."""
+        return _utc_instant(self.icaljs_event(uid)["start"])
+
+
+def _utc_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def icaljs_read(text: str) -> dict:
+    """What ical.js reads in `text` (node and `npm ci` needed: skipped on a developer's machine without them,
+    a failure in CI)."""
+    node = shutil.which("node")
+    if node is None:
+        skip_or_fail("node is not installed: ical.js cannot read the calendars (apt-get install nodejs npm)")
+    if not ICALJS_MODULE.exists():
+        skip_or_fail("ical.js is not installed in node_modules: run `make install-dev` (npm ci)")
+    completed = subprocess.run([node, str(ICALJS_SCRIPT)], input=text.encode("utf-8"), capture_output=True,
+                               cwd=ROOT, timeout=60, check=False)
+    assert completed.returncode == 0, (
+        f"ical.js refuses the calendar: {completed.stderr.decode(errors='replace')}\n{text}")
+    return json.loads(completed.stdout)
+
+
+def assert_parses_everywhere(ics: bytes | str) -> ParsedEverywhere:
+    """Reads one iCalendar text with icalendar, vobject and Mozilla's ical.js, fails if any refuses it or if they
+    disagree on its events (UIDs, and the instant each starts and ends: icalendar reads a TZID through its own zone
+    database, ical.js through the calendar's VTIMEZONE, so a VTIMEZONE that says another offset than the real zone
+    fails here), and returns the three readings to compare with what the test expects."""
+    import vobject
+    from icalendar import Calendar
+
+    text = ics.decode("utf-8") if isinstance(ics, bytes) else ics
+    calendar = Calendar.from_ical(text)
+    assert calendar.name == "VCALENDAR"
+    second = vobject.readOne(text)
+    icaljs = icaljs_read(text)
+    events = calendar.walk("VEVENT")
+    uids = [str(event["UID"]) for event in events]
+    assert [e["uid"] for e in icaljs["events"]] == uids, "ical.js reads the same events"
+    assert [v.uid.value for v in second.contents.get("vevent", [])] == uids, "vobject reads the same events"
+    for vevent, read in zip(events, icaljs["events"], strict=True):
+        for name, key in (("DTSTART", "start"), ("DTEND", "end")):
+            if name not in vevent:
+                continue
+            moment = vevent.decoded(name)
+            if isinstance(moment, datetime) and moment.tzinfo is not None:
+                assert _utc_instant(read[key]) == moment.astimezone(UTC), (
+                    f"{vevent['UID']}: {name} is {moment.astimezone(UTC)} for icalendar, {read[key]} for ical.js "
+                    "(the VTIMEZONE disagrees with the zone)")
+    return ParsedEverywhere(calendar=calendar, vobject=second, icaljs=icaljs)
 
 
 def post_upload(client, url: str, filename: str, content: bytes, **fields):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import vobject
 from icalendar import Calendar
 
 from app.domain import offers
@@ -21,6 +20,7 @@ from tests.factories import (
     make_session_in_planning,
     make_trainer,
 )
+from tests.helpers import assert_parses_everywhere
 
 # Through db.session only, nothing committed: each test's rows go with its rolled-back transaction.
 pytestmark = pytest.mark.rolled_back
@@ -39,10 +39,10 @@ def confirmed(**request_fields):
 
 
 def parse_both(data: bytes):
-    """The same bytes through icalendar and through vobject, an independent parser."""
-    first = Calendar.from_ical(data)
-    second = vobject.readOne(data.decode("utf-8"))
-    return first, second
+    """The same bytes through icalendar and through vobject, independent parsers, and Mozilla's ical.js, which must
+    agree on each event's instant (`assert_parses_everywhere`)."""
+    parsed = assert_parses_everywhere(data)
+    return parsed.calendar, parsed.vobject
 
 
 def test_a_confirmed_session_as_an_event_with_every_property(app, clock):
