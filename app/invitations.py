@@ -35,11 +35,18 @@ def session_url(intervention: Intervention, variant: str) -> str:
     return absolute_url("coordination.show", request_id=intervention.request_id)
 
 
-def event_calendar(intervention: Intervention, variant: str, method: str | None = None) -> bytes:
-    """One session as a whole calendar, built now (DTSTAMP = now), for an e-mail or a download."""
-    status = "CANCELLED" if method == "CANCEL" else None
+def event_calendar(intervention: Intervention, variant: str, method: str | None = None, *,
+                   notice: CalendarNotice | None = None, contact: str | None = None) -> bytes:
+    """One session as a whole calendar, built now (DTSTAMP = now), for an e-mail or a download.
+
+    A CANCEL names the people it removes: every one invited when the session is cancelled (RFC 5546 §3.2.5), the
+    withdrawn trainer alone, without STATUS:CANCELLED, when the session goes on without them."""
+    removal = notice is not None and notice.removal
+    status = "CANCELLED" if method == "CANCEL" and not removal else None
+    trainers = notice.trainers if notice is not None and method == "CANCEL" else None
     event = session_event(intervention, variant=variant, url=session_url(intervention, variant),
-                          organizer=organizer_for(intervention), stamp=utcnow(), status=status)
+                          organizer=organizer_for(intervention), stamp=utcnow(), status=status, trainers=trainers,
+                          contact=contact)
     return single_event_calendar(event, intervention.request.establishment.timezone, method=method)
 
 
@@ -56,21 +63,24 @@ def _already_invited(intervention: Intervention, address: str) -> bool:
         OutgoingMessage.dedup_key.like(f"{prefix}%"), OutgoingMessage.recipient == address).limit(1)) is not None
 
 
-def _queue(intervention: Intervention, method: str, recipient: User | str, variant: str,
-           reason: str | None = None) -> None:
+def _queue(notice: CalendarNotice, recipient: User | str, variant: str, *, contact: str | None = None) -> None:
+    intervention, method = notice.intervention, notice.method
     address = recipient.email if isinstance(recipient, User) else recipient
-    if method == "CANCEL":
-        kind, subject = "cancel", _l("Annulation : %(summary)s", summary=intervention.request.establishment.name)
+    name = intervention.request.establishment.name
+    if method == "CANCEL" and (notice.removal or contact is not None):
+        kind, subject = "removed", _l("Vous n'êtes plus attendu : %(summary)s", summary=name)
+    elif method == "CANCEL":
+        kind, subject = "cancel", _l("Annulation : %(summary)s", summary=name)
     elif _already_invited(intervention, address):
-        kind, subject = "update", _l("Mise à jour : %(summary)s", summary=intervention.request.establishment.name)
+        kind, subject = "update", _l("Mise à jour : %(summary)s", summary=name)
     else:
-        kind, subject = "new", _l("Invitation : %(summary)s", summary=intervention.request.establishment.name)
-    calendar = event_calendar(intervention, variant, method).decode("utf-8")
+        kind, subject = "new", _l("Invitation : %(summary)s", summary=name)
+    calendar = event_calendar(intervention, variant, method, notice=notice, contact=contact).decode("utf-8")
     # One message per change and recipient, whatever retries or double clicks happen.
     key = f"ical:{intervention.ical_uid}:{intervention.ical_sequence}:{method}:{address}"
     queue_templated_email(recipient, "calendar_invitation", subject, dedup_key=key, calendar=calendar,
-                          calendar_method=method, kind=kind, intervention=intervention, reason=reason,
-                          link=session_url(intervention, variant))
+                          calendar_method=method, kind=kind, intervention=intervention, reason=notice.reason,
+                          changed=notice.changed, link=session_url(intervention, variant))
 
 
 def _calendar_recipients(notice: CalendarNotice) -> list[tuple[User | str, str]]:
@@ -94,9 +104,12 @@ def queue_change(change: Change) -> None:
     for notice in change.calendar:
         db.session.refresh(notice.intervention)
         for recipient, variant in _calendar_recipients(notice):
-            _queue(notice.intervention, notice.method, recipient, variant, notice.reason)
+            _queue(notice, recipient, variant)
             address = recipient.email if isinstance(recipient, User) else recipient
             covered.add((address, notice.intervention.id))
+        for address in notice.former_contacts:
+            former = CalendarNotice(notice.intervention, "CANCEL", (), contact=False, removal=True)
+            _queue(former, address, ESTABLISHMENT, contact=address)
     queue_notices([n for n in change.notices if not (
         n.kind in _SAID_BY_CALENDAR and n.intervention is not None
         and (n.recipient.email, n.intervention.id) in covered)])

@@ -13,6 +13,7 @@ from jinja2 import pass_context, pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from app.domain.vocabulary import changed_text
 from app.formatting import (
     clock_text,
     current_locale,
@@ -135,6 +136,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(zone_text, "zone_name")
     app.add_template_global(row_url)
     app.add_template_global(text_block)
+    app.add_template_global(changed_text)
     app.add_template_global(_hours(), "HOURS")
 
     @app.context_processor

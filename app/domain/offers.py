@@ -289,7 +289,7 @@ def withdraw(session: Session, assignment: Assignment, actor: User, reason: str,
         # with nobody left on it, the contact's calendar drops it too until it is confirmed again.
         remaining = _accepted_users(session, intervention)
         change.calendar.append(CalendarNotice(intervention, "CANCEL", (assignment.trainer.user,),
-                                              contact=not remaining, reason=reason))
+                                              contact=not remaining, reason=reason, removal=bool(remaining)))
         if remaining:
             change.calendar.append(CalendarNotice(intervention, "REQUEST", remaining, contact=True))
     return change

@@ -56,6 +56,21 @@ ESTABLISHMENT_KINDS = {
     EstablishmentKind.OTHER: _l("Autre"),
 }
 
+# What an update of a session's invitation may say changed (CalendarNotice.changed), in the order said.
+CHANGED_PARTS = {
+    "name": _l("le nom de l'établissement"),
+    "address": _l("l'adresse"),
+    "place": _l("le lieu"),
+    "room": _l("la salle"),
+    "equipment": _l("le matériel disponible"),
+    "contact": _l("le contact sur place"),
+}
+
+
+def changed_text(codes) -> str:
+    """« la salle, le contact sur place »: the parts of an invitation that changed, in the reader's language."""
+    return ", ".join(str(label) for code, label in CHANGED_PARTS.items() if code in set(codes))
+
 
 def _code(item) -> str:
     return item if isinstance(item, str) else item.code
