@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
 from app.models.accounts import CoordinatorScope, User
+from app.models.caldav import CalendarConnection, CalendarPush, ConnectionState, PushAction, PushStatus
 from app.models.calendars import CalendarEntry, CalendarFeed
 from app.models.coordination import CoordinationOffice
 from app.models.enums import Force, Role
@@ -34,6 +35,11 @@ from app.models.trainers import (
 
 __all__ = [
     "StatisticsRevision",
+    "CalendarConnection",
+    "CalendarPush",
+    "ConnectionState",
+    "PushAction",
+    "PushStatus",
     "CalendarEntry",
     "CalendarFeed",
     "Assignment",
