@@ -53,7 +53,7 @@ def _deliver_to_console_after_each_request(app: Flask) -> None:
     from app.cli import mail_transport
     from app.domain.clock import utcnow
     from app.domain.mail import deliver_pending
-    from app.emails import LINKS_ONLY
+    from app.emails import LINKS_ONLY, public_host
     from app.extensions import db
 
     @app.teardown_request
@@ -61,7 +61,8 @@ def _deliver_to_console_after_each_request(app: Flask) -> None:
         # Not after `url_context` (links built by the CLI or a job): its caller's transaction is not over.
         if _error is None and not request.environ.get(LINKS_ONLY):
             db.session.remove()
-            deliver_pending(db.session, mail_transport(), app.config["MAIL_DEFAULT_SENDER"], utcnow())
+            deliver_pending(db.session, mail_transport(), app.config["MAIL_DEFAULT_SENDER"], utcnow(),
+                            base_host=public_host())
 
 
 def _instance_path() -> Path:

@@ -296,11 +296,13 @@ def init_app(app: Flask) -> None:
     def deliver_command(once: bool, interval: float, batch: int) -> None:
         """Send the e-mails waiting in the outbox, with retries and back-off."""
         from app.domain.mail import deliver_pending
+        from app.emails import public_host
 
         transport = mail_transport()
         sender = current_app.config["MAIL_DEFAULT_SENDER"]
         while True:
-            sent, failed = deliver_pending(db.session, transport, sender, utcnow(), limit=batch)
+            sent, failed = deliver_pending(db.session, transport, sender, utcnow(), limit=batch,
+                                           base_host=public_host())
             if sent or failed or once:
                 click.echo(f"{sent} envoyé(s), {failed} en échec")
             if once:

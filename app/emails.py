@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from app.domain import tokens
+from app.domain.calendar import Organizer
 from app.domain.clock import utcnow
+from app.domain.coordination_offices import organizer_address
 from app.domain.mail import queue_email
 from app.extensions import db
 from app.models import Role, User
@@ -18,19 +23,37 @@ def absolute_url(endpoint: str, **values) -> str:
     return current_app.config["RELAIS_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
+def public_host() -> str | None:
+    """The host of the public address (RELAIS_BASE_URL): the domain of Message-IDs when the sender has none."""
+    return urlsplit(current_app.config["RELAIS_BASE_URL"]).hostname
+
+
+def coordination_of(intervention) -> Organizer | None:
+    """The coordination answering for a session: the ORGANIZER of its invitations, the Reply-To of its e-mails;
+    None when nobody does (no address set, no coordinator: the sender stands in, and nobody reads it)."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    organizer = organizer_address(db.session, intervention, sender)
+    return None if organizer.email.lower() == parseaddr(sender)[1].lower() else organizer
+
+
 def queue_templated_email(recipient: User | str, template: str, subject, dedup_key: str | None = None,
                           language: str | None = None, calendar: str | None = None,
                           calendar_method: str | None = None, **context):
-    """Queues the e-mail; returns the outbox row, or None when its dedup key was already used."""
+    """Queues the e-mail; returns the outbox row, or None when its dedup key was already used. An e-mail about a
+    session (`intervention` in the context) answers to its coordination (Reply-To, and `coordination` for the
+    template), not to the sender nobody reads."""
     address = recipient.email if isinstance(recipient, User) else recipient
     language = language or (recipient.language if isinstance(recipient, User) else "fr")
+    coordination = coordination_of(context["intervention"]) if context.get("intervention") is not None else None
     with force_locale(language):
         context.setdefault("recipient", recipient)
+        context.setdefault("coordination", coordination)
         translated_subject = str(subject)  # a lazy string, translated here
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", subject=translated_subject, **context)
     return queue_email(db.session, recipient=address, subject=f"[Relais] {translated_subject}", body_text=text,
                 body_html=html, dedup_key=dedup_key, calendar=calendar, calendar_method=calendar_method,
+                reply_to=coordination.email if coordination is not None else None,
                 now=utcnow())
 
 

@@ -3,8 +3,6 @@ CANCEL when it is cancelled or a trainer is withdrawn, each through the outbox w
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -12,6 +10,7 @@ from sqlalchemy import select
 from app.domain.calendar import ESTABLISHMENT, TRAINER, Organizer, session_event, single_event_calendar
 from app.domain.changes import CalendarNotice, Change
 from app.domain.clock import utcnow
+from app.domain.coordination_offices import organizer_address
 from app.emails import absolute_url, queue_notices, queue_templated_email
 from app.extensions import db
 from app.models import Intervention, OutgoingMessage, User
@@ -20,11 +19,9 @@ FORCE_NAMES = {"police": "police nationale", "gendarmerie": "gendarmerie nationa
 
 
 def organizer_for(intervention: Intervention) -> Organizer:
-    """The coordination office of the session's territory, at the address e-mails come from."""
-    _, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
-    force = FORCE_NAMES.get(intervention.force.value if intervention.force else "", "")
-    departement = intervention.request.establishment.departement
-    return Organizer(address, f"Coordination {force} — {departement.label}".replace("  ", " "))
+    """The coordination of the session's territory (département and force), where answers go: the address the
+    administration set, else a coordinator's, else the sender's (app.domain.coordination_offices)."""
+    return organizer_address(db.session, intervention, current_app.config["MAIL_DEFAULT_SENDER"])
 
 
 def session_url(intervention: Intervention, variant: str) -> str:

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.forms import RelaisForm, SelectField
 from app.models import Force, Role
@@ -28,3 +28,16 @@ class InviteUserForm(RelaisForm):
 
 class RetryForm(RelaisForm):
     submit = SubmitField(_l("Renvoyer"))
+
+
+class CoordinationOfficeForm(RelaisForm):
+    """The coordination's address of one territory: the organizer of its invitations, where answers go."""
+
+    email = EmailField(_l("Adresse e-mail de la coordination"),
+                       validators=[Optional(), Email(_l("Adresse e-mail invalide.")), Length(max=254)],
+                       description=_l("Une boîte lue par la coordination (une boîte fonctionnelle de préférence). "
+                                      "Laissez vide pour revenir à l'adresse d'un coordinateur du territoire."))
+    display_name = StringField(_l("Nom affiché dans les agendas"), validators=[Length(max=120)],
+                               description=_l("Facultatif. Par défaut : « %(example)s ».",
+                                              example="Coordination police nationale — 69 – Rhône"))
+    submit = SubmitField(_l("Enregistrer"))

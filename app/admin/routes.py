@@ -1,8 +1,10 @@
-"""National administration: accounts, invitations and the e-mail outbox."""
+"""National administration: accounts, invitations, the e-mail outbox and the coordinations' addresses."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from email.utils import parseaddr
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -10,15 +12,17 @@ from sqlalchemy.orm import selectinload
 
 from app.access import permission
 from app.admin import bp
-from app.admin.forms import InviteUserForm, RetryForm
+from app.admin.forms import CoordinationOfficeForm, InviteUserForm, RetryForm
 from app.converters import db_id
 from app.domain.clock import utcnow
+from app.domain.coordination_offices import COORDINATOR, OFFICE, office_table, save_office
 from app.domain.keyset import cut
 from app.domain.mail import retry_message
 from app.domain.policies import departements_of
+from app.domain.vocabulary import force_label
 from app.emails import queue_activation
 from app.extensions import db
-from app.models import CoordinatorScope, Force, MessageStatus, OutgoingMessage, Role, User
+from app.models import CoordinatorScope, Departement, Force, MessageStatus, OutgoingMessage, Role, User
 from app.models.accounts import normalize_email
 from app.unit_of_work import run
 
@@ -105,3 +109,44 @@ def retry(message_id: int):
     else:
         flash(_("Ce message n'est pas en échec : rien à renvoyer."), "warning")
     return redirect(url_for("admin.outbox", statut="failed"))
+
+
+@bp.route("/coordinations")
+@permission("coordination_office", "list")
+def coordination_offices():
+    """Every département and force with the address answers to its invitations reach (or what stands in)."""
+    departements = departements_of(db.session, current_user)
+    chosen = request.args.get("departement", "")
+    if chosen not in {code for code, _ in departements}:
+        chosen = ""
+    rows = office_table(db.session, current_app.config["MAIL_DEFAULT_SENDER"], chosen or None)
+    return render_template("admin/coordination_offices.html", rows=rows, departements=departements, chosen=chosen,
+                           OFFICE=OFFICE, COORDINATOR=COORDINATOR)
+
+
+@bp.route("/coordinations/<departement_code>/<force>", methods=["GET", "POST"])
+@permission("coordination_office", "edit")
+def edit_coordination_office(departement_code: str, force: str):
+    departement = db.session.get(Departement, departement_code)
+    if departement is None or force not in {f.value for f in Force}:
+        abort(404)
+    force_ = Force(force)
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    territory = f"{departement.label}, {force_label(force_)}"
+    [row] = [r for r in office_table(db.session, sender, departement.code) if r.force is force_]
+    form = CoordinationOfficeForm(obj=row.office)
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip()
+        if email and email.lower() == parseaddr(sender)[1].lower():
+            form.email.errors.append(_("Cette adresse est celle des envois automatiques, que personne ne lit : "
+                                       "indiquez une boîte de la coordination."))
+        else:
+            run(lambda: save_office(db.session, departement_code=departement.code, force=force_, email=email,
+                                    display_name=form.display_name.data or "", actor=current_user, now=utcnow()))
+            flash(_("Adresse de la coordination enregistrée pour %(territory)s.",
+                    territory=territory) if email else
+                  _("Adresse de la coordination retirée pour %(territory)s : les réponses iront à un coordinateur "
+                    "du territoire.", territory=territory), "success")
+            return redirect(url_for("admin.coordination_offices", departement=departement.code))
+    return render_template("admin/coordination_office_edit.html", form=form, row=row, territory=territory,
+                           OFFICE=OFFICE, COORDINATOR=COORDINATOR)

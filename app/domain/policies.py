@@ -366,6 +366,14 @@ class AccountPolicy(Policy):
     ACTIONS: ClassVar = {"home": EVERYONE, "sessions": EVERYONE, "list": ADMIN, "invite": ADMIN, "outbox": ADMIN}
 
 
+class CoordinationOfficePolicy(Policy):
+    """The coordination's address of each département and force (where answers to invitations go): the national
+    administration sets them."""
+
+    resource = "coordination_office"
+    ACTIONS: ClassVar = {"list": ADMIN, "edit": ADMIN}
+
+
 REQUESTS = RequestPolicy()
 SESSIONS = SessionPolicy()
 ASSIGNMENTS = AssignmentPolicy()
@@ -380,9 +388,10 @@ PLANNING = PlanningPolicy()
 AGENDA = AgendaPolicy()
 STATISTICS = StatisticsPolicy()
 ACCOUNTS = AccountPolicy()
+COORDINATION_OFFICES = CoordinationOfficePolicy()
 POLICIES: dict[str, Policy] = {policy.resource: policy for policy in (
     REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, UNITS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
-    AGENDA, STATISTICS, ACCOUNTS)}
+    AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES)}
 
 
 def policy_table() -> list[tuple[str, str, frozenset[Role]]]:
