@@ -11,14 +11,25 @@ everything; an establishment sees its own contact but not the officers' e-mail a
 
 from __future__ import annotations
 
+import calendar as gregorian
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import (
+    Alarm,
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vText,
+)
 
 from app.models import AssignmentStatus, Intervention, InterventionStatus, User
 
@@ -44,11 +55,20 @@ class Organizer:
     name: str = "Coordination Relais"
 
 
+def parameter_text(value: str) -> str:
+    """A name as a parameter value (CN) every client shows as typed: a straight double quote cannot be written
+    there except through RFC 6868's `^'`, which Outlook and Google show literally, so quotes become typographic
+    ones (« Jean “Jeannot” Dupont »); a line break, which would be `^n`, becomes a space."""
+    text = " ".join(value.split()) if any(c in value for c in "\r\n") else value
+    parts = text.split('"')
+    return "".join(part + ("“" if index % 2 == 0 else "”") for index, part in enumerate(parts[:-1])) + parts[-1]
+
+
 def _address(email: str, name: str, **parameters: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
-    address.params["CN"] = vText(name)
+    address.params["CN"] = vText(parameter_text(name))
     for key, value in parameters.items():
-        address.params[key.replace("_", "-").upper()] = vText(value)
+        address.params[key.replace("_", "-").upper()] = vText(parameter_text(value))
     return address
 
 
@@ -145,9 +165,163 @@ def session_event(intervention: Intervention, *, variant: str, url: str, organiz
     return event
 
 
+# -- time zones -------------------------------------------------------------------------------------------
+#
+# Outlook desktop is reported to ignore RDATE lists: a VTIMEZONE written as dated observances makes it show
+# summer sessions an hour off. Each zone is written the way Outlook and Exchange write theirs: a STANDARD and a
+# DAYLIGHT observance with a yearly RRULE for a zone with summer time (Paris, Saint-Pierre-et-Miquelon), one
+# STANDARD whose offset never changes for the others (La Réunion, Mayotte, the Antilles, Guyane). The rules are
+# derived from zoneinfo's transitions, not written by hand, and checked: the VTIMEZONE read back by icalendar
+# (which expands the RRULEs) must give zoneinfo's offset on both sides of every transition of the span. A zone
+# whose transitions do not follow one yearly rule over the span (rules changed in between) is written as dated
+# observances instead.
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change of a zone's offset (or name): its instant, and the offsets and name before and after."""
+
+    at: datetime  # UTC
+    before: timedelta
+    after: timedelta
+    name: str
+    dst: bool
+
+    @property
+    def onset(self) -> datetime:
+        """The observance's DTSTART: the wall-clock time of the change, read in the offset before it (RFC 5545)."""
+        return (self.at + self.before).replace(tzinfo=None)
+
+
+def _state(zone: ZoneInfo, moment: datetime) -> tuple[timedelta, bool, str]:
+    local = moment.astimezone(zone)
+    return local.utcoffset(), bool(local.dst()), local.tzname()
+
+
+def zone_transitions(zone_name: str, start: datetime, end: datetime) -> list[Transition]:
+    """Every change of the zone between two UTC instants, from zoneinfo (a day at a time, then to the second)."""
+    zone = ZoneInfo(zone_name)
+    found: list[Transition] = []
+    moment, state = start, _state(zone, start)
+    while moment < end:
+        following = min(moment + timedelta(days=1), end)
+        if _state(zone, following) != state:
+            low, high = moment, following
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) // 2
+                low, high = (low, middle) if _state(zone, middle) != state else (middle, high)
+            after = _state(zone, high)
+            found.append(Transition(high, state[0], after[0], after[2], after[1]))
+            state = after
+        moment = following
+    return found
+
+
+def _yearly_rule(onsets: list[Transition], years: range) -> dict | None:
+    """The RRULE (month, nth or last weekday) of one kind of change, if it happens once a year, every year of the
+    span, on the same weekday of the same month, at the same time, with the same offsets and name."""
+    if [t.onset.year for t in onsets] != list(years):
+        return None
+    first = onsets[0]
+    if any((t.onset.month, t.onset.weekday(), t.onset.time(), t.before, t.after, t.name)
+           != (first.onset.month, first.onset.weekday(), first.onset.time(), first.before, first.after, first.name)
+           for t in onsets):
+        return None
+    day = gregorian.day_abbr[first.onset.weekday()][:2].upper()
+    if all(t.onset.day + 7 > gregorian.monthrange(t.onset.year, t.onset.month)[1] for t in onsets):
+        ordinal = -1  # the last Sunday of March: what every client understands, and Outlook writes
+    elif len({(t.onset.day - 1) // 7 for t in onsets}) == 1:
+        ordinal = (first.onset.day - 1) // 7 + 1
+    else:
+        return None
+    return {"freq": "yearly", "bymonth": first.onset.month, "byday": f"{ordinal}{day}"}
+
+
+def _observance(transition: Transition, onset: datetime) -> TimezoneStandard | TimezoneDaylight:
+    observance = TimezoneDaylight() if transition.dst else TimezoneStandard()
+    observance.add("dtstart", onset)
+    observance.add("tzoffsetfrom", transition.before)
+    observance.add("tzoffsetto", transition.after)
+    if transition.name:
+        observance.add("tzname", transition.name)
+    return observance
+
+
+def _fixed(zone_name: str, moment: datetime) -> Transition:
+    offset, dst, name = _state(ZoneInfo(zone_name), moment)
+    return Transition(moment, offset, offset, name, dst)
+
+
+def _rules_form(zone_name: str, transitions: list[Transition], years: range) -> Timezone | None:
+    timezone = Timezone()
+    timezone.add("tzid", zone_name)
+    if not transitions:  # one offset all along: one STANDARD, TZOFFSETFROM = TZOFFSETTO, as Exchange writes
+        fixed = _fixed(zone_name, datetime(years[0], 1, 1, tzinfo=UTC))
+        timezone.add_component(_observance(Transition(fixed.at, fixed.before, fixed.after, fixed.name, False),
+                                           datetime(1970, 1, 1)))
+        return timezone
+    kinds = {True: [t for t in transitions if t.dst], False: [t for t in transitions if not t.dst]}
+    if not kinds[True] or not kinds[False]:
+        return None
+    for dst in (False, True):
+        rule = _yearly_rule(kinds[dst], years)
+        if rule is None:
+            return None
+        observance = _observance(kinds[dst][0], kinds[dst][0].onset)
+        observance.add("rrule", rule)
+        timezone.add_component(observance)
+    return timezone
+
+
+def _dated_form(zone_name: str, transitions: list[Transition], start: datetime) -> Timezone:
+    """The fallback: the offset at the start of the span, then each change on its own date (RDATE lists)."""
+    timezone = Timezone()
+    timezone.add("tzid", zone_name)
+    timezone.add_component(_observance(_fixed(zone_name, start), start.replace(tzinfo=None)))
+    groups: dict[tuple, list[Transition]] = {}
+    for transition in transitions:
+        groups.setdefault((transition.before, transition.after, transition.name, transition.dst), []).append(
+            transition)
+    for group in groups.values():
+        observance = _observance(group[0], group[0].onset)
+        for later in group[1:]:
+            observance.add("rdate", later.onset)
+        timezone.add_component(observance)
+    return timezone
+
+
+def reads_as_zoneinfo(timezone: Timezone, zone_name: str, transitions: list[Transition], start: datetime,
+                      end: datetime) -> bool:
+    """The VTIMEZONE as a parser reads it (icalendar expands its RRULEs and RDATEs) gives zoneinfo's offset
+    on both sides of every transition from `start` to `end`, and at the start and middle of each month."""
+    read = timezone.to_tz(lookup_tzid=False)
+    zone = ZoneInfo(zone_name)
+    instants = [start, end - timedelta(seconds=1)]
+    for transition in transitions:
+        if transition.at > start:
+            instants += [transition.at - timedelta(seconds=1), transition.at]
+    month = start
+    while month < end:
+        instants += [month, month + timedelta(days=15)]
+        month = (month + timedelta(days=32)).replace(day=1)
+    return all(moment.astimezone(read).utcoffset() == moment.astimezone(zone).utcoffset() for moment in instants)
+
+
 @lru_cache(maxsize=64)
-def _vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
-    return Timezone.from_tzid(zone_name, first_date=date(first_year, 1, 1), last_date=date(last_year + 1, 1, 1))
+def vtimezone(zone_name: str, first_year: int, last_year: int) -> Timezone:
+    """The zone's VTIMEZONE, right for every instant from the year before the first to the year after the last
+    (an event's year in UTC and in local time may differ: 23:30 on 31 December in Guadeloupe is already
+    1 January in UTC). Cached per zone and span: a feed's build does not recompute it."""
+    # The rules start a year earlier still: on 1 January of the span's first year, Sydney is in its summer time,
+    # an offset a reader only knows from an onset before that instant.
+    years = range(first_year - 2, last_year + 2)
+    start, end = datetime(years[0], 1, 1, tzinfo=UTC), datetime(years[-1] + 1, 1, 1, tzinfo=UTC)
+    transitions = zone_transitions(zone_name, start, end)
+    checked = datetime(first_year - 1, 1, 1, tzinfo=UTC)
+    timezone = _rules_form(zone_name, transitions, years)
+    if timezone is not None and reads_as_zoneinfo(timezone, zone_name, transitions, checked, end):
+        return timezone
+    return _dated_form(zone_name, transitions, start)
 
 
 def new_calendar(*, method: str | None = None, name: str | None = None, refresh: timedelta | None = None
@@ -162,8 +336,9 @@ def new_calendar(*, method: str | None = None, name: str | None = None, refresh:
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
     if refresh:
-        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-        calendar.add("x-published-ttl", refresh)
+        # Both as RFC 5545 durations (PT1H): Outlook ignores an X-PUBLISHED-TTL it cannot read as one.
+        calendar.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(refresh))
     return calendar
 
 
@@ -171,7 +346,7 @@ def add_timezones(calendar: Calendar, zones: Iterable[str], years: Iterable[int]
     """A VTIMEZONE for each zone used, covering the years of the events (Europe/Paris, overseas)."""
     years = sorted(set(years)) or [date.today().year]
     for zone in sorted(set(zones)):
-        calendar.add_component(_vtimezone(zone, years[0], years[-1]))
+        calendar.add_component(vtimezone(zone, years[0], years[-1]))
 
 
 def single_event_calendar(event: Event, zone: str, *, method: str | None = None) -> bytes:
