@@ -84,15 +84,20 @@ _HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a
 
 
 def _usable_domain(domain: str | None) -> str | None:
-    """A host name a Message-ID may end with (RFC 5322 §3.6.4's dot-atom, kept to what DNS allows), or None."""
-    return domain if domain and _HOST_NAME.fullmatch(domain) else None
+    """A host name a Message-ID may end with (RFC 5322 §3.6.4's dot-atom, kept to what DNS allows), or None: not a
+    bare name (« relais »), nor `localhost` and its subdomains, which name no one's domain (RFC 6761)."""
+    if not domain or "." not in domain or not _HOST_NAME.fullmatch(domain):
+        return None
+    lowered = domain.lower().rstrip(".")
+    return None if lowered == "localhost" or lowered.endswith(".localhost") else domain
 
 
 def message_id(message: OutgoingMessage, sender: str, base_host: str | None = None) -> str:
     """The same for every attempt at one outbox row (RFC 5322 §3.6.4), under the sender's domain; a sender without
     a usable domain ("Relais <relais>"): the host of the public address (RELAIS_BASE_URL), which the caller reads
     from the configuration; neither: this machine's name, as `email.utils.make_msgid` does."""
-    domain = (_usable_domain(parseaddr(sender)[1].rpartition("@")[2]) or _usable_domain(base_host)
+    local, at, sender_domain = parseaddr(sender)[1].rpartition("@")
+    domain = (_usable_domain(sender_domain if local and at else None) or _usable_domain(base_host)
               or socket.getfqdn())
     return f"<relais.{message.id}.{int(message.created_at.timestamp())}@{domain}>"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -121,3 +122,52 @@ def test_a_worker_claims_each_message_just_before_sending_it(app, clock):
     assert deliver_pending(db.session, SlowRelay(), SENDER, clock.now(), limit=3) == (1, 0)
     # While the first message was being sent, the other worker took the two others, not the first one.
     assert seen_by_the_other == [ids[1:]]
+
+
+# RFC 5322 §3.3: day-name "," day month year time zone, the zone a numeric offset.
+RFC5322_DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                          r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+MESSAGE_ID = re.compile(r"^<[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)>$")
+
+
+def test_date_and_message_id_over_smtp_are_valid_and_under_a_real_domain(app, clock, smtp_server):
+    """Every message carries a Date and a Message-ID (RFC 5322 §3.6) that relays and filters accept: the domain is
+    the sender's, or the public address's host when the sender has none, never a made-up one (issue #19, point 1).
+    """
+    transport = SmtpTransport("127.0.0.1", smtp_server.port)
+    _queue(clock)
+    deliver_pending(db.session, transport, "Relais <relais@mail.interieur.exemple.fr>", clock.now(),
+                    base_host="relais.interieur.exemple.fr")
+    _queue(clock)
+    deliver_pending(db.session, transport, "Relais <relais>", clock.now(), base_host="relais.interieur.exemple.fr")
+    _queue(clock)
+    deliver_pending(db.session, transport, "Relais <no-reply@relais.localhost>", clock.now(),
+                    base_host="relais.education.exemple.fr")
+    received = smtp_server.handler.messages
+    assert len(received) == 3
+    domains = []
+    for message in received:
+        assert RFC5322_DATE.match(message["Date"]), message["Date"]
+        match = MESSAGE_ID.match(message["Message-ID"])
+        assert match, message["Message-ID"]
+        domains.append(match.group(1))
+    assert domains == ["mail.interieur.exemple.fr", "relais.interieur.exemple.fr", "relais.education.exemple.fr"]
+    assert "relais.localhost" not in str(domains)
+
+
+def test_the_deliver_command_takes_the_message_id_domain_from_the_public_address(app, clock, smtp_server, runner):
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port,
+                      MAIL_DEFAULT_SENDER="Relais <relais>", RELAIS_BASE_URL="https://relais.interieur.exemple.fr:8443")
+    _queue(clock)
+    result = runner.invoke(args=["deliver", "--once"])
+    assert result.exit_code == 0, result.output
+    [message] = smtp_server.handler.messages
+    assert message["Message-ID"].endswith("@relais.interieur.exemple.fr>")
+
+
+def test_reply_to_is_written_when_the_outbox_row_has_one(app, clock, smtp_server):
+    _queue(clock, reply_to="coordination-pfad-69@interieur.exemple.fr")
+    _queue(clock)
+    deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now())
+    first, second = smtp_server.handler.messages
+    assert first["Reply-To"] == "coordination-pfad-69@interieur.exemple.fr" and second["Reply-To"] is None
