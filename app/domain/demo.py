@@ -29,6 +29,7 @@ from app.domain.refusals import Refused
 from app.models import (
     Audience,
     CommuneCompetence,
+    CoordinationOffice,
     CoordinatorScope,
     Departement,
     Establishment,
@@ -156,6 +157,7 @@ class DemoBuilder:
         self.build_communes()
         self.build_units()
         self.build_staff_accounts()
+        self.build_coordination_offices()
         self.build_establishments()
         self.build_trainers()
         self.build_availability()
@@ -799,6 +801,20 @@ class DemoBuilder:
         # A coordinator invited but who has not activated the account yet.
         self.session.add(User(email="coordination.nouvelle@relais.demo", full_name="Nadia Invitée",
                               role=Role.COORDINATOR, scopes=[CoordinatorScope(departement_code=first)]))
+
+    def build_coordination_offices(self) -> None:
+        """The coordinations' functional mailboxes, where answers to invitations go: every demo territory has one but
+        the gendarmerie of the second département, whose answers reach its coordinator until an admin sets it."""
+        for code in self.scale.departements:
+            name = self.departements[code].name
+            for force, team in ((Force.POLICE, "pfad"), (Force.GENDARMERIE, "frad")):
+                if code == self.scale.departements[1] and force is Force.GENDARMERIE:
+                    continue
+                label = ("Coordination des policiers formateurs anti-drogue" if force is Force.POLICE
+                         else "Coordination des formateurs relais anti-drogue")
+                self.session.add(CoordinationOffice(
+                    departement_code=code, force=force, email=f"coordination-{team}-{code.lower()}@interieur.demo",
+                    display_name=f"{label} — {name}", updated_at=self._moment(days_ago=200)))
 
     def build_establishments(self) -> None:
         kinds = [EstablishmentKind.COLLEGE] * 5 + [EstablishmentKind.LYCEE] * 3 + [

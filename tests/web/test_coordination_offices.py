@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.clock import utcnow
-from app.domain.coordination_offices import COORDINATOR, OFFICE, SENDER, answering, save_office
+from app.domain.coordination_offices import COORDINATOR, OFFICE, SENDER, answering, office_table, save_office
+from app.domain.demo import DEMO_DEPARTEMENTS
 from app.domain.mail import SmtpTransport, deliver_pending
 from app.extensions import db
 from app.models import CoordinationOffice, Departement, Force, Role, User
@@ -242,3 +243,17 @@ def test_the_cached_feed_event_names_the_new_office_at_once(app, client, clock):
     event = events(changed)[intervention.ical_uid]
     assert str(event["ORGANIZER"]) == f"mailto:{OFFICE_ADDRESS}"
     assert event["SEQUENCE"] == 1, "not a reschedule: the sequence stays"
+
+
+def test_the_demo_shows_offices_set_and_one_territory_answered_by_its_coordinator(app, clock):
+    from tests.factories import load_demo_data
+
+    load_demo_data(7, clock.now().date())
+    sender = app.config["MAIL_DEFAULT_SENDER"]
+    offices = db.session.scalars(select(CoordinationOffice)).all()
+    assert ("69", Force.POLICE, "coordination-pfad-69@interieur.demo") in {
+        (o.departement_code, o.force, o.email) for o in offices}
+    sources = {(row.departement_code, row.force): row.answering.source
+               for row in office_table(db.session, sender) if row.departement_code in DEMO_DEPARTEMENTS}
+    assert set(sources.values()) == {OFFICE, COORDINATOR}
+    assert sources[(DEMO_DEPARTEMENTS[1], Force.GENDARMERIE)] == COORDINATOR
