@@ -41,6 +41,8 @@ def event_calendar(intervention: Intervention, variant: str, method: str | None 
     removal = notice is not None and notice.removal
     status = "CANCELLED" if method == "CANCEL" and not removal else None
     trainers = notice.trainers if notice is not None and method == "CANCEL" else None
+    if removal and contact is None and not notice.contact:
+        contact = ""  # trainers removed while the session goes on: the contact stays, so is not named
     event = session_event(intervention, variant=variant, url=session_url(intervention, variant),
                           organizer=organizer_for(intervention), stamp=utcnow(), status=status, trainers=trainers,
                           contact=contact)

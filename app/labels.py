@@ -44,6 +44,7 @@ MESSAGE_STATUS = {
 EVENTS = {
     "created": _l("Demande créée"),
     "edited": _l("Demande modifiée"),
+    "details_changed": _l("Informations pratiques modifiées (lieu, salle, matériel, contact)"),
     "submitted": _l("Demande envoyée à la coordination"),
     "accepted": _l("Demande acceptée : planification en cours"),
     "refused": _l("Demande refusée"),

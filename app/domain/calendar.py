@@ -121,7 +121,8 @@ def session_event(intervention: Intervention, *, variant: str, url: str, organiz
                   contact: str | None = None) -> Event:
     """The session as a VEVENT for one kind of reader; `status` overrides (a withdrawn trainer's CANCELLED);
     `trainers` and `contact`, the officers and the contact address named as attendees when not those of the
-    session now (a CANCEL names whom it removes: a trainer withdrawn, a contact replaced)."""
+    session now (a CANCEL names whom it removes: a trainer withdrawn, a contact replaced); `contact=""` names no
+    contact (a CANCEL that removes trainers only)."""
     request = intervention.request
     establishment = request.establishment
     zone = ZoneInfo(establishment.timezone)
@@ -149,7 +150,7 @@ def session_event(intervention: Intervention, *, variant: str, url: str, organiz
             event.add("attendee", _address(user.email, user.full_name, role="REQ-PARTICIPANT", partstat="ACCEPTED",
                                            cutype="INDIVIDUAL", rsvp="FALSE"))
     contact_email = contact or request.contact_email or (request.created_by.email if request.created_by else None)
-    if contact_email:
+    if contact_email and contact != "":
         event.add("attendee", _address(contact_email, request.contact_name if contact is None else contact,
                                        role="REQ-PARTICIPANT",
                                        partstat="NEEDS-ACTION", cutype="INDIVIDUAL", rsvp="FALSE"))

@@ -10,7 +10,9 @@ from sqlalchemy import Select, and_, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.domain.changes import Change
 from app.domain.feeds import refresh_events_of_establishment
+from app.domain.invitation_updates import establishment_renamed_or_moved
 from app.domain.policies import ESTABLISHMENTS
 from app.domain.reference import departement_for_commune, departements_by_code
 from app.domain.refusals import Refused
@@ -125,23 +127,36 @@ def register_establishment(session: Session, actor: User, *, kind: Establishment
 
 def correct_details(session: Session, establishment: Establishment, actor: User, now: datetime, *,
                     kind: EstablishmentKind, name: str, uai: str | None, siret: str | None, address: str,
-                    phone: str | None, saturday_classes: bool) -> None:
+                    phone: str | None, saturday_classes: bool) -> Change:
     """The coordination of its territory corrects an establishment: kind, name, identifier, address, telephone,
     Saturday classes. The commune stays: it decides the territory. Refused when another establishment has the
     identifier. Calendars say where anew when the name or the address changes."""
     other = existing_establishment(session, uai, siret)
     if other is not None and other.id != establishment.id:
         raise Refused("establishment_identifier_taken")
-    name, address = name.strip(), address.strip()
-    if (name, address) != (establishment.name, establishment.address):
-        refresh_events_of_establishment(session, establishment.id, now)
-    establishment.kind, establishment.name, establishment.uai, establishment.siret = kind, name, uai, siret
-    establishment.address, establishment.phone = address, (phone or "").strip() or None
-    establishment.saturday_classes = saturday_classes
+    change = edit_details(session, establishment, now, name=name, address=address, phone=phone,
+                          saturday_classes=saturday_classes)
+    establishment.kind, establishment.uai, establishment.siret = kind, uai, siret
     try:
         session.flush()
     except IntegrityError:  # the same identifier saved a moment ago by someone else
         raise Refused("establishment_identifier_taken") from None
+    return change
+
+
+def edit_details(session: Session, establishment: Establishment, now: datetime, *, name: str, address: str,
+                 phone: str | None, saturday_classes: bool) -> Change:
+    """Name, address, telephone, Saturday classes (by its members or the coordination). A new name or address
+    reaches the calendars: feeds rebuild the events, and everyone invited to a session still to come gets an
+    update saying where it now is."""
+    name, address = name.strip(), address.strip()
+    change = establishment_renamed_or_moved(session, establishment, name, address, now)
+    if (name, address) != (establishment.name, establishment.address):
+        refresh_events_of_establishment(session, establishment.id, now)
+    establishment.name, establishment.address = name, address
+    establishment.phone = (phone or "").strip() or None
+    establishment.saturday_classes = saturday_classes
+    return change
 
 
 # -- confirming a registration ---------------------------------------------------------------------------

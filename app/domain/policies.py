@@ -136,7 +136,8 @@ class RequestPolicy(Policy):
     resource = "request"
     model = InterventionRequest
     ACTIONS: ClassVar = {"list": REQUESTER | STAFF, "view": REQUESTER | STAFF, "create": REQUESTER,
-                         "edit": REQUESTER, "submit": REQUESTER, "duplicate": REQUESTER,
+                         "edit": REQUESTER, "edit_details": REQUESTER | STAFF, "submit": REQUESTER,
+                         "duplicate": REQUESTER,
                          "cancel": REQUESTER | STAFF, "review": STAFF}
 
     def allows_object(self, user: User, action: str, item: InterventionRequest) -> bool:

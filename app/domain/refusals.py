@@ -15,6 +15,8 @@ MESSAGES = {
     # requests
     "request_not_draft": _l("Cette demande a déjà été envoyée."),
     "request_not_editable": _l("Cette demande est déjà planifiée : elle ne peut plus être modifiée."),
+    "request_details_closed": _l("Cette demande est terminée ou annulée : ses informations pratiques ne peuvent "
+                                 "plus être modifiées."),
     "request_not_cancellable": _l("Cette demande ne peut plus être annulée."),
     "request_not_submitted": _l("Cette demande n'est plus en attente d'examen."),
     "request_force_missing": _l("Choisissez d'abord la force compétente pour cette demande."),

@@ -13,11 +13,11 @@ from app.domain.establishments import (
     CommuneError,
     approvers_of,
     decide_join,
+    edit_details,
     existing_establishment,
     register_establishment,
     require_confirmed,
 )
-from app.domain.feeds import refresh_events_of_establishment
 from app.domain.identifiers import normalize_siret, normalize_uai
 from app.domain.policies import REQUESTER, coordinators_covering
 from app.emails import (
@@ -144,16 +144,9 @@ def edit():
         return redirect(url_for("main.home"))
     form = EstablishmentDetailsForm(obj=establishment)
     if form.validate_on_submit():
-        name, address = form.name.data.strip(), form.address.data.strip()
-
-        def save():
-            if (name, address) != (establishment.name, establishment.address):
-                refresh_events_of_establishment(db.session, establishment.id, utcnow())  # calendars say where
-            establishment.name, establishment.address = name, address
-            establishment.phone = (form.phone.data or "").strip() or None
-            establishment.saturday_classes = form.saturday_classes.data
-
-        run(save)
+        run(lambda: edit_details(db.session, establishment, utcnow(), name=form.name.data,
+                                 address=form.address.data, phone=form.phone.data,
+                                 saturday_classes=form.saturday_classes.data))
         flash(_("Les informations de l'établissement sont enregistrées."), "success")
         return redirect(url_for("establishments.members"))
     return render_template("establishments/edit.html", form=form, establishment=establishment)

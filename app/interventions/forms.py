@@ -37,21 +37,9 @@ def _duration_label(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"
 
 
-class RequestForm(RelaisForm):
-    audiences = MultiCheckboxField(_l("Public concerné"), choices=[],
-                                   description=_l("Pour des élèves, cochez les niveaux concernés."))
-    topics = MultiCheckboxField(_l("Thèmes souhaités"), choices=[])
-    group_count = IntegerField(_l("Nombre de groupes"),
-                               validators=[InputRequired(_l("Indiquez le nombre de groupes."))],
-                               description=_l("Une intervention par groupe (une classe, un amphithéâtre…)."),
-                               render_kw={"min": 1, "inputmode": "numeric"})
-    people_per_group = IntegerField(_l("Personnes par groupe"),
-                                    validators=[InputRequired(_l("Indiquez le nombre de personnes par groupe."))],
-                                    render_kw={"min": 1, "inputmode": "numeric"})
-    duration_minutes = SelectField(_l("Durée de chaque intervention"), coerce=int, default=60,
-                                   choices=[(minutes, _duration_label(minutes)) for minutes in DURATIONS])
-    windows = FieldList(FormField(WindowForm), _l("Période"), min_entries=1, max_entries=MAX_WINDOWS)
-    add_window = SubmitField(_l("Ajouter une période"))
+def _practical_fields() -> tuple:
+    """Where, with what, whom to call: typed with the request, and still changeable once it is planned. Made anew
+    for each form, so that each keeps the order of its page."""
     place = StringField(_l("Lieu de l'intervention"), validators=[Optional(), MaxLength(250)],
                         description=_l("Seulement si ce n'est pas l'adresse de l'établissement."))
     room = StringField(_l("Salle"), validators=[Optional(), MaxLength(120, shown=False)])
@@ -69,6 +57,25 @@ class RequestForm(RelaisForm):
                                            MaxLength(254, shown=False)])
     notes = TextAreaField(_l("Remarques"), validators=[Optional(), MaxLength(4000)],
                           description=_l("Contexte, attentes particulières, accès au site…"))
+    return place, room, equipment, contact_name, contact_phone, contact_email, notes
+
+
+class RequestForm(RelaisForm):
+    audiences = MultiCheckboxField(_l("Public concerné"), choices=[],
+                                   description=_l("Pour des élèves, cochez les niveaux concernés."))
+    topics = MultiCheckboxField(_l("Thèmes souhaités"), choices=[])
+    group_count = IntegerField(_l("Nombre de groupes"),
+                               validators=[InputRequired(_l("Indiquez le nombre de groupes."))],
+                               description=_l("Une intervention par groupe (une classe, un amphithéâtre…)."),
+                               render_kw={"min": 1, "inputmode": "numeric"})
+    people_per_group = IntegerField(_l("Personnes par groupe"),
+                                    validators=[InputRequired(_l("Indiquez le nombre de personnes par groupe."))],
+                                    render_kw={"min": 1, "inputmode": "numeric"})
+    duration_minutes = SelectField(_l("Durée de chaque intervention"), coerce=int, default=60,
+                                   choices=[(minutes, _duration_label(minutes)) for minutes in DURATIONS])
+    windows = FieldList(FormField(WindowForm), _l("Période"), min_entries=1, max_entries=MAX_WINDOWS)
+    add_window = SubmitField(_l("Ajouter une période"))
+    place, room, equipment, contact_name, contact_phone, contact_email, notes = _practical_fields()
     wants_two_trainers = BooleanField(_l("Nous souhaitons deux formateurs"))
     save = SubmitField(_l("Enregistrer le brouillon"))
     send = SubmitField(_l("Envoyer la demande"))
@@ -88,3 +95,10 @@ class FeedbackForm(RelaisForm):
                               validators=[InputRequired(_l("Choisissez une note de 1 à 5."))])
     comment = TextAreaField(_l("Commentaire"), validators=[Optional(), MaxLength(2000)])
     submit = SubmitField(_l("Enregistrer mon avis"))
+
+
+class PracticalDetailsForm(RelaisForm):
+    """The practical details of a planned request: the same fields as in the request form."""
+
+    place, room, equipment, contact_name, contact_phone, contact_email, notes = _practical_fields()
+    submit = SubmitField(_l("Enregistrer et prévenir les personnes concernées"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -12,6 +13,7 @@ from app.access import load, own_establishment, permission
 from app.converters import db_id
 from app.domain import lifecycle
 from app.domain.clock import utcnow
+from app.domain.invitation_updates import DETAILS_EDITABLE, PracticalDetails, update_practical_details
 from app.domain.policies import REQUESTER, REQUESTS
 from app.domain.request_queue import queue_page
 from app.domain.requests import InvalidRequest, check, input_of, local_today, save_request, submit_request
@@ -27,9 +29,9 @@ from app.interventions.checks import (
     min_notice_days,
     reference_choices,
 )
-from app.interventions.forms import MAX_WINDOWS, FeedbackForm, ReasonForm, RequestForm
+from app.interventions.forms import MAX_WINDOWS, FeedbackForm, PracticalDetailsForm, ReasonForm, RequestForm
 from app.labels import template_globals
-from app.models import Assignment, Intervention, InterventionRequest
+from app.models import Assignment, Intervention, InterventionRequest, InterventionStatus, Role
 from app.unit_of_work import perform, run
 
 bp.app_context_processor(template_globals)
@@ -235,3 +237,38 @@ def feedback(request_id: int, intervention_id: int):
     day = to_local(intervention.starts_at, item.establishment.timezone).date() if intervention.starts_at else None
     return render_template("interventions/feedback.html", form=form, item=intervention.request,
                            intervention=intervention, existing=existing, day=day)
+
+
+@bp.route("/<int:request_id>/informations-pratiques", methods=["GET", "POST"])
+@permission("request", "edit_details")
+def edit_details(request_id: int):
+    """Once planned, the place, room, equipment, contact and notes may still change: everyone invited to a session
+    still to come gets the update in their calendar."""
+    item = load("request", request_id, "edit_details")
+    back = (url_for("interventions.show", request_id=item.id) if current_user.role is Role.REQUESTER
+            else url_for("coordination.show", request_id=item.id))
+    if item.status not in DETAILS_EDITABLE:
+        flash(_("Cette demande est terminée ou annulée : ses informations pratiques ne peuvent plus être modifiées."),
+              "info")
+        return redirect(back)
+    form = PracticalDetailsForm(obj=item)
+    if form.validate_on_submit():
+        details = PracticalDetails(place=form.place.data, room=form.room.data, equipment=form.equipment.data,
+                                   contact_name=form.contact_name.data, contact_phone=form.contact_phone.data,
+                                   contact_email=form.contact_email.data, notes=form.notes.data)
+        outcome = run(lambda: update_practical_details(db.session, item, current_user, details, utcnow()))
+        if not outcome.ok:
+            flash(outcome.message(), "warning")
+        elif outcome.value.calendar:
+            flash(ngettext("Les informations pratiques sont enregistrées. L'intervention à venir est mise à jour "
+                           "dans l'agenda des formateurs et du contact.",
+                           "Les informations pratiques sont enregistrées. Les %(num)s interventions à venir sont "
+                           "mises à jour dans l'agenda des formateurs et du contact.",
+                           len(outcome.value.calendar)), "success")
+        else:
+            flash(_("Les informations pratiques sont enregistrées."), "success")
+        return redirect(back)
+    upcoming = [session for session in item.interventions
+                if session.status is InterventionStatus.CONFIRMED and session.starts_at > utcnow()]
+    return render_template("interventions/details.html", form=form, item=item, back=back, upcoming=upcoming), (
+        400 if form.errors else 200)
