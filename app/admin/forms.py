@@ -37,7 +37,5 @@ class CoordinationOfficeForm(RelaisForm):
                        validators=[Optional(), Email(_l("Adresse e-mail invalide.")), Length(max=254)],
                        description=_l("Une boîte lue par la coordination (une boîte fonctionnelle de préférence). "
                                       "Laissez vide pour revenir à l'adresse d'un coordinateur du territoire."))
-    display_name = StringField(_l("Nom affiché dans les agendas"), validators=[Length(max=120)],
-                               description=_l("Facultatif. Par défaut : « %(example)s ».",
-                                              example="Coordination police nationale — 69 – Rhône"))
+    display_name = StringField(_l("Nom affiché dans les agendas"), validators=[Length(max=120)])
     submit = SubmitField(_l("Enregistrer"))

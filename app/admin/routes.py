@@ -15,7 +15,7 @@ from app.admin import bp
 from app.admin.forms import CoordinationOfficeForm, InviteUserForm, RetryForm
 from app.converters import db_id
 from app.domain.clock import utcnow
-from app.domain.coordination_offices import COORDINATOR, OFFICE, office_table, save_office
+from app.domain.coordination_offices import COORDINATOR, OFFICE, default_name, office_table, save_office
 from app.domain.keyset import cut
 from app.domain.mail import retry_message
 from app.domain.policies import departements_of
@@ -135,6 +135,8 @@ def edit_coordination_office(departement_code: str, force: str):
     territory = f"{departement.label}, {force_label(force_)}"
     [row] = [r for r in office_table(db.session, sender, departement.code) if r.force is force_]
     form = CoordinationOfficeForm(obj=row.office)
+    form.display_name.description = _("Facultatif. Par défaut : « %(name)s ».",
+                                      name=default_name(departement.label, force_))
     if form.validate_on_submit():
         email = (form.email.data or "").strip()
         if email and email.lower() == parseaddr(sender)[1].lower():

@@ -182,6 +182,7 @@ def test_an_admin_sets_changes_and_removes_an_address(app, client):
     assert OFFICE_ADDRESS in page and "Coordination PFAD &lt;Rhône&gt;" in page, "typed text is escaped"
     form = client.get(RHONE_POLICE).get_data(as_text=True)
     assert f'value="{OFFICE_ADDRESS}"' in form and '<label class="form-label" for="email">' in form
+    assert "Par défaut : « Coordination police nationale — 69 – Rhône »" in form
 
     post_form(client, RHONE_POLICE, {"email": "pfad69@interieur.exemple.fr", "display_name": ""})
     db.session.expire_all()
