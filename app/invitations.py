@@ -25,8 +25,9 @@ def organizer_for(intervention: Intervention) -> Organizer:
 
 
 def session_url(intervention: Intervention, variant: str) -> str:
+    """Where the session's page is for that reader: a trainer's own page of it (where, what was asked, report)."""
     if variant == TRAINER:
-        return absolute_url("main.home")
+        return absolute_url("trainers.session", intervention_id=intervention.id)
     if variant == ESTABLISHMENT:
         return absolute_url("interventions.show", request_id=intervention.request_id)
     return absolute_url("coordination.show", request_id=intervention.request_id)
@@ -79,7 +80,10 @@ def _queue(notice: CalendarNotice, recipient: User | str, variant: str, *, conta
     key = f"ical:{intervention.ical_uid}:{intervention.ical_sequence}:{method}:{address}"
     queue_templated_email(recipient, "calendar_invitation", subject, dedup_key=key, calendar=calendar,
                           calendar_method=method, kind=kind, intervention=intervention, reason=notice.reason,
-                          changed=notice.changed, link=session_url(intervention, variant))
+                          changed=notice.changed,
+                          # a trainer taken off the session no longer sees its page: their home says what is next
+                          link=absolute_url("main.home") if kind in ("removed", "cancel") and variant == TRAINER
+                          else session_url(intervention, variant))
 
 
 def _calendar_recipients(notice: CalendarNotice) -> list[tuple[User | str, str]]:
