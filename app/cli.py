@@ -396,7 +396,7 @@ def init_app(app: Flask) -> None:
         for intervention_id, code in sorted(result.skipped.items()):
             click.echo(f"Intervention {intervention_id} non proposée ({code}) : elle a changé entre-temps.", err=True)
 
-    @command("export-ics")
+    @command("export-sessions")
     @click.option("--departement", help="Code du département.")
     @click.option("--force", type=FORCES)
     @click.option("--from", "date_from", type=Day(), help="Premier jour (heure du lieu).")
@@ -404,13 +404,18 @@ def init_app(app: Flask) -> None:
     @click.option("--trainer", "matricule", help="Matricule du formateur.")
     @click.option("--status", "statuses", multiple=True, default=("confirmed", "done"), show_default=True,
                   type=Choice(["offered", "confirmed", "done", "not_held", "cancelled"]))
-    @click.option("--output", required=True, type=OutputFile(), help="Fichier .ics.")
-    def export_ics_command(departement, force, date_from, date_to, matricule, statuses, output) -> None:
-        """Export the sessions (all scopes) as one iCalendar file."""
+    @click.option("--format", "file_format", type=Choice(["ics", "csv", "xlsx"]),
+                  help="ics, csv (Excel en français : BOM, « ; ») ou xlsx ; par défaut, celui de l'extension du "
+                       "fichier (.csv, .xlsx), sinon ics.")
+    @click.option("--output", required=True, type=OutputFile(), help="Fichier .ics, .csv ou .xlsx.")
+    def export_sessions_command(departement, force, date_from, date_to, matricule, statuses, file_format,
+                                output) -> None:
+        """Export the sessions (all scopes) as one iCalendar file, a CSV file or an Excel workbook, the columns and
+        formats of the export page (export-ics is the same command)."""
         from sqlalchemy import true
 
         from app.domain.calendar import COORDINATION
-        from app.domain.exports import ExportFilters, export_ics, sessions_for_export
+        from app.domain.exports import ExportFilters, export_csv, export_ics, export_xlsx, sessions_for_export
         from app.emails import url_context
         from app.invitations import organizer_for, session_url
         from app.models import Force
@@ -418,25 +423,34 @@ def init_app(app: Flask) -> None:
         _period(date_from, date_to)
         if departement:
             [departement] = _known_departements([departement])
+        file_format = file_format or {".csv": "csv", ".xlsx": "xlsx"}.get(Path(output).suffix.lower(), "ics")
         filters = ExportFilters(date_from=date_from, date_to=date_to, departement_code=departement,
                                 force=Force(force) if force else None, trainer_matricule=matricule,
                                 statuses=tuple(statuses))
         interventions = sessions_for_export(db.session, filters, true())
-        with url_context():
-            body = export_ics(interventions, name="Relais — export", url_for=session_url,
-                              organizer_for=organizer_for, now=utcnow(), variant=COORDINATION)
+        if file_format == "csv":
+            body = export_csv(interventions)
+        elif file_format == "xlsx":
+            body = export_xlsx(interventions)
+        else:
+            with url_context():
+                body = export_ics(interventions, name="Relais — export", url_for=session_url,
+                                  organizer_for=organizer_for, now=utcnow(), variant=COORDINATION)
         Path(output).write_bytes(body)
         click.echo(f"{len(interventions)} intervention(s) exportée(s) dans {output}")
+
+    app.cli.add_command(export_sessions_command, "export-ics")  # its first name, kept for the scripts that use it
 
     @command("export-trainers")
     @click.argument("file", type=OutputFile())
     def export_trainers_command(file: str) -> None:
         """Write the whole roster as CSV, with the columns import-trainers reads."""
+        from app.domain.imports.tables import BOM
         from app.domain.imports.trainers import export_trainers
         from app.models import Trainer
 
         text = export_trainers(db.session, select(Trainer))
-        Path(file).write_text(text, encoding="utf-8", newline="")
+        Path(file).write_text(BOM + text, encoding="utf-8", newline="")  # what French Excel opens as UTF-8
         click.echo(f"{text.count(chr(10)) - 1} formateur(s) exporté(s) dans {file}.")
 
     @command("import-competence", needs=(SCHEMA, REFERENCE_DATA))

@@ -32,8 +32,9 @@ class ExportForm(RelaisForm):
     establishment = SelectField(_l("Établissement"), validators=[Optional()])
     statuses = MultiCheckboxField(_l("États"), choices=EXPORT_STATUSES,
                                   default=[InterventionStatus.CONFIRMED.value, InterventionStatus.DONE.value])
-    format = RadioField(_l("Format"), choices=[("ics", _l("Agenda (.ics)")), ("csv", _l("Tableur (CSV)"))],
-                        default="ics")
+    format = RadioField(_l("Format"), choices=[("ics", _l("Agenda iCalendar (.ics)")),
+                                               ("csv", _l("Tableur CSV (.csv)")),
+                                               ("xlsx", _l("Classeur Excel (.xlsx)"))], default="ics")
 
     def validate_date_to(self, field) -> None:
         if self.date_from.data and field.data and field.data < self.date_from.data:

@@ -14,7 +14,8 @@ from app.calendars.forms import ExportForm, ResetForm
 from app.domain import feeds
 from app.domain.calendar import COORDINATION, ESTABLISHMENT, TRAINER
 from app.domain.clock import utcnow
-from app.domain.exports import ExportFilters, export_csv, export_ics, sessions_for_export
+from app.domain.exports import ExportFilters, export_csv, export_ics, export_xlsx, sessions_for_export
+from app.domain.imports.tables import XLSX_MIMETYPE
 from app.domain.policies import ESTABLISHMENTS, SESSIONS, departements_of
 from app.domain.writes import written_tables
 from app.extensions import db, limiter
@@ -149,10 +150,14 @@ def _export_choices(form: ExportForm) -> None:
     form.establishment.choices = [("", _("Tous"))] + [(str(i), f"{n} ({c})") for i, n, c in establishments]
 
 
+# The schedule as a spreadsheet: how each format is written, and its type.
+SPREADSHEETS = {"csv": (export_csv, "text/csv; charset=utf-8"), "xlsx": (export_xlsx, XLSX_MIMETYPE)}
+
+
 @bp.route("/export")
 @permission("export", "sessions")
 def export():
-    """The schedule of the scope as .ics or CSV, filtered."""
+    """The schedule of the scope as .ics, CSV or Excel, filtered."""
     form = ExportForm(request.args if request.args else None)
     _export_choices(form)
     if not request.args.get("format"):
@@ -165,11 +170,10 @@ def export():
         establishment_id=int(form.establishment.data) if form.establishment.data else None,
         statuses=tuple(form.statuses.data))
     interventions = sessions_for_export(db.session, filters, SESSIONS.rows(current_user))
-    if form.format.data == "csv":
-        body = export_csv(interventions)
-        response = Response(body, mimetype="text/csv")
-        response.headers["Content-Type"] = "text/csv; charset=utf-8"
-        response.headers["Content-Disposition"] = 'attachment; filename="relais-interventions.csv"'
+    if form.format.data in SPREADSHEETS:
+        write, content_type = SPREADSHEETS[form.format.data]
+        response = Response(write(interventions), content_type=content_type)
+        response.headers["Content-Disposition"] = f'attachment; filename="relais-interventions.{form.format.data}"'
         return response
     body = export_ics(interventions, name="Relais — export", url_for=session_url, organizer_for=organizer_for,
                       now=utcnow(), variant=COORDINATION)

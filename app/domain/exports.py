@@ -1,4 +1,4 @@
-"""Schedules exported by coordinators (.ics and CSV), from the web page and the command line."""
+"""Schedules exported by coordinators (.ics, CSV and Excel), from the web page and the command line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.calendar import Organizer, add_timezones, assemble_feed, new_calendar, session_event
-from app.domain.imports.tables import csv_text
+from app.domain.imports.tables import csv_file, xlsx_file
 from app.domain.timezones import to_local, to_utc
 from app.models import (
     Assignment,
@@ -27,6 +27,7 @@ STATUS_LABELS = {
     InterventionStatus.CONFIRMED: "confirmée", InterventionStatus.DONE: "réalisée",
     InterventionStatus.NOT_HELD: "non tenue", InterventionStatus.CANCELLED: "annulée",
 }
+# The columns of the spreadsheets (CSV and Excel alike).
 CSV_COLUMNS = ("date", "début", "fin", "fuseau", "département", "force", "établissement", "commune", "groupe",
                "personnes", "public", "thèmes", "état", "formateurs", "matricules", "contact", "téléphone",
                "demande")
@@ -93,23 +94,35 @@ def export_ics(interventions: Sequence[Intervention], *, name: str, url_for: Cal
     return assemble_feed(head, events)
 
 
-def export_csv(interventions: Sequence[Intervention]) -> str:
-    """One line per session, local times, semicolons (what French spreadsheets open directly)."""
-    return csv_text([CSV_COLUMNS, *(_csv_row(intervention) for intervention in interventions)])
+def export_csv(interventions: Sequence[Intervention]) -> bytes:
+    """One line per session, local times, as French Excel opens it (BOM, semicolons): `tables.csv_file`."""
+    return csv_file([CSV_COLUMNS, *(_csv_cells(_row(intervention)) for intervention in interventions)])
 
 
-def _csv_row(intervention: Intervention) -> list:
+def export_xlsx(interventions: Sequence[Intervention]) -> bytes:
+    """The same columns as an Excel workbook: the day a date, start and end times of the place, the group's size
+    and the request's number numbers, every text a text (`tables.xlsx_file`)."""
+    return xlsx_file([CSV_COLUMNS, *(_row(intervention) for intervention in interventions)], sheet="Interventions")
+
+
+def _csv_cells(row: list) -> list:
+    # For spreadsheets, not for people (app.formatting writes « 9 h 30 »): a French spreadsheet reads « 11/01/2027 »
+    # as a date and « 09:30 » as a time, and sorts them.
+    day, start, end, *rest = row
+    return [day.strftime("%d/%m/%Y"), start.strftime("%H:%M"), end.strftime("%H:%M"), *rest]
+
+
+def _row(intervention: Intervention) -> list:
+    """The session's cells, typed: its day (a date), start and end (times), all of the place's zone."""
     request = intervention.request
     establishment = request.establishment
     zone = establishment.timezone
     start, end = to_local(intervention.starts_at, zone), to_local(intervention.ends_at, zone)
     accepted = [a.trainer for a in intervention.assignments if a.status is AssignmentStatus.ACCEPTED]
-    # For spreadsheets, not for people (app.formatting writes « 9 h 30 »): a French spreadsheet reads « 11/01/2027 »
-    # as a date and « 09:30 » as a time, and sorts them.
     return [
-        start.strftime("%d/%m/%Y"), start.strftime("%H:%M"), end.strftime("%H:%M"), zone,
+        start.date(), start.time(), end.time(), zone,
         intervention.departement_code, intervention.force.value if intervention.force else "",
-        establishment.name, establishment.commune_name, intervention.group_label, request.people_per_group,
+        establishment.name, establishment.commune_name, f"{intervention.group_label}", request.people_per_group,
         ", ".join(a.label_fr for a in request.audiences), ", ".join(t.label_fr for t in request.topics),
         STATUS_LABELS[intervention.status], ", ".join(t.full_name for t in accepted),
         ", ".join(t.matricule for t in accepted), request.contact_name, request.contact_phone, request.id,

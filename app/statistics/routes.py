@@ -16,7 +16,7 @@ from sqlalchemy import and_, select
 
 from app.access import permission
 from app.domain.clock import utcnow
-from app.domain.imports.tables import csv_text
+from app.domain.imports.tables import csv_file
 from app.domain.policies import REQUESTS, SESSIONS, TRAINERS, departements_of
 from app.domain.revisions import current_revision
 from app.domain.statistics import Dashboard, Period, Table, build_dashboard, school_year
@@ -167,8 +167,7 @@ def table_csv(key: str):
     else:
         table = board.table(key)
         rows = [[str(COLUMNS.get(c, c)) for c in table.columns], *table.rows]
-    response = Response(csv_text(rows), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response = Response(csv_file(rows), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="relais-{key}-{board.period.start.isoformat()}-{board.period.end.isoformat()}.csv"')
     return response

@@ -14,7 +14,7 @@ from app.domain.availability import DEFAULT_SLOTS
 from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
 from app.domain.clock import utcnow
 from app.domain.feeds import refresh_events_of_trainers
-from app.domain.imports.tables import MEGABYTE
+from app.domain.imports.tables import BOM, MEGABYTE
 from app.domain.imports.trainers import LIMITS, ImportFileError, export_trainers, import_trainers, read_table
 from app.domain.policies import STAFF, TRAINER, TRAINERS, departements_of
 from app.domain.roster import (
@@ -119,7 +119,7 @@ def export():
     _, filters = _roster_filters()
     text = export_trainers(db.session, roster_query(current_user, filters, utcnow().date()))
     filename = f"formateurs-{utcnow().date().isoformat()}.csv"
-    return Response("\ufeff" + text, mimetype="text/csv; charset=utf-8",
+    return Response(BOM + text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

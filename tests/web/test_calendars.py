@@ -174,8 +174,9 @@ def test_coordinator_exports_filtered_ics_and_csv(app, client, clock):
     base = {"date_from": "2027-01-01", "date_to": "2027-01-31", "statuses": ["confirmed", "done"]}
     ics = client.get("/calendrier/export", query_string={**base, "format": "ics"})
     assert ics.status_code == 200 and intervention.ical_uid in events(ics)
-    rows = list(csv.reader(io.StringIO(client.get("/calendrier/export", query_string={**base, "format": "csv"})
-                                       .get_data(as_text=True)), delimiter=";"))
+    spreadsheet = client.get("/calendrier/export", query_string={**base, "format": "csv"}).get_data(as_text=True)
+    assert spreadsheet.startswith("\ufeff"), "a BOM: French Excel reads the accents as UTF-8"
+    rows = list(csv.reader(io.StringIO(spreadsheet.removeprefix("\ufeff")), delimiter=";"))
     assert rows[0][:3] == ["date", "début", "fin"]
     assert rows[1][:3] == ["11/01/2027", "09:00", "10:00"] and trainer.matricule in rows[1]
     assert len(rows) == 2

@@ -366,7 +366,8 @@ def test_import_creates_trainers_then_reimport_is_unchanged_and_export_round_tri
     second_export = tmp_path / "export2.csv"
     runner.invoke(args=["export-trainers", str(second_export)])
     assert first_export.read_bytes() == second_export.read_bytes()
-    assert first_export.read_text().splitlines()[0] == HEADER
+    assert first_export.read_text(encoding="utf-8-sig").splitlines()[0] == HEADER
+    assert first_export.read_bytes().startswith(b"\xef\xbb\xbf"), "a BOM: French Excel reads the accents as UTF-8"
 
 
 def test_dry_run_writes_nothing_and_tells_what_would_change(runner, app, clock, tmp_path):

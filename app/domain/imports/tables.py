@@ -4,7 +4,11 @@
   (it starts with = + - @, a tab or a carriage return: `=HYPERLINK(…)`, `@SUM(…)`) is written with a leading
   single quote, as OWASP recommends against "CSV injection". Plain numbers such as -21.1 are left as they are: a
   number runs nothing. The imports take the quote off again (`restore`), so that export → import gives the
-  original text back, a name starting with "-" or "=" included.
+  original text back, a name starting with "-" or "=" included. A CSV handed to a person (`csv_file`) is what
+  French Excel opens as it is: UTF-8 with a byte-order mark (without it Excel reads « Ã© » for « é »), `;`
+  between cells, decimal commas. `xlsx_file`, the one XLSX writer, writes the same rows typed (dates, times,
+  numbers) and every text as a text cell, never a formula: one that looks like a formula (the same rule) is
+  marked as Excel marks a text typed with a leading quote (quotePrefix), its text intact.
 - Reading (`read_rows`): within limits checked before anything large is built (the file's size, its rows, its
   columns, each cell, and for XLSX the uncompressed size declared by the archive, checked before openpyxl opens
   it: Python's zipfile never inflates an entry beyond the size its directory declares, so a zip bomb is refused
@@ -20,7 +24,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from flask_babel import format_decimal
@@ -36,6 +40,11 @@ _FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _XLSX_MAX_ENTRIES = 1000  # a workbook of one sheet holds a dozen parts
+BOM = "\ufeff"  # the byte-order mark by which Excel knows a CSV file is UTF-8
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an XLSX cannot hold
+_XLSX_FORMATS = {datetime: "dd/mm/yyyy hh:mm", date: "dd/mm/yyyy", time: "hh:mm"}
+_XLSX_WIDTH = (6, 60)  # a column's width in characters, at least and at most
 
 
 class ImportFileError(ValueError):
@@ -56,12 +65,19 @@ class TableLimits:
 # -- writing ------------------------------------------------------------------------------------------
 
 
+def looks_like_formula(text: str) -> bool:
+    """What a spreadsheet would take for a formula if it were typed: = + - @, a tab or a carriage return first
+    (after any quotes), and not a plain number."""
+    return bool(_FORMULA_START.match(text)) and not _PLAIN_NUMBER.fullmatch(text)
+
+
 def neutralise(value: object) -> str:
-    """The cell's text, quoted when a spreadsheet would take it for a formula."""
+    """The cell's text, quoted when a spreadsheet would take it for a formula; a decimal number with a comma (what
+    a French spreadsheet reads as a number)."""
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")
     text = "" if value is None else str(value)
-    if _FORMULA_START.match(text) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return "'" + text if looks_like_formula(text) else text
 
 
 def restore(text: str) -> str:
@@ -76,6 +92,69 @@ def csv_text(rows: Iterable[Sequence[object]], *, delimiter: str = ";", lineterm
     for row in rows:
         writer.writerow([neutralise(value) for value in row])
     return out.getvalue()
+
+
+def csv_file(rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV file for people: what French Excel opens with its accents and columns (BOM, `;`, decimal commas)."""
+    return (BOM + csv_text(rows)).encode("utf-8")
+
+
+def xlsx_file(rows: Iterable[Sequence[object]], *, sheet: str) -> bytes:
+    """The rows (the header first) as an Excel workbook of one sheet: the header bold, frozen and filtered, columns
+    as wide as their content; a date, time or number as such (give local times, without zone: a spreadsheet has
+    none), every text a text cell, never a formula."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.title = _XML_ILLEGAL.sub("", sheet)[:31]
+    widths: dict[int, int] = {}
+    bold = Font(bold=True)
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row, start=1):
+            cell = worksheet.cell(row=number, column=column)
+            width = _xlsx_value(cell, value)
+            widths[column] = max(widths.get(column, 0), width)
+            if number == 1:
+                cell.font = bold
+    for column, width in widths.items():
+        worksheet.column_dimensions[_column_letter(column)].width = min(max(width + 2, _XLSX_WIDTH[0]),
+                                                                        _XLSX_WIDTH[1])
+    worksheet.freeze_panes = "A2"
+    if worksheet.max_row > 1:
+        worksheet.auto_filter.ref = worksheet.dimensions
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _xlsx_value(cell, value: object) -> int:
+    """Writes `value` into the cell with its type; returns how many characters it shows."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, int | float):
+        cell.value = value
+        return len(str(value))
+    for kind, number_format in _XLSX_FORMATS.items():
+        if isinstance(value, kind):
+            cell.value = value.replace(tzinfo=None) if isinstance(value, datetime | time) else value
+            cell.number_format = number_format
+            return len(number_format)
+    text = _XML_ILLEGAL.sub("", str(value))
+    cell.value = text
+    cell.data_type = "s"  # openpyxl makes a text starting with "=" a formula: it stays a text
+    if looks_like_formula(text):
+        cell.quotePrefix = True  # as Excel writes a text typed after a quote: shown as typed, never run
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def _column_letter(column: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(column)
 
 
 # -- reading ------------------------------------------------------------------------------------------
