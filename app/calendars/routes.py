@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -51,10 +54,69 @@ def _own_feed() -> CalendarFeed | None:
     return feeds.feed_of(db.session, _secret(), user=current_user)
 
 
-def feed_urls(feed: CalendarFeed) -> tuple[str, str]:
+def feed_urls(feed: CalendarFeed, filters: feeds.FeedFilters = feeds.ALL) -> tuple[str, str]:
     token = feeds.feed_token(_secret(), feed.nonce)
     https = current_app.config["RELAIS_BASE_URL"].rstrip("/") + url_for("calendars.feed", token=token)
+    if filters.parameters():
+        https += "?" + urlencode(filters.parameters())
     return https, "webcal://" + https.split("://", 1)[1]
+
+
+@dataclass(frozen=True)
+class FeedChoice:
+    """The feed "Mon agenda" shows: its filters (chosen in the form, or offered), how many sessions it holds and
+    what it would weigh; `error` when the form's values mean nothing."""
+
+    filters: feeds.FeedFilters
+    chosen: bool
+    count: int
+    size: int
+    error: str | None = None
+
+    @property
+    def too_big(self) -> bool:
+        return self.size > feeds.SIZE_LIMIT
+
+    @property
+    def kilobytes(self) -> int:
+        return max(1, round(self.size / 1000))
+
+
+def _feed_choice(feed: CalendarFeed) -> FeedChoice:
+    """What the filters of the form ask for, else the address offered (under 1 MB), with its estimated size."""
+    now = utcnow()
+    source = feeds.feed_source(db.session, feed, now, calendar_salt())
+    if source is None:
+        return FeedChoice(feeds.ALL, False, 0, feeds.estimated_size(0, 0))
+    event_bytes = feeds.typical_event_bytes(db.session, source.variant)
+    error = None
+    chosen = any(name in request.args for name in feeds.FILTER_PARAMETERS)
+    filters = feeds.ALL
+    if chosen:
+        try:
+            filters = feeds.read_filters(request.args.to_dict(flat=False))
+        except feeds.FeedFilterError as refused:
+            error, chosen = str(refused.message), False
+    if not chosen:
+        filters = feeds.offered_filters(db.session, current_user, now, event_bytes, source.fingerprint.count)
+    count = (source.fingerprint.count if filters == feeds.ALL
+             else feeds.feed_count(db.session, current_user, now, filters))
+    return FeedChoice(filters, chosen, count, feeds.estimated_size(count, event_bytes), error)
+
+
+# The names of the filters in the feed's address, for the form of "Mon agenda" (which asks with the same ones).
+FILTER_NAMES = {"force": feeds.FORCE_PARAMETER, "departement": feeds.DEPARTEMENT_PARAMETER,
+                "days_back": feeds.DAYS_BACK_PARAMETER, "days_ahead": feeds.DAYS_AHEAD_PARAMETER,
+                "most_back": feeds.PAST_WINDOW.days, "most_ahead": feeds.FUTURE_WINDOW.days}
+
+
+def _force_choices() -> list[tuple[str, str]]:
+    """The forces the person's feed may be narrowed to: those of their scope (both for an admin)."""
+    forces = [Force.POLICE, Force.GENDARMERIE]
+    if current_user.role is Role.COORDINATOR and all(scope.force is not None for scope in current_user.scopes):
+        forces = [force for force in forces if any(scope.force is force for scope in current_user.scopes)]
+    labels = {Force.POLICE: _("Police nationale"), Force.GENDARMERIE: _("Gendarmerie nationale")}
+    return [(force.value, labels[force]) for force in forces]
 
 
 @bp.route("/")
@@ -65,9 +127,15 @@ def mine():
         abort(404)
     if written_tables(db.session):
         db.session.commit()  # a feed created on first visit (a visit that wrote nothing keeps its objects loaded)
-    https, webcal = feed_urls(feed)
-    return render_template("calendars/mine.html", feed=feed, https_url=https, webcal_url=webcal,
+    choice = _feed_choice(feed)
+    https, webcal = feed_urls(feed, choice.filters)
+    coordination = current_user.role in (Role.COORDINATOR, Role.ADMIN)
+    page = render_template("calendars/mine.html", feed=feed, https_url=https, webcal_url=webcal, choice=choice,
+                           size_limit_mb=feeds.SIZE_LIMIT // 1_000_000, parameters=FILTER_NAMES,
+                           departements=departements_of(db.session, current_user) if coordination else [],
+                           forces=_force_choices() if coordination else [],
                            reset_form=ResetForm(), reset_all_form=ResetForm(prefix="tous"))
+    return page, 400 if choice.error else 200
 
 
 @bp.route("/reinitialiser", methods=["POST"])
@@ -101,24 +169,37 @@ def reset_all():
 def feed(token: str):
     """The subscribed feed: no log-in, the token is the key; 304 when nothing changed."""
     found = feeds.find_feed(db.session, token)
+    if found is None:
+        abort(404)
+    try:
+        filters = feeds.read_filters(request.args.to_dict(flat=False))
+    except feeds.FeedFilterError as refused:
+        response = Response(str(refused.message), status=400, mimetype="text/plain")
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        return response
     now = utcnow()
-    source = feeds.feed_source(db.session, found, now, calendar_salt()) if found is not None else None
+    source = feeds.feed_source(db.session, found, now, calendar_salt(), filters)
     if source is None:
         abort(404)
     etag = source.fingerprint.etag
     modified = source.fingerprint.last_modified or found.created_at
-    if etag in request.if_none_match or (not request.if_none_match and request.if_modified_since is not None
-                                         and modified.replace(microsecond=0) <= request.if_modified_since):
+    # If-None-Match is compared weakly (RFC 9110 §13.1.2): a proxy may have made the tag W/"…".
+    if request.if_none_match.contains_weak(etag) or (
+            not request.if_none_match and request.if_modified_since is not None
+            and modified.replace(microsecond=0) <= request.if_modified_since):
         response = Response(status=304)
     else:
         body, built = feeds.build_feed(db.session, source.rows(), name=source.name, salt=calendar_salt(),
-                                       url_for=session_url, organizer_for=organizer_for)
+                                       url_for=session_url, organizer_for=organizer_for, zone=source.zone())
         if built:
             db.session.commit()  # the events it serialized, kept for the next build (no e-mail, no refusal)
         response = calendar_response(body, "relais.ics", attachment=False)
+    # The same validators and caching headers on the 200 and the 304 (RFC 9110 §15.4.5), Vary included: whether
+    # Flask adds Cookie must not depend on which path read the session.
     response.set_etag(etag)
     response.last_modified = modified
     response.headers["Cache-Control"] = "private, max-age=300"
+    response.vary.add("Cookie")
     return response
 
 
