@@ -113,6 +113,13 @@ class Config:
     RELAIS_PROXY_ADDRESSES = os.environ.get("RELAIS_PROXY_ADDRESSES", "127.0.0.1,::1")
     RELAIS_HSTS_SECONDS = env_int("RELAIS_HSTS_SECONDS", 31536000)
 
+    # People's own CalDAV calendars (#19): the Fernet key(s) of their stored application passwords (comma-separated,
+    # the first encrypts, all decrypt: a rotation), derived from SECRET_KEY when unset; http:// servers refused
+    # unless allowed (a closed network), except on this machine; seconds before a silent server counts as down.
+    RELAIS_CALDAV_KEY = os.environ.get("RELAIS_CALDAV_KEY", "")
+    RELAIS_CALDAV_ALLOW_HTTP = env_bool("RELAIS_CALDAV_ALLOW_HTTP", False)
+    RELAIS_CALDAV_TIMEOUT = env_int("RELAIS_CALDAV_TIMEOUT", 15)
+
 
 class DevelopmentConfig(Config):
     DEBUG = True

@@ -7,6 +7,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.domain.caldav_push import enqueue_push
 from app.domain.calendar import ESTABLISHMENT, TRAINER, Organizer, session_event, single_event_calendar
 from app.domain.changes import CalendarNotice, Change
 from app.domain.clock import utcnow
@@ -76,6 +77,7 @@ def _queue(notice: CalendarNotice, recipient: User | str, variant: str, *, conta
     else:
         kind, subject = "new", _l("Invitation : %(summary)s", summary=name)
     calendar = event_calendar(intervention, variant, method, notice=notice, contact=contact).decode("utf-8")
+    enqueue_push(db.session, recipient, intervention, calendar, method, utcnow())  # their own CalDAV calendar
     # One message per change and recipient, whatever retries or double clicks happen.
     key = f"ical:{intervention.ical_uid}:{intervention.ical_sequence}:{method}:{address}"
     queue_templated_email(recipient, "calendar_invitation", subject, dedup_key=key, calendar=calendar,

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import unit_of_work
+from app.domain import caldav_push
 from app.domain.certification_warnings import warnings_due
 from app.domain.offers import OfferSettings, expire_offer, expired_offer_ids
 from app.domain.reminders import (
@@ -135,6 +136,14 @@ def weekly_digest(session: Session, now: datetime) -> int:
     return queued
 
 
+def push_to_calendars(session: Session, now: datetime) -> int:
+    """The changes of sessions waiting for people's own CalDAV calendars (app.domain.caldav_push): written, or
+    back in the queue with back-off; returns how many were written."""
+    config = current_app.config
+    return caldav_push.push_due(session, now, caldav_push.keys_from(config),
+                                timeout=config["RELAIS_CALDAV_TIMEOUT"]).written
+
+
 # name shown in the command's report → job, in the order they run
 JOBS: dict[str, Job] = {
     "avertissements-habilitation": warn_expiring_certifications,
@@ -143,9 +152,11 @@ JOBS: dict[str, Job] = {
     "comptes-rendus-en-retard": remind_overdue_reports,
     "invitations-avis": invite_feedback,
     "synthese-hebdomadaire": weekly_digest,
+    "agendas-caldav": push_to_calendars,
 }
-# The jobs that write messages and nothing else (the expiry commits offer by offer).
-MESSAGE_JOBS = tuple(name for name in JOBS if name != "propositions-expirees")
+# The jobs that write messages and nothing else (the expiry commits offer by offer, the CalDAV push talks to
+# servers).
+MESSAGE_JOBS = tuple(name for name in JOBS if name not in ("propositions-expirees", "agendas-caldav"))
 
 
 def run_periodic_jobs(session: Session, now: datetime) -> dict[str, int]:

@@ -22,6 +22,7 @@ from app.domain.clock import clock as app_clock
 from app.domain.reference_data import sync_reference_data
 from app.extensions import db
 from tests.helpers import RecordingHandler, database_beside, empty_tables, login, restart_identifiers
+from tests.radicale import radicale  # noqa: F401  (a real CalDAV server on loopback, #19)
 
 
 @pytest.fixture(scope="session")

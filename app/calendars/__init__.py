@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("calendars", __name__)
 
-from app.calendars import routes  # noqa: E402,F401
+from app.calendars import caldav_routes, routes  # noqa: E402,F401

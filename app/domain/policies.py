@@ -375,6 +375,14 @@ class CoordinationOfficePolicy(Policy):
     ACTIONS: ClassVar = {"list": ADMIN, "edit": ADMIN}
 
 
+class CalDAVPolicy(Policy):
+    """A person's own CalDAV calendar, where Relais writes the sessions they are invited to: trainers and
+    establishments' staff (the people invitations go to), each their own."""
+
+    resource = "caldav"
+    ACTIONS: ClassVar = {"connect": REQUESTER | TRAINER, "disconnect": REQUESTER | TRAINER}
+
+
 REQUESTS = RequestPolicy()
 SESSIONS = SessionPolicy()
 ASSIGNMENTS = AssignmentPolicy()
@@ -389,10 +397,11 @@ PLANNING = PlanningPolicy()
 AGENDA = AgendaPolicy()
 STATISTICS = StatisticsPolicy()
 ACCOUNTS = AccountPolicy()
+CALDAV = CalDAVPolicy()
 COORDINATION_OFFICES = CoordinationOfficePolicy()
 POLICIES: dict[str, Policy] = {policy.resource: policy for policy in (
     REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, UNITS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
-    AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES)}
+    AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES, CALDAV)}
 
 
 def policy_table() -> list[tuple[str, str, frozenset[Role]]]:

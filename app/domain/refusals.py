@@ -62,6 +62,22 @@ MESSAGES = {
     "registration_decided": _l("Cette inscription a déjà été traitée."),
     "establishment_unconfirmed": _l("L'inscription de votre établissement attend la confirmation de la coordination "
                                     "départementale : vous pourrez le faire dès qu'elle l'aura confirmée."),
+    # a person's own CalDAV calendar (app/domain/caldav_push.py)
+    "caldav_address": _l("Donnez l'adresse complète du serveur, qui commence par https:// (sans identifiant ni mot "
+                         "de passe dedans)."),
+    "caldav_https": _l("L'adresse doit commencer par https:// : le mot de passe ne doit pas circuler en clair."),
+    "caldav_unreachable": _l("Le serveur ne répond pas à cette adresse : vérifiez-la (et qu'il est joignable depuis "
+                             "Internet)."),
+    "caldav_credentials": _l("Le serveur refuse cet identifiant ou ce mot de passe d'application : vérifiez-les, ou "
+                             "créez un nouveau mot de passe d'application."),
+    "caldav_no_calendar": _l("Aucun agenda à cette adresse : donnez l'adresse CalDAV de votre agenda (ou de votre "
+                             "compte, s'il a au moins un agenda)."),
+    "caldav_not_caldav": _l("Cette adresse ne répond pas comme un serveur d'agenda CalDAV : vérifiez-la dans les "
+                            "réglages de votre agenda."),
+    "caldav_not_invited": _l("Relais n'envoie des interventions qu'aux formateurs et aux établissements : il n'y a "
+                             "rien à inscrire dans votre agenda."),
+    "caldav_nothing_to_force": _l("Cette intervention n'attend plus de décision : elle a déjà été inscrite ou "
+                                  "remplacée."),
 }
 
 
