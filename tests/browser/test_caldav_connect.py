@@ -1,0 +1,72 @@
+"""In Chromium: a trainer connects their own CalDAV calendar (a real Radicale on loopback) from « Mon agenda », is
+told next to the field when the password is wrong, then sees the calendar connected and, once the worker ran, the
+last success (#19); axe and no overflow at desktop width and at 390 px. With RELAIS_SHOTS=<folder>, each state is
+saved as a screenshot at both widths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.domain import caldav_push
+from app.domain.clock import utcnow
+from app.extensions import db
+from tests.browser.helpers import assert_accessible, log_in
+from tests.factories import PASSWORD as ACCOUNT_PASSWORD
+from tests.factories import make_confirmed_session
+from tests.radicale import PASSWORD, USER
+
+pytestmark = pytest.mark.browser
+
+
+def check_both_widths(page, name: str) -> None:
+    folder = os.environ.get("RELAIS_SHOTS")
+    size = page.viewport_size
+    for width, suffix in ((1280, "desktop"), (390, "390")):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert_accessible(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} wider than {width} px"
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.locator("#agenda-caldav").scroll_into_view_if_needed()
+            page.screenshot(path=f"{folder}/{name}-{suffix}.png", full_page=True)
+    page.set_viewport_size(size)
+
+
+def test_a_trainer_connects_their_calendar_from_the_page(app, radicale, page):
+    radicale.make_calendar(name="Agenda de service")
+    intervention, trainer, _ = make_confirmed_session()
+    db.session.commit()
+    log_in(page, trainer.user.email, ACCOUNT_PASSWORD)
+    page.goto("/calendrier/")
+    section = page.locator("section", has=page.locator("#agenda-caldav"))
+    check_both_widths(page, "caldav-formulaire")
+
+    page.get_by_label("Adresse CalDAV de votre agenda").fill(radicale.url)
+    page.get_by_label("Identifiant sur ce serveur").fill(USER)
+    password = page.get_by_label("Mot de passe d'application")
+    password.fill("pas-le-bon")
+    section.get_by_role("button", name="Connecter mon agenda").click()
+    page.wait_for_load_state()
+    password = page.get_by_label("Mot de passe d'application")
+    assert password.get_attribute("aria-invalid") == "true"
+    assert "refuse cet identifiant" in page.locator("#password-erreur").inner_text()
+    assert password.input_value() == ""  # never written back
+    assert page.get_by_label("Adresse CalDAV de votre agenda").input_value() == radicale.url
+    check_both_widths(page, "caldav-erreur")
+
+    password.fill(PASSWORD)
+    page.get_by_role("button", name="Connecter mon agenda").click()
+    page.wait_for_url("**/calendrier/#agenda-caldav")
+    assert "Agenda « Agenda de service » connecté" in page.get_by_role("status").first.inner_text()
+    assert "1 changement à inscrire" in page.locator("#agenda-caldav").locator("xpath=..").inner_text()
+    assert PASSWORD not in page.content()
+
+    assert caldav_push.push_due(db.session, utcnow(), caldav_push.keys_from(app.config), timeout=5).written == 1
+    page.reload()
+    panel = page.locator("#agenda-caldav").locator("xpath=..").inner_text()
+    assert "aucune pour l'instant" not in panel and "Déconnecter cet agenda" in panel
+    check_both_widths(page, "caldav-connecte")
+    assert intervention.ical_uid in radicale.events()
