@@ -131,7 +131,7 @@ def mine():
     https, webcal = feed_urls(feed, choice.filters)
     coordination = current_user.role in (Role.COORDINATOR, Role.ADMIN)
     page = render_template("calendars/mine.html", feed=feed, https_url=https, webcal_url=webcal, choice=choice,
-                           size_limit_mb=feeds.SIZE_LIMIT // 1_000_000, parameters=FILTER_NAMES,
+                           size_limit_mb=feeds.SIZE_LIMIT / 1_000_000, parameters=FILTER_NAMES,
                            departements=departements_of(db.session, current_user) if coordination else [],
                            forces=_force_choices() if coordination else [],
                            reset_form=ResetForm(), reset_all_form=ResetForm(prefix="tous"))
