@@ -258,6 +258,7 @@ def init_app(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has accounts.")
     def demo_data_command(seed: int, scale: str, if_empty: bool) -> None:
         """Fill an empty database with a realistic, deterministic data set."""
+        from app.domain import caldav_push
         from app.domain.demo import build_demo_data, database_is_empty
         from app.jobs import write_messages
 
@@ -270,7 +271,8 @@ def init_app(app: Flask) -> None:
         started = time.perf_counter()
         result = run(lambda: build_demo_data(db.session, seed=seed, scale=scale, today=utcnow().date(),
                                              password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"),
-                                             write_messages=write_messages)).value
+                                             write_messages=write_messages,
+                                             caldav_keys=caldav_push.keys_from(current_app.config))).value
         elapsed = time.perf_counter() - started
         click.echo(f"Données de démonstration ({scale}, graine {seed}) chargées en {elapsed:.1f} s : "
                    + ", ".join(f"{count} {name}" for name, count in result.counts.items()))

@@ -369,7 +369,7 @@ class _Retry(Exception):  # noqa: N818
         self.detail = detail
 
 
-def _resource_url(calendar_url: str, uid: str) -> str:
+def resource_url(calendar_url: str, uid: str) -> str:
     base = calendar_url if calendar_url.endswith("/") else calendar_url + "/"
     return urljoin(base, quote(uid, safe="@-._~") + ".ics")
 
@@ -386,7 +386,7 @@ def _calendar_gone(calendar: caldav.Calendar) -> bool:
 
 def _write(client: caldav.DAVClient, calendar: caldav.Calendar, row: Claimed) -> tuple[str | None, str | None]:
     """One write; returns (etag, href) of the copy now on the server (None, None after a DELETE)."""
-    url = row.href or _resource_url(str(calendar.url), row.uid)
+    url = row.href or resource_url(str(calendar.url), row.uid)
     event = caldav.Event(client=client, url=url, parent=calendar)
     conditional = row.etag is not None and not row.forced
     if row.action is PushAction.DELETE:

@@ -94,9 +94,11 @@ class DemoResult:
 class DemoBuilder:
     TRAVEL = timedelta(hours=1)  # between two sessions of one trainer at different places
     def __init__(self, session: Session, seed: int, scale: str, today: date, password_hash_method: str | None = None,
-                 year_sessions: int | None = None, write_messages: MessageWriter | None = None):
+                 year_sessions: int | None = None, write_messages: MessageWriter | None = None,
+                 caldav_keys=None):
         self.session = session
         self.write_messages = write_messages
+        self.caldav_keys = caldav_keys  # the application's (flask demo-data): the demo's passwords stay readable
         self.seed = seed
         self.random = random.Random(seed)
         self.fake = Faker("fr_FR")
@@ -168,6 +170,7 @@ class DemoBuilder:
         self.build_report_stories()
         self.build_partly_cancelled_request()
         self.build_outbox()
+        self.build_caldav_connections()
         self.build_join_requests()
         self.result.counts.update({
             "départements": len(self.scale.departements),
@@ -490,6 +493,77 @@ class DemoBuilder:
                 message.status, message.attempts = MessageStatus.SENT, 1
                 message.sent_at = message.created_at + timedelta(minutes=1 + number % 4)
         self.message_count = len(messages)
+
+    # The demo's own CalDAV servers: their names never resolve, so `tick` finds them down and backs off.
+    CALDAV_SERVERS = (
+        ("formateur.pfad@relais.demo", "https://nuage.interieur.demo/remote.php/dav/",
+         "calendars/{user}/personnel/", "Personnel"),
+        ("formatrice.frad@relais.demo", "https://agenda.gendarmerie.demo/SOGo/dav/", "{user}/Calendar/personal/",
+         "Agenda personnel"),
+    )
+
+    def build_caldav_connections(self) -> None:
+        """The two demo trainers write their sessions into their own CalDAV calendar (#19): the PFAD's server took
+        every change yesterday; the FRAD's has not answered since this morning (the changes wait, tried again
+        with back-off), and she changed one session in her calendar, which Relais will not overwrite unless she
+        says so."""
+        from cryptography.fernet import Fernet, MultiFernet
+
+        from app.domain.caldav_push import personal_copy, resource_url
+        from app.domain.calendar import TRAINER, Organizer, session_event, single_event_calendar
+        from app.models import (
+            Assignment,
+            AssignmentStatus,
+            CalendarConnection,
+            CalendarPush,
+            ConnectionState,
+            Intervention,
+            InterventionStatus,
+            PushAction,
+            PushStatus,
+        )
+
+        now = self._moment(days_ago=0)
+        keys = self.caldav_keys or MultiFernet([Fernet(Fernet.generate_key())])
+        for index, (email, server, path, name) in enumerate(self.CALDAV_SERVERS):
+            trainer = next((t for t in self.trainers if t.user.email == email), None)
+            if trainer is None:
+                continue
+            username = email.split("@")[0]
+            connection = CalendarConnection(
+                user=trainer.user, server_url=server, username=username, calendar_name=name,
+                password_encrypted=keys.encrypt(f"demo-{username}-appli".encode()).decode(),
+                calendar_url=server + path.format(user=username), state=ConnectionState.ACTIVE,
+                created_at=self._moment(days_ago=45), last_success_at=now - timedelta(days=1 + 2 * index, hours=-2))
+            if index == 1:
+                connection.last_error, connection.last_error_at = "unreachable", now - timedelta(minutes=40)
+            self.session.add(connection)
+            self.session.flush()
+            sessions = self.session.scalars(
+                select(Intervention).join(Assignment, Assignment.intervention_id == Intervention.id)
+                .where(Assignment.trainer_id == trainer.id, Assignment.status == AssignmentStatus.ACCEPTED,
+                       Intervention.status == InterventionStatus.CONFIRMED, Intervention.ends_at >= now)
+                .order_by(Intervention.starts_at)).all()
+            for number, intervention in enumerate(sessions):
+                event = session_event(intervention, variant=TRAINER, url=f"/formateur/interventions/{intervention.id}",
+                                      organizer=Organizer(f"coordination-{intervention.departement_code.lower()}"
+                                                          "@interieur.demo"), stamp=now - timedelta(days=1))
+                text = personal_copy(single_event_calendar(event, intervention.request.establishment.timezone)
+                                     .decode("utf-8"))
+                row = CalendarPush(
+                    connection_id=connection.id, intervention_id=intervention.id, uid=intervention.ical_uid,
+                    action=PushAction.PUT, calendar=text, status=PushStatus.DONE, attempts=0,
+                    next_attempt_at=connection.last_success_at, updated_at=connection.last_success_at,
+                    done_at=connection.last_success_at, etag=f'"{intervention.ical_uid[:8]}-{number}"',
+                    href=resource_url(connection.calendar_url, intervention.ical_uid))
+                if index == 1 and number == 0:
+                    row.status = PushStatus.CONFLICT
+                    row.last_error = "412: changed in the calendar since Relais wrote it"
+                elif index == 1:
+                    row.status, row.attempts = PushStatus.PENDING, 3
+                    row.next_attempt_at, row.last_error = now + timedelta(hours=3), "unreachable"
+                self.session.add(row)
+        self.session.flush()
 
     def build_offers(self) -> None:
         """Offers in every state, made through the real rules: pending (two for each demo trainer),
@@ -950,8 +1024,10 @@ def database_is_empty(session: Session) -> bool:
 
 def build_demo_data(session: Session, seed: int, scale: str, today: date,
                     password_hash_method: str | None = None, year_sessions: int | None = None,
-                    write_messages: MessageWriter | None = None) -> DemoResult:
+                    write_messages: MessageWriter | None = None, caldav_keys=None) -> DemoResult:
     """Fills an empty database; the caller commits. `year_sessions`: the scale's school year unless given;
     `write_messages(session, now)`: writes the periodic jobs' e-mails of the morning (app.jobs.write_messages),
-    none without it."""
-    return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions, write_messages).build()
+    none without it. `caldav_keys`: the cipher of the connected calendars' passwords (a throwaway key without it).
+    """
+    return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions, write_messages,
+                       caldav_keys).build()

@@ -70,3 +70,16 @@ def test_a_trainer_connects_their_calendar_from_the_page(app, radicale, page):
     assert "aucune pour l'instant" not in panel and "Déconnecter cet agenda" in panel
     check_both_widths(page, "caldav-connecte")
     assert intervention.ical_uid in radicale.events()
+
+
+def test_the_demo_trainer_whose_server_is_down_sees_why_and_the_session_she_changed(demo, page):
+    from app.domain.demo import DEMO_PASSWORD
+
+    log_in(page, "formatrice.frad@relais.demo", DEMO_PASSWORD)
+    page.goto("/calendrier/")
+    panel = page.locator("#agenda-caldav").locator("xpath=..")
+    text = panel.inner_text()
+    assert "Agenda personnel" in text and "ne répond pas" in text and "changements à inscrire" in text
+    assert "modifiée dans votre agenda" in text
+    assert panel.get_by_role("button", name="Remplacer par la version de Relais").count() == 1
+    check_both_widths(page, "caldav-demo-serveur-injoignable")

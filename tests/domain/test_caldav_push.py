@@ -298,3 +298,21 @@ def test_nothing_is_queued_for_people_without_a_calendar(app, clock):
     assert run(lambda: offers.assign_directly(db.session, intervention, trainer, MONDAY_9,
                                               MONDAY_9 + timedelta(hours=1), coordinator, utcnow())).ok
     assert db.session.scalar(select(func.count(CalendarPush.id))) == 0
+
+
+def test_the_demo_shows_a_calendar_that_works_and_one_whose_server_is_down(app):
+    from datetime import date
+
+    from tests.factories import build_demo
+
+    build_demo(7, date(2026, 11, 30))
+    db.session.commit()
+    connections = {c.user.email: c for c in db.session.scalars(select(CalendarConnection))}
+    working, down = connections["formateur.pfad@relais.demo"], connections["formatrice.frad@relais.demo"]
+    assert working.last_success_at is not None and working.last_error is None
+    assert down.last_error == "unreachable" and down.state is ConnectionState.ACTIVE
+    statuses = {row.status for row in db.session.scalars(select(CalendarPush).where(
+        CalendarPush.connection_id == down.id))}
+    assert statuses == {PushStatus.CONFLICT, PushStatus.PENDING}
+    assert all(row.status is PushStatus.DONE for row in db.session.scalars(select(CalendarPush).where(
+        CalendarPush.connection_id == working.id)))
