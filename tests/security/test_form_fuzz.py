@@ -103,7 +103,8 @@ def form_data(fields: dict, token: str) -> st.SearchStrategy:
 
 def pages_for(app, world: World) -> list[str]:
     """Every page a GET reaches, once for each of the person's objects in a different state (the forms differ)."""
-    urls = ["/planification/?date_from=2027-01-04&date_to=2027-01-29&departement=69&force=police"]
+    urls = ["/planification/?date_from=2027-01-04&date_to=2027-01-29&departement=69&force=police",
+            "/admin/coordinations/69/police"]  # its arguments are a département's code and a force, not ids
     for rule in app.url_map.iter_rules():
         if rule.endpoint in SKIPPED_ENDPOINTS or "GET" not in rule.methods or rule.endpoint == "calendars.feed":
             continue
