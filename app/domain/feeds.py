@@ -395,7 +395,7 @@ def typical_event_bytes(session: Session, variant: str) -> int:
     sample = (select(func.length(CalendarEntry.vevent).label("size"))
               .where(CalendarEntry.variant == variant).limit(SAMPLE).subquery())
     mean = session.scalar(select(func.avg(sample.c.size)))
-    return round(mean * 1.05) if mean else TYPICAL_EVENT_BYTES  # characters to bytes: accents take two
+    return round(float(mean) * 1.05) if mean else TYPICAL_EVENT_BYTES  # characters to bytes: accents take two
 
 
 def estimated_size(count: int, event_bytes: int) -> int:
