@@ -20,8 +20,8 @@ from app.operations import SECRET_ARGUMENTS, redact
 from tests.factories import make_trainer, make_user
 from tests.helpers import gunicorn_running
 
-# Route arguments that are no secret: a language code, the name of a statistics table, a static file.
-PLAIN_ARGUMENTS = frozenset({"code", "key", "filename"})
+# Route arguments that are no secret: a language code, the name of a statistics table, a static file, a territory.
+PLAIN_ARGUMENTS = frozenset({"code", "key", "filename", "departement_code", "force"})
 SECRET = "logs-test-secret-key"
 EXAMPLE_TOKEN = "eyJ1aWQiOjQyLCJmcCI6ImFiYyJ9.Z0x9aA.s3cr3t-S1gnature_xyz"
 
