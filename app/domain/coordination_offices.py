@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.domain.calendar import Organizer
@@ -41,9 +41,28 @@ class Answering:
     source: str  # OFFICE, COORDINATOR or SENDER
 
 
+# A feed of 500 sessions asks 500 times for a handful of territories: the answers are kept on the session until
+# its next flush or the end of its transaction (when an office or a coordinator may have changed).
+_KEPT = "relais.answering"
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_transaction_end")
+def _forget_answers(session: Session, *_: object) -> None:
+    session.info.pop(_KEPT, None)
+
+
 def answering(session: Session, departement: Departement, force: Force | str | None, sender: str) -> Answering:
     """The configured office of (département, force), else its first active coordinator, else the sender."""
     force = Force(force) if force else None
+    kept = session.info.setdefault(_KEPT, {})
+    key = (departement.code, force, sender)
+    if key not in kept:
+        kept[key] = _answering(session, departement, force, sender)
+    return kept[key]
+
+
+def _answering(session: Session, departement: Departement, force: Force | None, sender: str) -> Answering:
     office = None if force is None else session.scalar(select(CoordinationOffice).where(
         CoordinationOffice.departement_code == departement.code, CoordinationOffice.force == force))
     name = default_name(departement.label, force)
@@ -108,6 +127,7 @@ def save_office(session: Session, *, departement_code: str, force: Force, email:
                 actor: User | None, now: datetime) -> CoordinationOffice | None:
     """Sets (or, with an empty address, removes) the coordination's address of a territory. The territory's
     sessions are marked modified, so that the feeds rebuild their events with the new organizer."""
+    session.info.pop(_KEPT, None)
     email, display_name = email.strip().lower(), " ".join(display_name.split())
     if not email:
         existing = session.scalar(select(CoordinationOffice).where(

@@ -258,3 +258,26 @@ def test_the_demo_shows_offices_set_and_one_territory_answered_by_its_coordinato
                for row in office_table(db.session, sender) if row.departement_code in DEMO_DEPARTEMENTS}
     assert set(sources.values()) == {OFFICE, COORDINATOR}
     assert sources[(DEMO_DEPARTEMENTS[1], Force.GENDARMERIE)] == COORDINATOR
+
+
+def test_a_territory_is_looked_up_once_per_build_and_anew_after_a_change(app, clock):
+    """A feed asks for the organizer of each of its sessions: one territory costs its queries once, until the
+    session writes something (a coordinator leaves) or its transaction ends."""
+    from app.invitations import organizer_for
+    from tests.helpers import count_queries
+
+    intervention = make_session_in_planning()
+    coordinators = db.session.scalars(select(User).where(User.role == Role.COORDINATOR).order_by(User.id)).all()
+    coordinator = coordinators[0]
+    db.session.commit()
+    assert organizer_for(intervention).email == coordinator.email
+    with count_queries() as statements:
+        for _ in range(50):
+            assert organizer_for(intervention).email == coordinator.email
+    assert statements == []
+    for someone in coordinators:
+        someone.active = False
+    db.session.flush()
+    assert organizer_for(intervention).email == "no-reply@relais.localhost"
+    set_office(OFFICE_ADDRESS)
+    assert organizer_for(intervention).email == OFFICE_ADDRESS
