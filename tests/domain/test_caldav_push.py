@@ -316,3 +316,29 @@ def test_the_demo_shows_a_calendar_that_works_and_one_whose_server_is_down(app):
     assert statuses == {PushStatus.CONFLICT, PushStatus.PENDING}
     assert all(row.status is PushStatus.DONE for row in db.session.scalars(select(CalendarPush).where(
         CalendarPush.connection_id == working.id)))
+
+
+def test_flask_tick_writes_the_changes_waiting(app, clock, radicale, confirmed, runner):
+    intervention, trainer, coordinator, confirm = confirmed
+    confirm()
+    result = runner.invoke(args=["tick"])
+    assert result.exit_code == 0, result.output
+    assert "agendas-caldav: 1" in result.output
+    assert intervention.ical_uid in radicale.events()
+    assert "agendas-caldav: 0" in runner.invoke(args=["tick"]).output  # written once
+
+
+def test_the_contact_s_calendar_gets_the_session_when_their_address_is_an_account(app, clock, radicale):
+    radicale.make_calendar()
+    intervention = make_session_in_planning(contact_email="cpe@college.example")
+    contact = make_user("requester", email="cpe@college.example",
+                        establishment_id=intervention.request.establishment_id)
+    trainer = make_qualified_trainer()
+    coordinator = make_coordinator("69")
+    db.session.commit()
+    assert connect(app, contact, radicale).ok
+    assert run(lambda: offers.assign_directly(db.session, intervention, trainer, MONDAY_9,
+                                              MONDAY_9 + timedelta(hours=1), coordinator, utcnow())).ok
+    assert push(app).written == 1
+    event = only_event(radicale, intervention.ical_uid)
+    assert "Brigadier" in str(event["DESCRIPTION"])  # the establishment's view: the trainers named, no addresses
