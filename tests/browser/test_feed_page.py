@@ -11,8 +11,8 @@ import pytest
 
 from app.domain import feeds
 from app.domain.demo import DEMO_PASSWORD
-from tests.browser.test_coordination_offices import check_both_widths
 from tests.browser.helpers import log_in
+from tests.browser.test_coordination_offices import check_both_widths
 
 pytestmark = pytest.mark.browser
 
