@@ -105,3 +105,15 @@ def test_a_broken_connection_and_a_conflict_are_shown_with_a_way_out(app, clock,
     assert response.status_code == 302
     db.session.refresh(row)
     assert (row.status, row.forced) == (PushStatus.PENDING, True)
+
+
+def test_a_cancelled_session_changed_in_the_calendar_is_offered_for_removal(app, clock, logged_in, radicale):
+    radicale.make_calendar()
+    intervention, trainer, _ = make_confirmed_session()
+    client = logged_in(trainer.user)
+    post_form(client, f"{PAGE}caldav", form_data(radicale), page=PAGE)
+    row = db.session.scalar(select(CalendarPush))
+    row.status, row.action, row.calendar = PushStatus.CONFLICT, "delete", None
+    db.session.commit()
+    page = client.get(PAGE).get_data(as_text=True)
+    assert "Relais ne l'en a pas retirée" in page and "La retirer de mon agenda" in page
