@@ -70,7 +70,7 @@ def test_a_sessions_life_in_the_invitations(app, client, smtp_server):
     invited = by_recipient(messages)
     assert sorted(invited) == sorted([*trainers, CONTACT])
     sequence = invited[CONTACT][2]["SEQUENCE"]
-    for to, (subject, calendar, event) in invited.items():
+    for _to, (_subject, calendar, event) in invited.items():
         assert str(calendar["METHOD"]) == "REQUEST" and str(event["UID"]) == uid
         assert str(event["STATUS"]) == "CONFIRMED"
     assert attendees(invited[first.user.email][2]) == sorted([*trainers, CONTACT])
@@ -109,7 +109,7 @@ def test_a_sessions_life_in_the_invitations(app, client, smtp_server):
     assert response.status_code == 302
     rescheduled = by_recipient(delivered(smtp_server))
     assert sorted(rescheduled) == sorted([*trainers, NEW_CONTACT])
-    for subject, calendar, event in rescheduled.values():
+    for _subject, _calendar, event in rescheduled.values():
         assert event["SEQUENCE"] == sequence + 1
         assert event.decoded("DTSTART").strftime("%Y-%m-%d %H:%M %Z") == "2027-01-12 14:00 CET"
     sequence += 1
@@ -144,7 +144,7 @@ def test_a_sessions_life_in_the_invitations(app, client, smtp_server):
     assert response.status_code == 302
     cancelled = by_recipient(delivered(smtp_server))
     assert sorted(cancelled) == sorted([first.user.email, third.user.email, NEW_CONTACT])
-    for to, (subject, calendar, event) in cancelled.items():
+    for _to, (_subject, calendar, event) in cancelled.items():
         assert str(calendar["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
         assert str(event["UID"]) == uid and event["SEQUENCE"] > sequence
     assert attendees(cancelled[first.user.email][2]) == sorted([first.user.email, third.user.email, NEW_CONTACT])
@@ -177,7 +177,7 @@ def test_renaming_or_moving_the_establishment_updates_the_invitations(app, clien
     messages = delivered(smtp_server)
     updated = by_recipient(messages)
     assert sorted(updated) == sorted([first.user.email, second.user.email, CONTACT])
-    for subject, calendar, event in updated.values():
+    for _subject, calendar, event in updated.values():
         assert str(calendar["METHOD"]) == "REQUEST" and str(event["UID"]) == intervention.ical_uid
         assert "Collège Jean-Moulin" in str(event["LOCATION"]) and "12 rue des Écoles" in str(event["LOCATION"])
     assert "Ce qui change : le nom de l'établissement, l'adresse." in text_of(messages, first.user.email)
