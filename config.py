@@ -114,8 +114,9 @@ class Config:
     RELAIS_HSTS_SECONDS = env_int("RELAIS_HSTS_SECONDS", 31536000)
 
     # People's own CalDAV calendars (#19): the Fernet key(s) of their stored application passwords (comma-separated,
-    # the first encrypts, all decrypt: a rotation), derived from SECRET_KEY when unset; http:// servers refused
-    # unless allowed (a closed network), except on this machine; seconds before a silent server counts as down.
+    # the first encrypts, all decrypt: a rotation), derived from SECRET_KEY when unset; http:// servers and this
+    # machine's own addresses refused unless allowed (a closed network; development and tests, for a local Radicale);
+    # seconds before a silent server counts as down.
     RELAIS_CALDAV_KEY = os.environ.get("RELAIS_CALDAV_KEY", "")
     RELAIS_CALDAV_ALLOW_HTTP = env_bool("RELAIS_CALDAV_ALLOW_HTTP", False)
     RELAIS_CALDAV_TIMEOUT = env_int("RELAIS_CALDAV_TIMEOUT", 15)
@@ -123,6 +124,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    RELAIS_CALDAV_ALLOW_HTTP = env_bool("RELAIS_CALDAV_ALLOW_HTTP", True)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
 
 
@@ -132,6 +134,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 (tests only)
     MAIL_BACKEND = "outbox-only"
     RATELIMIT_ENABLED = False
+    RELAIS_CALDAV_ALLOW_HTTP = True  # the tests' Radicale listens on loopback, in clear
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  # fast hashing keeps the suite quick
 
 

@@ -109,24 +109,28 @@ class FoundCalendar:
 
 
 def check_address(server_url: str, *, allow_http: bool) -> str:
-    """The address as given, if it can be a CalDAV server's: http(s), a host, no credentials in it; https unless
-    allowed (tests, a closed network) or on this machine."""
+    """The address as given, if it can be a CalDAV server's: http(s), a host, no credentials in it. Unless allowed
+    (development, tests, a closed network: RELAIS_CALDAV_ALLOW_HTTP), https only, and never this machine nor a
+    link-local address (a cloud's metadata service): the server must not be made to call itself for someone."""
     url = server_url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         raise Refused("caldav_address")
-    if parts.scheme == "http" and not allow_http and not _loopback(parts.hostname):
+    if not allow_http and parts.scheme == "http":
         raise Refused("caldav_https")
+    if not allow_http and _this_machine(parts.hostname):
+        raise Refused("caldav_address")
     return url
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
+def _this_machine(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address.is_link_local or address.is_unspecified
 
 
 def _client(url: str, username: str, password: str, timeout: float) -> caldav.DAVClient:

@@ -27,7 +27,7 @@ def keys(app):
 
 def connect(app, user, server, url=None, password=PASSWORD, username=USER):
     return run(lambda: caldav_push.connect(db.session, user, url or server.url, username, password, keys(app),
-                                           utcnow(), timeout=5))
+                                           utcnow(), allow_http=app.config["RELAIS_CALDAV_ALLOW_HTTP"], timeout=5))
 
 
 def push(app):
@@ -97,17 +97,29 @@ def test_a_wrong_connection_is_refused_with_its_reason(app, clock, radicale, cas
     assert db.session.scalar(select(func.count(CalendarConnection.id))) == 0
 
 
-def test_an_address_in_clear_is_refused_except_on_this_machine_or_when_allowed():
-    with pytest.raises(Refused) as refused:
-        caldav_push.check_address("http://agenda.exemple.fr/dav/", allow_http=False)
-    assert refused.value.code == "caldav_https"
-    assert caldav_push.check_address("http://agenda.exemple.fr/dav/", allow_http=True)
-    assert caldav_push.check_address("http://127.0.0.1:5232/", allow_http=False)
+def test_an_address_in_clear_or_of_this_machine_is_refused_unless_allowed():
+    for address, code in (("http://agenda.exemple.fr/dav/", "caldav_https"),
+                          ("http://127.0.0.1:5232/", "caldav_https"), ("https://localhost/dav/", "caldav_address"),
+                          ("https://127.0.0.1/dav/", "caldav_address"), ("https://[::1]/dav/", "caldav_address"),
+                          ("https://169.254.169.254/latest/", "caldav_address")):
+        with pytest.raises(Refused) as refused:
+            caldav_push.check_address(address, allow_http=False)
+        assert refused.value.code == code, address
+        assert caldav_push.check_address(address, allow_http=True) == address  # a closed network, the tests
     assert caldav_push.check_address(" https://agenda.exemple.fr/dav/ ", allow_http=False) == \
         "https://agenda.exemple.fr/dav/"
-    for wrong in ("agenda.exemple.fr", "ftp://agenda.exemple.fr/", "https://"):
+    for wrong in ("agenda.exemple.fr", "ftp://agenda.exemple.fr/", "https://", "https://moi:secret@agenda.fr/"):
         with pytest.raises(Refused):
             caldav_push.check_address(wrong, allow_http=True)
+
+
+def test_production_refuses_an_address_in_clear(app, clock, radicale):
+    radicale.make_calendar()
+    trainer = make_qualified_trainer()
+    db.session.commit()
+    outcome = run(lambda: caldav_push.connect(db.session, trainer.user, radicale.url, USER, PASSWORD, keys(app),
+                                              utcnow(), allow_http=False, timeout=5))
+    assert outcome.refusal.code == "caldav_https"
 
 
 def test_coordinators_have_no_invitation_to_write(app, clock, radicale):
