@@ -366,7 +366,7 @@ class _Stop(Exception):  # noqa: N818 (a connection that cannot be written to th
         self.broken = broken
 
 
-class _Retry(Exception):  # noqa: N818
+class _Rejected(Exception):  # noqa: N818 (the server refused this one event for good)
     def __init__(self, code: str, detail: str):
         super().__init__(code)
         self.code = code
@@ -416,8 +416,7 @@ def _write(client: caldav.DAVClient, calendar: caldav.Calendar, row: Claimed) ->
 
 
 def _classify(error: Exception, calendar: caldav.Calendar) -> Exception:
-    if isinstance(error, dav_error.ETagMismatchError | dav_error.ScheduleTagMismatchError):
-        return error  # a conflict, for the row
+    """What a failed write means: for the connection (_Stop), or for this event alone (_Rejected)."""
     if isinstance(error, dav_error.AuthorizationError):
         return _Stop("credentials", broken=True)
     if isinstance(error, OSError):
@@ -426,9 +425,9 @@ def _classify(error: Exception, calendar: caldav.Calendar) -> Exception:
     if isinstance(error, dav_error.DAVError) and status in (404, 409, 410):
         if _calendar_gone(calendar):
             return _Stop("calendar_gone", broken=True)
-        return _Retry("refused", str(error))
+        return _Rejected("refused", str(error))
     if isinstance(error, dav_error.DAVError) and status is not None and 400 <= status < 500:
-        return _Retry("refused", str(error))
+        return _Rejected("refused", str(error))
     return _Stop("server_error")
 
 
@@ -456,9 +455,9 @@ def push_due(session: Session, now: datetime, keys: MultiFernet, *, limit: int =
                 client, calendar = clients[row.connection_id]
                 try:
                     etag, href = _write(client, calendar, row)
-                except Exception as error:  # noqa: BLE001 (sorted out below, the rest re-raised)
-                    if not isinstance(error, OSError | dav_error.DAVError):
-                        raise
+                except (dav_error.ETagMismatchError, dav_error.ScheduleTagMismatchError):
+                    raise  # a conflict: for this row, below
+                except (OSError, dav_error.DAVError) as error:
                     raise _classify(error, calendar) from error
             except _Stop as stop:
                 stopped[row.connection_id] = stop
@@ -466,10 +465,10 @@ def push_due(session: Session, now: datetime, keys: MultiFernet, *, limit: int =
                 _connection_error(session, row.connection_id, stop.code, now, broken=stop.broken)
                 log.warning("CalDAV push %s (connection %s): %s", row.id, row.connection_id, stop.code)
                 outcome.failed += 1
-            except _Retry as retry:
-                _finish(session, row, now, PushStatus.FAILED, error=retry.detail[:2000])
-                _connection_error(session, row.connection_id, retry.code, now)
-                log.warning("CalDAV push %s refused by the server: %s", row.id, retry.detail[:300])
+            except _Rejected as rejected:
+                _finish(session, row, now, PushStatus.FAILED, error=rejected.detail[:2000])
+                _connection_error(session, row.connection_id, rejected.code, now)
+                log.warning("CalDAV push %s refused by the server: %s", row.id, rejected.detail[:300])
                 outcome.failed += 1
             except (dav_error.ETagMismatchError, dav_error.ScheduleTagMismatchError):
                 _finish(session, row, now, PushStatus.CONFLICT,

@@ -80,6 +80,6 @@ def test_the_demo_trainer_whose_server_is_down_sees_why_and_the_session_she_chan
     panel = page.locator("#agenda-caldav").locator("xpath=..")
     text = panel.inner_text()
     assert "Agenda personnel" in text and "ne répond pas" in text and "changements à inscrire" in text
-    assert "modifiée dans votre agenda" in text
+    assert "modifiée (ou supprimée) dans votre agenda" in text
     assert panel.get_by_role("button", name="Remplacer par la version de Relais").count() == 1
     check_both_widths(page, "caldav-demo-serveur-injoignable")

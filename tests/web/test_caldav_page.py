@@ -100,7 +100,7 @@ def test_a_broken_connection_and_a_conflict_are_shown_with_a_way_out(app, clock,
     connection.last_error, connection.last_error_at = "conflict", utcnow()
     db.session.commit()
     page = client.get(PAGE).get_data(as_text=True)
-    assert "modifiée dans votre agenda" in page and "Remplacer par la version de Relais" in page
+    assert "modifiée (ou supprimée) dans votre agenda" in page and "Remplacer par la version de Relais" in page
     response = post_form(client, f"{PAGE}caldav/remplacer/{row.id}", {}, page=PAGE)
     assert response.status_code == 302
     db.session.refresh(row)
