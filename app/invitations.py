@@ -4,6 +4,7 @@ CANCEL when it is cancelled or a trainer is withdrawn, each through the outbox w
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -35,8 +36,10 @@ def session_url(intervention: Intervention, variant: str) -> str:
 
 
 def event_calendar(intervention: Intervention, variant: str, method: str | None = None, *,
-                   notice: CalendarNotice | None = None, contact: str | None = None) -> bytes:
-    """One session as a whole calendar, built now (DTSTAMP = now), for an e-mail or a download.
+                   notice: CalendarNotice | None = None, contact: str | None = None,
+                   language: str | None = None) -> bytes:
+    """One session as a whole calendar, built now (DTSTAMP = now), for an e-mail or a download; its texts in
+    `language` (an invitation: its recipient's), else in the language of the moment (a download: the page's).
 
     A CANCEL names the people it removes: every one invited when the session is cancelled (RFC 5546 §3.2.5), the
     withdrawn trainer alone, without STATUS:CANCELLED, when the session goes on without them."""
@@ -45,6 +48,9 @@ def event_calendar(intervention: Intervention, variant: str, method: str | None 
     trainers = notice.trainers if notice is not None and method == "CANCEL" else None
     if removal and contact is None and not notice.contact:
         contact = ""  # trainers removed while the session goes on: the contact stays, so is not named
+    if language is not None:
+        with force_locale(language):
+            return event_calendar(intervention, variant, method, notice=notice, contact=contact)
     event = session_event(intervention, variant=variant, url=session_url(intervention, variant),
                           organizer=organizer_for(intervention), stamp=utcnow(), status=status, trainers=trainers,
                           contact=contact)
@@ -76,7 +82,10 @@ def _queue(notice: CalendarNotice, recipient: User | str, variant: str, *, conta
         kind, subject = "update", _l("Mise à jour : %(summary)s", summary=name)
     else:
         kind, subject = "new", _l("Invitation : %(summary)s", summary=name)
-    calendar = event_calendar(intervention, variant, method, notice=notice, contact=contact).decode("utf-8")
+    # In the recipient's language, like the e-mail around it (an address without an account: the service's).
+    language = recipient.language if isinstance(recipient, User) else "fr"
+    calendar = event_calendar(intervention, variant, method, notice=notice, contact=contact,
+                              language=language).decode("utf-8")
     enqueue_push(db.session, recipient, intervention, calendar, method, utcnow())  # their own CalDAV calendar
     # One message per change and recipient, whatever retries or double clicks happen.
     key = f"ical:{intervention.ical_uid}:{intervention.ical_sequence}:{method}:{address}"

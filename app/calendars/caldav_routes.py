@@ -97,7 +97,7 @@ def _connect(form: CalDAVForm):
         timeout=config["RELAIS_CALDAV_TIMEOUT"])
     # The coming sessions go in at once, the later changes as they come.
     for intervention in caldav_push.sessions_to_push(db.session, current_user, now):
-        calendar = event_calendar(intervention, _variant()).decode("utf-8")
+        calendar = event_calendar(intervention, _variant(), language=current_user.language).decode("utf-8")
         caldav_push.enqueue_push(db.session, current_user, intervention, calendar, "REQUEST", now)
     return connection
 

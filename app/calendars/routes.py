@@ -190,7 +190,8 @@ def feed(token: str):
         response = Response(status=304)
     else:
         body, built = feeds.build_feed(db.session, source.rows(), name=source.name, salt=calendar_salt(),
-                                       url_for=session_url, organizer_for=organizer_for, zone=source.zone())
+                                       url_for=session_url, organizer_for=organizer_for, zone=source.zone(),
+                                       language=source.language)  # the owner's, whoever fetches it
         if built:
             db.session.commit()  # the events it serialized, kept for the next build (no e-mail, no refusal)
         response = calendar_response(body, "relais.ics", attachment=False)
@@ -214,7 +215,7 @@ def _variant_for(intervention: Intervention) -> str:
 @bp.route("/interventions/<int:intervention_id>.ics")
 @permission("session", "view")
 def session_ics(intervention_id: int):
-    """"Add to my calendar": the one session as an .ics file."""
+    """"Add to my calendar": the one session as an .ics file, in the language of the page."""
     intervention = db.session.get(Intervention, intervention_id)
     if intervention is None or intervention.starts_at is None:
         abort(404)
@@ -256,7 +257,8 @@ def export():
         response = Response(write(interventions), content_type=content_type)
         response.headers["Content-Disposition"] = f'attachment; filename="relais-interventions.{form.format.data}"'
         return response
-    body = export_ics(interventions, name="Relais — export", url_for=session_url, organizer_for=organizer_for,
+    # In the language of the page, like the download of one session.
+    body = export_ics(interventions, name=_("Relais — export"), url_for=session_url, organizer_for=organizer_for,
                       now=utcnow(), variant=COORDINATION)
     return calendar_response(body, "relais-interventions.ics", attachment=True)
 

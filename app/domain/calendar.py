@@ -1,9 +1,14 @@
 """One iCalendar model of a session (RFC 5545), used by invitations, feeds and exports alike.
 
 A session becomes one VEVENT: stable UID, SEQUENCE raised on every change of time, place or status,
-DTSTART/DTEND in the place's own zone with its VTIMEZONE, French SUMMARY and DESCRIPTION, LOCATION
+DTSTART/DTEND in the place's own zone with its VTIMEZONE, SUMMARY and DESCRIPTION, LOCATION
 and GEO, STATUS, ORGANIZER (the coordination office), ATTENDEEs with role and PARTSTAT, CATEGORIES,
 URL and a reminder. `icalendar` escapes text and folds lines.
+
+Its texts (SUMMARY, DESCRIPTION, CATEGORIES, the reminder) are in the language of the moment, through the
+catalogue: the caller chooses it (`flask_babel.force_locale`), the reader's: an invitation in its recipient's, a
+feed in its owner's, a download in the page's. The labels of topics, audiences and forces come from
+`app.domain.vocabulary`, the group's from `GroupLabel`.
 
 What a reader may see depends on who they are (the "variant"): trainers and coordinators see
 everything; an establishment sees its own contact but not the officers' e-mail addresses.
@@ -19,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from icalendar import (
     Alarm,
     Calendar,
@@ -31,12 +37,17 @@ from icalendar import (
     vText,
 )
 
+from app.domain.vocabulary import audience_label, force_label, topic_label
 from app.models import AssignmentStatus, Intervention, InterventionStatus, User
 
 PRODID = "-//Relais//Interventions de prévention//FR"
 TRAINER, ESTABLISHMENT, COORDINATION = "formateur", "etablissement", "coordination"
 VARIANTS = (TRAINER, ESTABLISHMENT, COORDINATION)
-FORCE_LABELS = {"police": "Police nationale", "gendarmerie": "Gendarmerie nationale"}
+# How a VEVENT is written. Feeds keep each session's VEVENT (`calendar_entry`) and rebuild it only when the session
+# changes: a change to how events are written (not to the sessions) raises this number, and after the deployment
+# every kept event is rebuilt at once (`feeds._entry_version` includes it). 2: names with typographic quotes in CN,
+# Outlook-style VTIMEZONEs; 3: the texts in the reader's language.
+EVENT_FORMAT = 3
 STATUS = {
     InterventionStatus.TO_SCHEDULE: "TENTATIVE",
     InterventionStatus.OFFERED: "TENTATIVE",
@@ -86,33 +97,41 @@ def _accepted(intervention: Intervention):
     return [a for a in intervention.assignments if a.status is AssignmentStatus.ACCEPTED]
 
 
+def _group(intervention: Intervention) -> str:
+    return str(intervention.group_label)  # « Groupe 2 » through the catalogue (an f-string would keep the French)
+
+
 def summary(intervention: Intervention) -> str:
-    request = intervention.request
-    return f"Prévention des conduites addictives — {request.establishment.name} ({intervention.group_label})"
+    return _("Prévention des conduites addictives — %(establishment)s (%(group)s)",
+             establishment=intervention.request.establishment.name, group=_group(intervention))
+
+
+def _force(intervention: Intervention, missing: str) -> str:
+    return force_label(intervention.force, missing)
 
 
 def description(intervention: Intervention, variant: str, url: str) -> str:
     request = intervention.request
     establishment = request.establishment
     lines = [
-        f"Intervention de prévention des conduites addictives — "
-        f"{FORCE_LABELS.get(intervention.force.value if intervention.force else '', 'force à déterminer')}",
-        f"Établissement : {establishment.name}",
-        f"Groupe : {intervention.group_label}, {request.people_per_group} personnes",
-        "Public : " + ", ".join(a.label_fr for a in request.audiences),
-        "Thèmes : " + ", ".join(t.label_fr for t in request.topics),
+        _("Intervention de prévention des conduites addictives — %(force)s",
+          force=_force(intervention, _("force à déterminer"))),
+        _("Établissement : %(name)s", name=establishment.name),
+        _("Groupe : %(group)s, %(count)s personnes", group=_group(intervention), count=request.people_per_group),
+        _("Public : %(audiences)s", audiences=", ".join(audience_label(a) for a in request.audiences)),
+        _("Thèmes : %(topics)s", topics=", ".join(topic_label(t) for t in request.topics)),
     ]
     if request.room:
-        lines.append(f"Salle : {request.room}")
+        lines.append(_("Salle : %(room)s", room=request.room))
     if request.equipment:
-        lines.append(f"Matériel : {request.equipment}")
-    contact = f"Contact sur place : {request.contact_name}, {request.contact_phone}"
+        lines.append(_("Matériel : %(equipment)s", equipment=request.equipment))
+    contact = _("Contact sur place : %(name)s, %(phone)s", name=request.contact_name, phone=request.contact_phone)
     lines.append(contact + (f", {request.contact_email}" if request.contact_email else ""))
     trainers = [f"{a.trainer.rank} {a.trainer.full_name}" for a in _accepted(intervention)]
     if trainers:
-        lines.append("Formateurs : " + ", ".join(trainers))
-    lines.append(f"Demande n° {request.id}")
-    lines.append(f"Détails : {url}")
+        lines.append(_("Formateurs : %(names)s", names=", ".join(trainers)))
+    lines.append(_("Demande n° %(number)s", number=request.id))
+    lines.append(_("Détails : %(url)s", url=url))
     return "\n".join(lines)
 
 
@@ -154,13 +173,12 @@ def session_event(intervention: Intervention, *, variant: str, url: str, organiz
         event.add("attendee", _address(contact_email, request.contact_name if contact is None else contact,
                                        role="REQ-PARTICIPANT",
                                        partstat="NEEDS-ACTION", cutype="INDIVIDUAL", rsvp="FALSE"))
-    event.add("categories", ["Prévention", FORCE_LABELS.get(intervention.force.value if intervention.force else "",
-                                                            "Relais")])
+    event.add("categories", [_("Prévention"), _force(intervention, "Relais")])
     event.add("url", url)
     if event_status != "CANCELLED":
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Demain : {summary(intervention)}")
+        alarm.add("description", _("Demain : %(summary)s", summary=summary(intervention)))
         alarm.add("trigger", timedelta(days=-1))
         event.add_component(alarm)
     return event

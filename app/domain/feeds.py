@@ -2,8 +2,10 @@
 
 A feed lists confirmed sessions (and those recently cancelled, as STATUS:CANCELLED) in a window of
 past and future dates. Building one never re-serializes a session that has not changed: each
-session's VEVENT is kept per reader variant in `calendar_entry`, keyed by a version computed from
-the session's row, and the feed is spliced from those texts. A conditional request is answered from
+session's VEVENT is kept per reader variant and language in `calendar_entry`, keyed by a version computed from
+the session's row and the format of events (`calendar.EVENT_FORMAT`), and the feed is spliced from those texts.
+A feed is written in its owner's language (`FeedSource.language`): a person's own, an establishment's French
+unless all its members read English. A conditional request is answered from
 the same cheap row query, without building anything.
 
 A feed's address may carry filters (force, départements, days back and ahead: `FeedFilters`, read by
@@ -22,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.domain.calendar import (
     COORDINATION,
     ESTABLISHMENT,
+    EVENT_FORMAT,
     TRAINER,
     Organizer,
     add_timezones,
@@ -323,9 +328,24 @@ class FeedSource:
     variant: str = COORDINATION
     # The owner's zone, for the VTIMEZONE of a feed with no session (RFC 5545 wants a component in a calendar).
     zone: Callable[[], str] = field(default=lambda: DEFAULT_ZONE)
+    language: str = "fr"  # what its texts are written in: the owner's language
 
 
 DEFAULT_ZONE = "Europe/Paris"
+DEFAULT_LANGUAGE = "fr"  # the service's
+
+
+def user_language(user: User) -> str:
+    return user.language or DEFAULT_LANGUAGE
+
+
+def establishment_language(session: Session, establishment_id: int) -> str:
+    """An establishment's feed is one address its whole staff shares (and often the school's own calendar): it is
+    written in French, the service's language, unless every active member reads English. Not « its first
+    member's »: one person's choice would turn everybody's calendar to another language, and back when they leave."""
+    languages = set(session.scalars(select(User.language).where(
+        User.establishment_id == establishment_id, User.active, User.role == Role.REQUESTER).distinct()))
+    return languages.pop() if len(languages) == 1 and None not in languages else DEFAULT_LANGUAGE
 
 
 def _zone_of(session: Session, codes: Iterable[str]) -> str:
@@ -352,33 +372,42 @@ def feed_source(session: Session, feed: CalendarFeed, now: datetime, salt: str, 
     """The feed's content, computed without reading its sessions one by one; None when its owner may no longer
     see anything (an account deactivated, a trainer record gone or deactivated). `salt`: what every event also
     depends on (the public address, the sender). `filters` only narrow what the owner sees."""
-    # The day too: the window of dates moves every day; the filters: each address has its own tags.
+    # The day too: the window of dates moves every day; the filters: each address has its own tags; the language:
+    # a feed read in English is another text than in French.
     salt = f"{salt}|{now.date().isoformat()}|{filters.key()}"
     if feed.establishment_id is not None:
         establishment = feed.establishment
+        language = establishment_language(session, establishment.id)
+        salt = f"{salt}|{language}"
         return FeedSource(_filtered_name(f"Relais — {establishment.name}", filters),
                           establishment_fingerprint(session, establishment.id, now, salt, filters),
                           lambda: establishment_rows(session, establishment.id, now, filters), ESTABLISHMENT,
-                          lambda: establishment.timezone)
+                          lambda: establishment.timezone, language)
     user = feed.user
     if user is None or not user.active:
         return None
+    language = user_language(user)
+    salt = f"{salt}|{language}"
     if user.role is Role.TRAINER:
         trainer = session.scalar(select(Trainer).where(Trainer.user_id == user.id))
         if trainer is None or not trainer.active:  # a trainer set inactive (transfer…) keeps no schedule
             return None
         rows = trainer_rows(session, trainer.id, now, filters)  # a trainer's feed is short: read once
-        return FeedSource(_filtered_name("Relais — mes interventions", filters), rows_fingerprint(rows, salt),
-                          lambda: rows, TRAINER,
-                          lambda: _zone_of(session, filters.departements or [d.code for d in trainer.departements]))
+        with force_locale(language):
+            name = _filtered_name(_("Relais — mes interventions"), filters)
+        return FeedSource(name, rows_fingerprint(rows, salt), lambda: rows, TRAINER,
+                          lambda: _zone_of(session, filters.departements or [d.code for d in trainer.departements]),
+                          language)
     if user.role in (Role.COORDINATOR, Role.ADMIN):
-        name = _filtered_name("Relais — toutes les interventions" if user.role is Role.ADMIN else
-                              "Relais — coordination " + ", ".join(s.departement_code for s in user.scopes), filters)
+        with force_locale(language):
+            name = _filtered_name(_("Relais — toutes les interventions") if user.role is Role.ADMIN else
+                                  _("Relais — coordination %(departements)s",
+                                    departements=", ".join(s.departement_code for s in user.scopes)), filters)
         scope = SESSIONS.rows(user)
         return FeedSource(name, scope_fingerprint(session, scope, now, f"{salt}|{name}", filters),
                           lambda: scope_rows(session, scope, now, filters), COORDINATION,
                           lambda: _zone_of(session, filters.departements or [s.departement_code
-                                                                             for s in user.scopes]))
+                                                                             for s in user.scopes]), language)
     return None
 
 
@@ -502,8 +531,10 @@ def _refresh_events(session: Session, intervention_ids: Select, now: datetime) -
 
 
 def _entry_version(row: FeedRow, salt: str) -> str:
-    return hashlib.sha256(f"{row.sequence}|{row.updated_at.isoformat()}|{row.variant}|{salt}".encode()
-                          ).hexdigest()[:40]
+    """What a kept VEVENT depends on: the session's change, the reader, the salt, and how events are written
+    (`EVENT_FORMAT`: raised by a deployment that writes them otherwise, it rebuilds every kept one)."""
+    key = f"{EVENT_FORMAT}|{row.sequence}|{row.updated_at.isoformat()}|{row.variant}|{salt}"
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
 def _load(session: Session, ids: Iterable[int]) -> dict[int, Intervention]:
@@ -532,7 +563,7 @@ def _store(session: Session, values: list[dict]) -> None:
         return
     statement = insert_for(session)(CalendarEntry).values(values)
     session.execute(statement.on_conflict_do_update(
-        index_elements=[CalendarEntry.intervention_id, CalendarEntry.variant],
+        index_elements=[CalendarEntry.intervention_id, CalendarEntry.variant, CalendarEntry.language],
         set_={"version": statement.excluded.version, "vevent": statement.excluded.vevent}))
 
 
@@ -540,9 +571,18 @@ BATCH = 2000
 
 
 def build_feed(session: Session, rows: Sequence[FeedRow], *, name: str, salt: str, url_for: UrlFor,
-               organizer_for: OrganizerFor, zone: str = DEFAULT_ZONE) -> tuple[bytes, int]:
+               organizer_for: OrganizerFor, zone: str = DEFAULT_ZONE, language: str = DEFAULT_LANGUAGE
+               ) -> tuple[bytes, int]:
     """The feed's bytes, and how many VEVENTs had to be (re)built; the caller commits the cache. With no session,
-    the calendar holds the VTIMEZONE of `zone` (the owner's): RFC 5545 wants at least one component."""
+    the calendar holds the VTIMEZONE of `zone` (the owner's): RFC 5545 wants at least one component. The events
+    are written in `language` (the owner's) and kept under it."""
+    with force_locale(language):
+        return _build_feed(session, rows, name=name, salt=salt, url_for=url_for, organizer_for=organizer_for,
+                           zone=zone, language=language)
+
+
+def _build_feed(session: Session, rows: Sequence[FeedRow], *, name: str, salt: str, url_for: UrlFor,
+                organizer_for: OrganizerFor, zone: str, language: str) -> tuple[bytes, int]:
     texts: dict[tuple[int, str], str] = {}
     built = 0
     for start in range(0, len(rows), BATCH):
@@ -550,7 +590,8 @@ def build_feed(session: Session, rows: Sequence[FeedRow], *, name: str, salt: st
         wanted = {(row.intervention_id, row.variant): _entry_version(row, salt) for row in batch}
         cached = session.execute(select(CalendarEntry.intervention_id, CalendarEntry.variant, CalendarEntry.version,
                                         CalendarEntry.vevent)
-                                 .where(CalendarEntry.intervention_id.in_({r.intervention_id for r in batch})))
+                                 .where(CalendarEntry.intervention_id.in_({r.intervention_id for r in batch}),
+                                        CalendarEntry.language == language))
         for intervention_id, variant, version, vevent in cached:
             if wanted.get((intervention_id, variant)) == version:
                 texts[(intervention_id, variant)] = vevent
@@ -562,7 +603,8 @@ def build_feed(session: Session, rows: Sequence[FeedRow], *, name: str, salt: st
                 text = _vevent_text(loaded[row.intervention_id], row, url_for, organizer_for)
                 texts[(row.intervention_id, row.variant)] = text
                 values.append({"intervention_id": row.intervention_id, "variant": row.variant,
-                               "version": wanted[(row.intervention_id, row.variant)], "vevent": text})
+                               "language": language, "version": wanted[(row.intervention_id, row.variant)],
+                               "vevent": text})
             _store(session, values)
             built += len(missing)
     zones, years = _zones_and_years(session, rows)

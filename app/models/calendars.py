@@ -37,12 +37,14 @@ class CalendarFeed(db.Model):
 
 
 class CalendarEntry(db.Model):
-    """A session's VEVENT as last serialized for one kind of reader; rebuilt when `version` changes."""
+    """A session's VEVENT as last serialized for one kind of reader in one language (its texts are the reader's);
+    rebuilt when `version` changes."""
 
     __tablename__ = "calendar_entry"
 
     intervention_id: Mapped[int] = mapped_column(ForeignKey("intervention.id", ondelete="CASCADE"),
                                                  primary_key=True)
     variant: Mapped[str] = mapped_column(String(30), primary_key=True)
+    language: Mapped[str] = mapped_column(String(5), primary_key=True)
     version: Mapped[str] = mapped_column(String(80))
     vevent: Mapped[str] = mapped_column(Text)
