@@ -951,7 +951,10 @@ class DemoBuilder:
                 for index in range(self.scale.trainers_per_force_per_departement):
                     matricule += self.random.randint(1, 40)
                     email = demo_trainer_emails.get((code, force)) if index == 0 else None
-                    user = self._user(Role.TRAINER, self.fake.name(), email)
+                    # A colleague of the PFAD demo trainer reads English: their invitations, their CalDAV copies
+                    # and their feed are written in English (#19), their neighbours' in French.
+                    reads_english = (code, force, index) == (self.scale.departements[0], Force.POLICE, 1)
+                    user = self._user(Role.TRAINER, self.fake.name(), email, language="en" if reads_english else "fr")
                     trained_days_ago = self.random.randint(200, 3000)
                     # A few lapsed or soon-lapsing certifications, so the warnings show.
                     refresher_days_ago = self.random.choice([60, 150, 200, 300, 400, 500, 690, 760])

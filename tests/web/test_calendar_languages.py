@@ -7,6 +7,7 @@ English (`english(...)`) and check on labels already translated (an audience, «
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask_babel import force_locale, gettext
@@ -220,3 +221,36 @@ def test_a_kept_event_written_in_another_format_is_rebuilt(app, clock, monkeypat
         [event] = assert_parses_everywhere(body).calendar.walk("VEVENT")
         assert str(event["SUMMARY"]) == french(summary, intervention)
         assert _build(trainer, now)[1] == 0, "rebuilt once, then kept"
+
+
+def test_the_demo_has_a_trainer_whose_calendars_are_in_english(app):
+    """`flask demo-data`: a colleague of the PFAD demo trainer reads English; their feed says so, the PFAD's is
+    French."""
+    from datetime import UTC, date, datetime
+
+    from tests.factories import build_demo
+
+    today = date(2026, 11, 30)
+    build_demo(7, today)
+    db.session.commit()
+    now = datetime(today.year, today.month, today.day, 8, tzinfo=UTC)
+    readers = db.session.scalars(select(User).where(User.role == Role.TRAINER, User.language == "en")).all()
+    assert len(readers) == 1
+    with app.test_request_context():
+        for user, language in ((readers[0], "en"), (User.by_email("formateur.pfad@relais.demo"), "fr")):
+            feed = feeds.feed_of(db.session, app_secret(), user=user)
+            source = feeds.feed_source(db.session, feed, now, "salt")
+            assert source.language == language
+            body, built = feeds.build_feed(db.session, source.rows(), name=source.name, salt="salt",
+                                           url_for=session_url, organizer_for=organizer_for, zone=source.zone(),
+                                           language=source.language)
+            events = assert_parses_everywhere(body).calendar.walk("VEVENT")
+            assert built >= 1 and events, "sessions in their calendar"
+            # « Groupe 2 » is « Group 2 » in English, in the SUMMARY and the DESCRIPTION of every session.
+            with force_locale(language):
+                group = re.escape(gettext("Groupe %(number)s", number=0)).replace("0", r"\d+")
+            with force_locale("fr" if language == "en" else "en"):
+                other = re.escape(gettext("Groupe %(number)s", number=0)).replace("0", r"\d+")
+            for event in events:
+                text = f"{event['SUMMARY']}\n{event['DESCRIPTION']}"
+                assert re.search(rf"\b{group}\b", text) and not re.search(rf"\b{other}\b", text), text
