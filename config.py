@@ -40,6 +40,9 @@ class Config:
     # back to the coordinator's queue.
     RELAIS_OFFER_EXPIRY_DAYS = env_int("RELAIS_OFFER_EXPIRY_DAYS", 3)
     RELAIS_OFFER_MAX_TRIES = env_int("RELAIS_OFFER_MAX_TRIES", 3)
+    # The autopilot (app/domain/autopilot.py): weeks ahead it plans, and offers a trainer may receive a day.
+    RELAIS_AUTOPILOT_HORIZON_WEEKS = env_int("RELAIS_AUTOPILOT_HORIZON_WEEKS", 10)
+    RELAIS_AUTOPILOT_OFFERS_PER_DAY = env_int("RELAIS_AUTOPILOT_OFFERS_PER_DAY", 3)
     # Reminders before a session (days before, e.g. "7,1"), and days after it when a report is overdue.
     RELAIS_REMINDER_DAYS_BEFORE = tuple(int(d) for d in os.environ.get("RELAIS_REMINDER_DAYS_BEFORE", "7,1").split(",")
                                         if d.strip())

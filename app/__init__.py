@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.agenda import bp as agenda_bp
     from app.auth import bp as auth_bp
+    from app.autopilot import bp as autopilot_bp
     from app.calendars import bp as calendars_bp
     from app.coordination import bp as coordination_bp
     from app.errors import bp as errors_bp
@@ -159,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(coordination_bp, url_prefix="/coordination")
     app.register_blueprint(offers_bp, url_prefix="/propositions")
     app.register_blueprint(planning_bp, url_prefix="/planification")
+    app.register_blueprint(autopilot_bp, url_prefix="/pilote-automatique")
     app.register_blueprint(calendars_bp, url_prefix="/calendrier")
     app.register_blueprint(agenda_bp, url_prefix="/agenda")
     app.register_blueprint(reports_bp, url_prefix="/comptes-rendus")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import unit_of_work
 from app.domain import caldav_push
+from app.domain.autopilot import AutopilotSettings, plan_scope, scopes_to_plan
 from app.domain.certification_warnings import warnings_due
 from app.domain.offers import OfferSettings, expire_offer, expired_offer_ids
 from app.domain.reminders import (
@@ -74,6 +75,19 @@ def expire_due_offers(session: Session, now: datetime) -> int:
                                                                                      settings))
         expired += 1 if outcome.value is not None else 0
     return expired
+
+
+@job
+def autopilot_tick(session: Session, now: datetime) -> int:
+    """The autopilot (app.domain.autopilot): each scope in "proposed" or "automatic" mode planned over the rolling
+    horizon, in its own unit of work; returns the offers sent or proposed. A scope another tick is planning is
+    skipped."""
+    settings = AutopilotSettings.from_config(current_app.config)
+    done = 0
+    for scope in scopes_to_plan(session):
+        outcome = unit_of_work.run(lambda scope=scope: plan_scope(session, scope, now, settings)).value
+        done += outcome.offers if outcome is not None else 0
+    return done
 
 
 @job
@@ -148,6 +162,7 @@ def push_to_calendars(session: Session, now: datetime) -> int:
 JOBS: dict[str, Job] = {
     "avertissements-habilitation": warn_expiring_certifications,
     "propositions-expirees": expire_due_offers,
+    "autopilote": autopilot_tick,
     "rappels-avant-intervention": remind_before_sessions,
     "comptes-rendus-en-retard": remind_overdue_reports,
     "invitations-avis": invite_feedback,
@@ -156,7 +171,7 @@ JOBS: dict[str, Job] = {
 }
 # The jobs that write messages and nothing else (the expiry commits offer by offer, the CalDAV push talks to
 # servers).
-MESSAGE_JOBS = tuple(name for name in JOBS if name not in ("propositions-expirees", "agendas-caldav"))
+MESSAGE_JOBS = tuple(name for name in JOBS if name not in ("propositions-expirees", "autopilote", "agendas-caldav"))
 
 
 def run_periodic_jobs(session: Session, now: datetime) -> dict[str, int]:

@@ -60,6 +60,7 @@ EVENTS = {
     "withdrawn": _l("Formateur retiré"),
     "session_confirmed": _l("Intervention confirmée"),
     "needs_attention": _l("Intervention à reprendre par la coordination"),
+    "autopilot_unserved": _l("Relais n'a pas pu proposer l'intervention"),
     "rescheduled": _l("Horaire de l'intervention modifié"),
     "report_filed": _l("Compte rendu déposé"),
     "report_reopened": _l("Compte rendu rouvert pour correction"),
@@ -68,8 +69,8 @@ EVENTS = {
 # Events between the coordination and the trainers: not shown to the establishment (who was asked,
 # who declined and why stay internal).
 INTERNAL_EVENTS = frozenset({"offered", "assigned", "offer_accepted", "offer_declined", "offer_expired", "withdrawn",
-                             "needs_attention", "report_filed", "report_reopened", "report_corrected",
-                             "force_changed"})
+                             "needs_attention", "autopilot_unserved", "report_filed", "report_reopened",
+                             "report_corrected", "force_changed"})
 # Why a session was not held (the codes of app.domain.reports.NOT_HELD_REASONS).
 NOT_HELD_REASONS = {
     "establishment_cancelled": _l("Annulée par l'établissement"),

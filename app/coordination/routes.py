@@ -24,7 +24,7 @@ from app.coordination.forms import (
     RefuseForm,
     RefuseRegistrationForm,
 )
-from app.domain import lifecycle, offers
+from app.domain import autopilot, lifecycle, offers
 from app.domain.clock import utcnow
 from app.domain.eligibility import Exclusion
 from app.domain.establishments import (
@@ -151,7 +151,8 @@ def _show(item: InterventionRequest, refuse_form=None, cancel_form=None, status=
     return render_template("coordination/show.html", item=item, accept_form=AcceptForm(), reopen_form=ReopenForm(),
                            refuse_form=refuse_form or RefuseForm(), force_form=force_form,
                            cancel_form=cancel_form or CancelForm(), warnings=[], now=utcnow(),
-                           open_sessions=lifecycle.OPEN_SESSION), status
+                           open_sessions=lifecycle.OPEN_SESSION,
+                           autopilot_notes=autopilot.notes_for_request(db.session, item.id)), status
 
 
 @bp.route("/demandes/<int:request_id>")

@@ -429,6 +429,10 @@ def cascade(session: Session, intervention: Intervention, now: datetime, setting
     tries = sum(1 for a in assignments if a.status in UNANSWERED)
     if tries >= settings.max_tries:
         return _flag(session, intervention, now, ATTENTION_OFFERS_EXHAUSTED % {"count": tries})
+    from app.domain.autopilot import takes_over  # the autopilot plans with this module's offers
+
+    if takes_over(session, intervention):
+        return Change()  # its scope is on "automatic": the next tick plans the session with the others
     ranking = rank_intervention(session, intervention.id, now)
     for candidate in ranking.candidates if ranking else []:
         starts = offerable_starts(intervention, candidate.all_starts)

@@ -344,6 +344,18 @@ class PlanningPolicy(Policy):
         return covers(user, departement_code, force)
 
 
+class AutopilotPolicy(Policy):
+    """The autopilot of a coordination scope (département, force): its coordinators choose its mode and send the
+    offers it proposes."""
+
+    resource = "autopilot"
+    ACTIONS: ClassVar = {"configure": STAFF, "send": STAFF}
+
+    def allows_object(self, user: User, action: str, territory: tuple[str, Force]) -> bool:
+        departement_code, force = territory
+        return covers(user, departement_code, force, undecided=False)
+
+
 class AgendaPolicy(Policy):
     """The agenda by trainer and day: the coordination's of its territory (its rows are the sessions' and
     trainers' own), a trainer's of their own offers, sessions and unavailabilities."""
@@ -394,6 +406,7 @@ REPORTS = ReportPolicy()
 FEEDS = FeedPolicy()
 EXPORTS = ExportPolicy()
 PLANNING = PlanningPolicy()
+AUTOPILOT = AutopilotPolicy()
 AGENDA = AgendaPolicy()
 STATISTICS = StatisticsPolicy()
 ACCOUNTS = AccountPolicy()
@@ -401,7 +414,7 @@ CALDAV = CalDAVPolicy()
 COORDINATION_OFFICES = CoordinationOfficePolicy()
 POLICIES: dict[str, Policy] = {policy.resource: policy for policy in (
     REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, UNITS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
-    AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES, CALDAV)}
+    AUTOPILOT, AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES, CALDAV)}
 
 
 def policy_table() -> list[tuple[str, str, frozenset[Role]]]:

@@ -37,6 +37,9 @@ MESSAGES = {
     "trainer_busy": _l("Ce créneau chevauche une intervention déjà acceptée par le formateur."),
     "offer_closed": _l("Cette proposition n'est plus ouverte : elle a expiré, a été retirée ou a déjà reçu une "
                        "réponse."),
+    "offer_cap": _l("Ce formateur a déjà reçu aujourd'hui le nombre maximal de propositions."),
+    "proposal_changed": _l("Cette proposition a déjà été envoyée ou vient d'être préparée à nouveau : vérifiez "
+                           "la proposition à jour."),
     "not_a_candidate": _l("Ce formateur ne remplit plus toutes les règles pour cette intervention."),
     "start_not_offered": _l("Choisissez un horaire parmi ceux proposés."),
     # trainers

@@ -10,6 +10,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.access import permission, public
+from app.domain.autopilot import home_summary, note_visit
 from app.domain.certification import WARNING_WINDOW, certification_status
 from app.domain.clock import utcnow
 from app.domain.establishments import orphan_join_requests, registrations_to_confirm
@@ -34,6 +35,7 @@ from app.models import (
     User,
 )
 from app.models.trainers import trainer_departement
+from app.unit_of_work import run
 
 HOME_OFFERS = 3  # offers on a trainer's home (each a card, long on a phone); the others on /propositions/
 HOME_REPORTS = 10  # reports to file on a trainer's home, the oldest first; the next ones once these are filed
@@ -173,7 +175,11 @@ def _coordinator_home():
     orphan_joins = db.session.scalar(orphan_join_requests(current_user).with_only_columns(func.count(JoinRequest.id)))
     registrations = db.session.scalar(registrations_to_confirm(current_user)
                                       .with_only_columns(func.count(Establishment.id)))
-    return render_template("main/home_coordinator.html", scopes=current_user.scopes, trainer_count=len(trainers),
+    # What the autopilot did since the last visit, and the proposals waiting for a click.
+    since = run(lambda: note_visit(db.session, current_user, utcnow())).value
+    autopilot = home_summary(db.session, current_user, since, SESSIONS.rows(current_user))
+    return render_template("main/home_coordinator.html", autopilot=autopilot, scopes=current_user.scopes,
+                           trainer_count=len(trainers),
                            orphan_joins=orphan_joins, registrations=registrations,
                            flagged=flagged, flagged_count=flagged_count,
                            to_schedule=counts.get(InterventionStatus.TO_SCHEDULE, 0),

@@ -1,6 +1,14 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
 from app.models.accounts import CoordinatorScope, User
+from app.models.autopilot import (
+    AutopilotMode,
+    AutopilotNote,
+    AutopilotProposal,
+    AutopilotProposalItem,
+    AutopilotSetting,
+    HomeVisit,
+)
 from app.models.caldav import CalendarConnection, CalendarPush, ConnectionState, PushAction, PushStatus
 from app.models.calendars import CalendarEntry, CalendarFeed
 from app.models.coordination import CoordinationOffice
@@ -34,6 +42,12 @@ from app.models.trainers import (
 )
 
 __all__ = [
+    "AutopilotMode",
+    "AutopilotNote",
+    "AutopilotProposal",
+    "AutopilotProposalItem",
+    "AutopilotSetting",
+    "HomeVisit",
     "StatisticsRevision",
     "CalendarConnection",
     "CalendarPush",

@@ -1,0 +1,288 @@
+"""The autopilot (issue #20, continuous planning): each scope's mode, the rolling horizon, live offers never
+withdrawn, the daily cap of offers per trainer, the reasons of unserved sessions, declines planned again, and two
+ticks at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from app.domain import autopilot, offers
+from app.domain.autopilot import AutopilotSettings, plan_scope, send_proposal, set_mode
+from app.extensions import db
+from app.jobs import autopilot_tick
+from app.models import (
+    Assignment,
+    AssignmentStatus,
+    AutopilotMode,
+    AutopilotNote,
+    AutopilotProposal,
+    Force,
+    Intervention,
+    InterventionStatus,
+    OutgoingMessage,
+    RequestEvent,
+)
+from app.unit_of_work import run
+from tests.factories import make_coordinator, make_establishment, make_qualified_trainer, make_request
+
+SETTINGS = AutopilotSettings(horizon_weeks=10, offers_per_day=3)
+SCOPE = ("69", Force.POLICE)
+
+
+def sessions(count: int = 1, *, start: date = date(2027, 1, 11), group_count: int = 1, **extra) -> list[Intervention]:
+    """Requests accepted in the Rhône (police), one session each by default, windows of a week of mornings."""
+    found = []
+    for _ in range(count):
+        establishment = make_establishment("69", force=Force.POLICE)
+        request = make_request(establishment, status="in_planning", start=start, group_count=group_count, **extra)
+        found += request.interventions
+    db.session.flush()
+    return found
+
+
+def automatic(coordinator=None) -> None:
+    set_mode(db.session, "69", Force.POLICE, AutopilotMode.AUTOMATIC, coordinator or make_coordinator(),
+             datetime(2026, 11, 30, tzinfo=UTC))
+
+
+def tick(now, settings=SETTINGS):
+    return run(lambda: plan_scope(db.session, SCOPE, now, settings)).value
+
+
+def live_offers(intervention=None) -> list[Assignment]:
+    query = select(Assignment).where(Assignment.status.in_((AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)))
+    if intervention is not None:
+        query = query.where(Assignment.intervention_id == intervention.id)
+    return list(db.session.scalars(query.order_by(Assignment.id)))
+
+
+def test_automatic_mode_sends_offers_by_relais_with_their_emails(app, clock):
+    now = clock.now()
+    trainer = make_qualified_trainer()
+    automatic()
+    [session_] = sessions()
+    db.session.commit()
+    outcome = tick(now)
+    assert outcome.mode is AutopilotMode.AUTOMATIC and outcome.offers == 1
+    [offer] = live_offers(session_)
+    assert offer.trainer_id == trainer.id and offer.offered_by_id is None and offer.status is AssignmentStatus.OFFERED
+    event = db.session.scalar(select(RequestEvent).where(RequestEvent.kind == "offered"))
+    assert event.actor_id is None  # « Relais » in the history
+    mail = db.session.scalar(select(OutgoingMessage).where(OutgoingMessage.recipient == trainer.user.email))
+    assert mail is not None
+
+
+def test_manual_mode_does_nothing(app, clock):
+    make_qualified_trainer()
+    set_mode(db.session, "69", Force.POLICE, AutopilotMode.MANUAL, make_coordinator(), clock.now())
+    sessions()
+    db.session.commit()
+    assert autopilot.scopes_to_plan(db.session) == []
+    outcome = tick(clock.now())
+    assert outcome.mode is AutopilotMode.MANUAL and outcome.offers == 0
+    assert live_offers() == [] and db.session.scalar(select(func.count(AutopilotProposal.id))) == 0
+
+
+def test_proposed_mode_by_default_prepares_a_proposal_sent_in_one_click(app, clock):
+    now = clock.now()
+    trainer = make_qualified_trainer()
+    coordinator = make_coordinator()
+    [session_] = sessions()
+    db.session.commit()
+    assert autopilot.mode_of(db.session, "69", Force.POLICE) is AutopilotMode.PROPOSED
+    outcome = tick(now)
+    assert outcome.mode is AutopilotMode.PROPOSED and outcome.offers == 1
+    assert live_offers() == []  # nothing sent yet
+    proposal = db.session.scalar(select(AutopilotProposal))
+    [item] = proposal.items
+    assert (item.intervention_id, item.trainer_id) == (session_.id, trainer.id)
+    # A second tick with nothing changed keeps the proposal as it was prepared.
+    tick(now + timedelta(minutes=5))
+    db.session.expire_all()
+    assert db.session.scalar(select(AutopilotProposal)).prepared_at == now
+    result = run(lambda: send_proposal(db.session, proposal.id, proposal.fingerprint, coordinator,
+                                       now + timedelta(minutes=6), SETTINGS)).value
+    assert (result.offers, result.sessions, result.skipped) == (1, 1, {})
+    [offer] = live_offers(session_)
+    assert offer.offered_by_id == coordinator.id and offer.trainer_id == trainer.id
+    assert db.session.scalar(select(func.count(AutopilotProposal.id))) == 0
+    # The same click again finds nothing to send.
+    again = run(lambda: send_proposal(db.session, proposal.id, proposal.fingerprint, coordinator, now, SETTINGS))
+    assert again.refusal.code == "proposal_changed"
+
+
+def test_a_session_beyond_the_horizon_is_not_planned(app, clock):
+    make_qualified_trainer()
+    automatic()
+    near, = sessions(start=date(2026, 12, 7))
+    far, = sessions(start=date(2027, 1, 11))  # six weeks from now
+    db.session.commit()
+    tick(clock.now(), AutopilotSettings(horizon_weeks=2, offers_per_day=3))
+    assert [a.intervention_id for a in live_offers()] == [near.id]
+    assert db.session.get(AutopilotNote, far.id) is None  # not unserved: not yet planned
+    tick(clock.now() + timedelta(minutes=1), AutopilotSettings(horizon_weeks=10, offers_per_day=3))
+    assert sorted(a.intervention_id for a in live_offers()) == sorted([near.id, far.id])
+
+
+def test_live_offers_and_confirmed_sessions_are_never_touched(app, clock):
+    now = clock.now()
+    first, second = make_qualified_trainer(), make_qualified_trainer(unit_km=5)
+    coordinator = make_coordinator()
+    offered, confirmed, to_plan = sessions(3)
+    # A coordinator offered one session to the second trainer (the planner would rather pick the first, closer),
+    # and gave another directly to the first.
+    offer = offers.make_offer(db.session, offered, second, datetime(2027, 1, 12, 8, tzinfo=UTC),
+                              datetime(2027, 1, 12, 9, tzinfo=UTC), coordinator, now, SETTINGS.offers)
+    offers.assign_directly(db.session, confirmed, first, datetime(2027, 1, 13, 8, tzinfo=UTC),
+                           datetime(2027, 1, 13, 9, tzinfo=UTC), coordinator, now)
+    db.session.commit()
+    automatic(coordinator)
+    db.session.commit()
+    outcome = tick(now)
+    assert outcome.sessions == 1
+    db.session.expire_all()
+    live = live_offers()
+    assert [(a.intervention_id, a.trainer_id, a.status) for a in live if a.intervention_id != to_plan.id] == [
+        (offered.id, second.id, AssignmentStatus.OFFERED), (confirmed.id, first.id, AssignmentStatus.ACCEPTED)]
+    assert live[0].id == offer.notices[0].assignment.id
+    assert db.session.get(Intervention, confirmed.id).starts_at == datetime(2027, 1, 13, 8, tzinfo=UTC)
+    assert db.session.get(Intervention, offered.id).starts_at == datetime(2027, 1, 12, 8, tzinfo=UTC)
+    assert [a.intervention_id for a in live_offers(to_plan)] == [to_plan.id]
+
+
+def test_no_trainer_receives_more_offers_a_day_than_the_cap(app, clock):
+    now = clock.now()
+    trainer = make_qualified_trainer()
+    automatic()
+    planned = sessions(3)
+    db.session.commit()
+    outcome = tick(now, AutopilotSettings(horizon_weeks=10, offers_per_day=2))
+    assert outcome.offers == 2
+    assert len([a for a in live_offers() if a.trainer_id == trainer.id]) == 2
+    [left_out] = [s for s in planned if not live_offers(s)]
+    assert db.session.get(AutopilotNote, left_out.id).reason == autopilot.DAILY_CAP
+    # The same day, nothing more, whoever plans; the next day, the third one.
+    assert tick(now + timedelta(hours=2), AutopilotSettings(horizon_weeks=10, offers_per_day=2)).offers == 0
+    assert tick(now + timedelta(days=1), AutopilotSettings(horizon_weeks=10, offers_per_day=2)).offers == 1
+    db.session.expire_all()
+    assert db.session.get(AutopilotNote, left_out.id) is None
+    assert [a.trainer_id for a in live_offers(left_out)] == [trainer.id]
+
+
+def test_the_reason_of_each_unserved_session_is_kept_with_a_history_line_by_relais(app, clock):
+    now = clock.now()
+    automatic()
+    past, = sessions(start=date(2026, 11, 2))
+    nobody, = sessions(topics=("alcool",))
+    busy_week, = sessions(start=date(2027, 1, 18))
+    trainer = make_qualified_trainer()
+    trainer.max_sessions_per_week = 1
+    from tests.factories import make_assigned_session
+
+    make_assigned_session(trainer, datetime(2027, 1, 22, 13, tzinfo=UTC))
+    db.session.commit()
+    tick(now)
+    reasons = {note.intervention_id: note.reason for note in db.session.scalars(select(AutopilotNote))}
+    assert reasons == {past.id: autopilot.NO_START, nobody.id: autopilot.NO_ELIGIBLE,
+                       busy_week.id: autopilot.AT_LIMITS}
+    events = db.session.scalars(select(RequestEvent).where(RequestEvent.kind == "autopilot_unserved")).all()
+    assert len(events) == 3 and all(e.actor_id is None for e in events)
+    tick(now + timedelta(minutes=10))
+    assert db.session.scalar(select(func.count(RequestEvent.id)).where(RequestEvent.kind == "autopilot_unserved")) == 3
+
+
+def test_in_automatic_mode_a_decline_is_planned_again_by_the_next_tick(app, clock):
+    now = clock.now()
+    first, second = make_qualified_trainer(), make_qualified_trainer(unit_km=5)
+    automatic()
+    [session_] = sessions()
+    db.session.commit()
+    tick(now)
+    [offer] = live_offers(session_)
+    assert offer.trainer_id == first.id
+    run(lambda: offers.decline_offer(db.session, offer, "Indisponible", now + timedelta(hours=1), SETTINGS.offers))
+    db.session.expire_all()
+    assert live_offers(session_) == []  # no cascade: the autopilot takes over
+    assert db.session.get(Intervention, session_.id).status is InterventionStatus.TO_SCHEDULE
+    tick(now + timedelta(hours=1, minutes=5))
+    [again] = live_offers(session_)
+    assert again.trainer_id == second.id and again.offered_by_id is None
+
+
+def test_in_automatic_mode_an_expired_offer_is_planned_again_in_the_same_tick(app, clock):
+    now = clock.now()
+    first, second = make_qualified_trainer(), make_qualified_trainer(unit_km=5)
+    automatic()
+    [session_] = sessions()
+    db.session.commit()
+    tick(now)
+    from app.jobs import run_periodic_jobs
+
+    run_periodic_jobs(db.session, now + timedelta(days=4))
+    db.session.expire_all()
+    statuses = {a.trainer_id: a.status for a in db.session.get(Intervention, session_.id).assignments}
+    assert statuses == {first.id: AssignmentStatus.EXPIRED, second.id: AssignmentStatus.OFFERED}
+
+
+def test_two_ticks_at_once_send_no_offer_twice(app, clock):
+    from tests.domain.test_offer_races import race
+
+    now = clock.now()
+    for _ in range(3):
+        make_qualified_trainer()
+    automatic()
+    planned = sessions(4)
+    db.session.commit()
+
+    def ticking(session):
+        autopilot_tick(session, now)
+
+    outcomes = race(app, ticking, ticking)
+    assert outcomes == ["ok", "ok"], outcomes
+    db.session.expire_all()
+    per_session = db.session.execute(select(Assignment.intervention_id, func.count(Assignment.id))
+                                     .group_by(Assignment.intervention_id)).all()
+    assert sorted(per_session) == sorted((s.id, 1) for s in planned)
+
+
+def test_a_plan_made_before_a_coordinator_offered_the_session_sends_nothing_for_it(app, clock):
+    """What a tick planned while a coordinator (or another tick) offered the session meanwhile is skipped, never a
+    second live offer: the check is made under the session's lock, right before the offers."""
+    from app.domain.planning import PlannedAssignment
+
+    now = clock.now()
+    first, second = make_qualified_trainer(), make_qualified_trainer(unit_km=5)
+    coordinator = make_coordinator()
+    [session_] = sessions()
+    start = datetime(2027, 1, 11, 8, tzinfo=UTC)
+    offers.make_offer(db.session, session_, second, start, start + timedelta(hours=1), coordinator, now,
+                      SETTINGS.offers)
+    db.session.commit()
+    planned = {session_.id: [PlannedAssignment(session_.id, first.id, start, 0.0)]}
+    sent = run(lambda: autopilot.send_planned(db.session, {}, {}, planned, None, now, SETTINGS)).value
+    assert sent[:3] == (0, 0, {session_.id: "session_changed"})
+    assert [a.trainer_id for a in live_offers(session_)] == [second.id]
+
+
+def test_a_pair_is_offered_whole_or_not_at_all(app, clock):
+    from app.domain.planning import PlannedAssignment
+
+    now = clock.now()
+    first, second = make_qualified_trainer(), make_qualified_trainer(unit_km=5)
+    [pair] = sessions()
+    pair.trainers_needed = 2
+    start = datetime(2027, 1, 11, 8, tzinfo=UTC)
+    # The second trainer is booked elsewhere at that time: their offer is refused, so the first one is not kept.
+    from tests.factories import make_assigned_session
+
+    make_assigned_session(second, start)
+    db.session.commit()
+    planned = {pair.id: [PlannedAssignment(pair.id, first.id, start, 0.0),
+                         PlannedAssignment(pair.id, second.id, start, 0.0)]}
+    sent = run(lambda: autopilot.send_planned(db.session, {}, {}, planned, None, now, SETTINGS)).value
+    assert sent[:3] == (0, 0, {pair.id: "trainer_busy"})
+    db.session.expire_all()
+    assert live_offers(pair) == []
+    assert db.session.get(Intervention, pair.id).status is InterventionStatus.TO_SCHEDULE
