@@ -28,6 +28,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 from urllib.parse import quote, urljoin, urlsplit
 
 import caldav
@@ -433,24 +434,28 @@ def _classify(error: Exception, calendar: caldav.Calendar) -> Exception:
 
 def push_due(session: Session, now: datetime, keys: MultiFernet, *, limit: int = 200,
              timeout: float = TIMEOUT_SECONDS) -> Round:
-    """Writes up to `limit` due changes to their calendars; each outcome is committed as it comes."""
+    """Writes up to `limit` due changes to their calendars; each outcome is committed as it comes. Rows are claimed
+    twenty at a time, each batch at the moment it is claimed (its lease starts then, however long the round)."""
     outcome = Round()
     stopped: dict[int, _Stop] = {}
     clients: dict[int, tuple[caldav.DAVClient, caldav.Calendar]] = {}
+    succeeded: set[int] = set()  # connections whose last success is already this round's
+    started = monotonic()
     while outcome.written + outcome.failed < limit:
-        claimed = claim_due(session, now, min(BATCH, limit - outcome.written - outcome.failed))
+        moment = now + timedelta(seconds=monotonic() - started)
+        claimed = claim_due(session, moment, min(BATCH, limit - outcome.written - outcome.failed))
         if not claimed:
             break
         for row in claimed:
             if row.connection_id in stopped:
-                _release(session, row, now, stopped[row.connection_id])
+                _release(session, row, moment, stopped[row.connection_id])
                 outcome.failed += 1
-                continue
-            connection = session.get(CalendarConnection, row.connection_id)
-            if connection is None:  # disconnected meanwhile: its rows went with it
                 continue
             try:
                 if row.connection_id not in clients:
+                    connection = session.get(CalendarConnection, row.connection_id)
+                    if connection is None:  # disconnected meanwhile: its rows went with it
+                        continue
                     clients[row.connection_id] = _open(connection, keys, timeout)
                 client, calendar = clients[row.connection_id]
                 try:
@@ -461,25 +466,27 @@ def push_due(session: Session, now: datetime, keys: MultiFernet, *, limit: int =
                     raise _classify(error, calendar) from error
             except _Stop as stop:
                 stopped[row.connection_id] = stop
-                _release(session, row, now, stop)
-                _connection_error(session, row.connection_id, stop.code, now, broken=stop.broken)
+                _release(session, row, moment, stop)
+                _connection_error(session, row.connection_id, stop.code, moment, broken=stop.broken)
                 log.warning("CalDAV push %s (connection %s): %s", row.id, row.connection_id, stop.code)
                 outcome.failed += 1
             except _Rejected as rejected:
-                _finish(session, row, now, PushStatus.FAILED, error=rejected.detail[:2000])
-                _connection_error(session, row.connection_id, rejected.code, now)
+                _finish(session, row, moment, PushStatus.FAILED, error=rejected.detail[:2000])
+                _connection_error(session, row.connection_id, rejected.code, moment)
                 log.warning("CalDAV push %s refused by the server: %s", row.id, rejected.detail[:300])
                 outcome.failed += 1
             except (dav_error.ETagMismatchError, dav_error.ScheduleTagMismatchError):
-                _finish(session, row, now, PushStatus.CONFLICT,
+                _finish(session, row, moment, PushStatus.CONFLICT,
                         error="412: changed in the calendar since Relais wrote it")
-                _connection_error(session, row.connection_id, "conflict", now)
+                _connection_error(session, row.connection_id, "conflict", moment)
                 log.info("CalDAV push %s: changed in the calendar, not overwritten", row.id)
                 outcome.failed += 1
             else:
-                _finish(session, row, now, PushStatus.DONE, etag=etag, href=href)
-                session.execute(update(CalendarConnection).where(CalendarConnection.id == row.connection_id)
-                                .values(last_success_at=now))
+                _finish(session, row, moment, PushStatus.DONE, etag=etag, href=href)
+                if row.connection_id not in succeeded:
+                    succeeded.add(row.connection_id)
+                    session.execute(update(CalendarConnection).where(CalendarConnection.id == row.connection_id)
+                                    .values(last_success_at=now))
                 outcome.written += 1
             session.commit()
     return outcome
@@ -505,13 +512,16 @@ def _release(session: Session, row: Claimed, now: datetime, stop: _Stop) -> None
 def _finish(session: Session, row: Claimed, now: datetime, status: PushStatus, *, etag: str | None = None,
             href: str | None = None, error: str | None = None) -> None:
     """The outcome, for the version written; a change queued meanwhile stays pending (and is written next with the
-    ETag just received)."""
-    if status is PushStatus.DONE:
+    ETag just received). One UPDATE in the usual case."""
+    done = status is PushStatus.DONE
+    values: dict = {"status": status, "last_error": error, "forced": False if done else row.forced,
+                    "done_at": now if done else None, "attempts": 0 if done else row.attempts}
+    if done:
+        values.update(etag=etag, href=href)
+    recorded = session.execute(update(CalendarPush).where(CalendarPush.id == row.id,
+                                                          CalendarPush.version == row.version).values(**values))
+    if done and recorded.rowcount == 0:
         session.execute(update(CalendarPush).where(CalendarPush.id == row.id).values(etag=etag, href=href))
-    session.execute(update(CalendarPush).where(CalendarPush.id == row.id, CalendarPush.version == row.version)
-                    .values(status=status, last_error=error, forced=False if status is PushStatus.DONE else row.forced,
-                            done_at=now if status is PushStatus.DONE else None, attempts=0 if status is
-                            PushStatus.DONE else row.attempts))
 
 
 def _connection_error(session: Session, connection_id: int, code: str, now: datetime, *, broken: bool = False

@@ -211,7 +211,7 @@ def test_the_server_down_in_the_middle_loses_nothing_and_doubles_nothing(app, cl
     assert row.status is PushStatus.PENDING and row.next_attempt_at > utcnow()
     assert connection.last_error == "unreachable" and connection.state is ConnectionState.ACTIVE
     assert push(app).written == 0  # not before its time (back-off)
-    clock.advance(timedelta(minutes=1))
+    clock.advance(timedelta(minutes=2))
     assert push(app).failed == 1  # still down: tried again, later still
     radicale.start()
     assert push(app).written == 0
