@@ -81,6 +81,25 @@ def half_day(moment: datetime, timezone_name: str) -> tuple[date, str]:
     return local.date(), "am" if local.hour < 12 else "pm"
 
 
+# The starts the planner weighs on each day: from the first, one an hour, and the last (so that two sessions
+# can follow each other in a window). Every half hour would double the model for little: the offers and the
+# candidates page still take any half hour.
+PLANNING_START_STEP = timedelta(hours=1)
+
+
+def planning_starts(starts: list[tuple[datetime, datetime]], timezone_name: str) -> list[tuple[datetime, datetime]]:
+    """Every `PLANNING_START_STEP` from the first start of each local day, and the day's last start."""
+    by_day: dict[date, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for start in starts:
+        by_day[to_local(start[0], timezone_name).date()].append(start)
+    kept: list[tuple[datetime, datetime]] = []
+    for day in sorted(by_day):
+        first = by_day[day][0][0]
+        kept += [s for n, s in enumerate(by_day[day])
+                 if (s[0] - first) % PLANNING_START_STEP == timedelta(0) or n == len(by_day[day]) - 1]
+    return kept
+
+
 def load_planning_problem(session: Session, *, date_from: date, date_to: date, departement_codes: list[str] | None,
                           force: Force | None, now: datetime, progress: Progress | None = None) -> PlanningProblem:
     """Every session to schedule in the scope whose windows meet the period, with its options."""
@@ -110,7 +129,7 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
                                               need.departement_code, establishment.holiday_zone,
                                               establishment.kind.is_school,
                                               saturday_classes=establishment.saturday_classes) if s[0] > now]
-        starts_of[intervention.id] = starts
+        starts_of[intervention.id] = starts = planning_starts(starts, need.timezone)
         by_zone[need.timezone] += starts
 
     limits: dict[int, TrainerLimits] = {}
@@ -146,22 +165,18 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
             distance = trainer.distance_km(need)
             km, travel = round(distance, 1), travel_minutes_for(distance)
             workload, availability = limits[trainer.trainer_id], availabilities[trainer.trainer_id]
-            seen: set = set()
             for start, end, slot in slots:
-                # One trainer per half-day: the earliest workable start of each is enough, except for a
-                # pair, whose two trainers must share the very same start.
-                key = start if intervention.trainers_needed > 1 else slot
-                if key in seen:
-                    continue
+                # Every workable start: the planner places sessions at their real times, several a day.
                 day_key = (trainer.trainer_id, slot[0])
                 if day_key not in day_refusals:
                     day_refusals[day_key] = bool(day_exclusions(trainer, slot[0], workload))
                 if day_refusals[day_key]:
                     continue
                 if availability_exclusion(need, start, end, availability, travel, explain=False) is None:
-                    seen.add(key)
                     options.append(Option(trainer.trainer_id, slot[0], slot[1], start, km))
-        sessions.append(SessionToPlan(intervention.id, intervention.trainers_needed, options, arrival_rank=rank))
+        sessions.append(SessionToPlan(intervention.id, intervention.trainers_needed, options, arrival_rank=rank,
+                                      duration=timedelta(minutes=intervention.request.duration_minutes),
+                                      place_key=intervention.request.establishment_id))
     return PlanningProblem(sessions, limits, {i.id: i for i in interventions}, by_id,
                            {i.id: timedelta(minutes=i.request.duration_minutes) for i in interventions})
 

@@ -1,6 +1,12 @@
 """Planning a period: assign trainers and start times to as many sessions as possible.
 
-The problem is a min-cost maximum flow (OR-Tools `SimpleMinCostFlow`):
+`plan_period` is exact: single and two-trainer sessions in one CP-SAT model at their real start and
+end times, travel between places included, weekly and monthly limits, most sessions served, then
+least travel, then balanced workload (`app/domain/exact_planning.py` says how). Its `Plan` says
+whether it is proven optimal or, stopped by the time limit, how far from the optimum it may be.
+
+`plan_half_days`, the planner before it, stays as the baseline the benchmark compares with and as the
+exact model's starting hint. It is a min-cost maximum flow (OR-Tools `SimpleMinCostFlow`):
 
     source → session (capacity: trainers needed)
            → (session, trainer) (capacity 1: a trainer counts once per session)
@@ -9,14 +15,10 @@ The problem is a min-cost maximum flow (OR-Tools `SimpleMinCostFlow`):
            → (trainer, month) (capacity: what the monthly limit still allows)
            → trainer → sink, through parallel arcs of rising cost (workload balance).
 
-Maximising the flow serves as many sessions as possible; among maximal flows, the cost puts total
-travel first and workload balance second (the travel cost is scaled above any balance difference).
-The flow is totally unimodular, so the LP relaxation over the same arcs has the same optimum; the
-benchmark checks that with scipy's HiGHS.
-
-Sessions that need two trainers must have both at the same time, which a flow cannot say. They are
-placed first, fewest options first, each on the slot where a pair costs the least travel; the
-flow then plans every single-trainer session on the capacity left.
+Sessions that need two trainers are placed before the flow, fewest options first, each on the slot
+where a pair costs the least travel; the flow then plans the single-trainer sessions on what is left.
+Half-days forbid two sessions in one afternoon at one school, and ignore travel between a morning
+and an afternoon session: the exact model has neither limitation.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -57,6 +59,9 @@ class SessionToPlan:
     options: list[Option]
     # First come, first served: the order used by the greedy baseline.
     arrival_rank: int = 0
+    # How long it lasts and where (the establishment): the exact planner's collisions, as the offers'.
+    duration: timedelta = timedelta(hours=1)
+    place_key: int | None = None
 
 
 @dataclass
@@ -86,16 +91,68 @@ class PlannedAssignment:
 
 
 @dataclass
+class SolveReport:
+    """What the exact planner proved. Stage 1 maximises the sessions served (`served`, with the solver's
+    best bound `served_bound`); stage 2, with that many served, minimises the cost (travel, then balance)."""
+
+    status: str  # "optimal": both stages proven optimal; else "feasible"
+    served: int
+    served_bound: int
+    served_optimal: bool = True
+    cost: int = 0
+    cost_bound: int = 0
+    cost_optimal: bool = True
+    seconds: float = 0.0
+    time_limit: float = 0.0
+    variables: int = 0
+    constraints: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def served_gap(self) -> float:
+        """At most this share of the optimum's sessions is missing (0 when proven)."""
+        return (self.served_bound - self.served) / self.served_bound if self.served_bound else 0.0
+
+    @property
+    def cost_gap(self) -> float:
+        """At most this share of the plan's cost (travel, then balance) is above the least possible."""
+        return (self.cost - self.cost_bound) / self.cost if self.cost and not self.cost_optimal else 0.0
+
+
+@dataclass
 class Plan:
     assignments: list[PlannedAssignment]
     unserved: dict[int, str]
     total_km: float
     load: dict[int, int]
     flow_arcs: int = 0
+    report: SolveReport | None = None  # the exact planner's proof; None for the flow and the greedy baseline
 
     @property
     def served_sessions(self) -> int:
         return len({a.intervention_id for a in self.assignments})
+
+    @property
+    def status(self) -> str | None:
+        """"optimal" (proven) or "feasible" (stopped by the time limit), for the exact planner."""
+        return self.report.status if self.report else None
+
+    @property
+    def objective(self) -> int:
+        return self.served_sessions
+
+    @property
+    def bound(self) -> int | None:
+        return self.report.served_bound if self.report else None
+
+    @property
+    def gap(self) -> float | None:
+        """The largest share of the optimal number of sessions this plan may miss."""
+        return self.report.served_gap if self.report else None
+
+    @property
+    def seconds(self) -> float | None:
+        return self.report.seconds if self.report else None
 
 
 def week_of(day: date) -> tuple[int, int]:
@@ -201,8 +258,18 @@ def single_trainer_network(sessions: list[SessionToPlan], limits: dict[int, Trai
     return build_flow_network(singles, capacity, load), assignments, unserved, load
 
 
-def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:
-    """The optimal plan: most sessions served, then least travel, then balanced workload."""
+def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits], *,
+                time_limit: float | None = None, workers: int | None = None) -> Plan:
+    """The optimal plan: most sessions served, then least travel, then balanced workload (exact, CP-SAT);
+    `time_limit` in seconds of the solver's deterministic time, shared by its two stages."""
+    from app.domain.exact_planning import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, solve_exact
+
+    return solve_exact(sessions, limits, time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
+                       workers=DEFAULT_WORKERS if workers is None else workers, hint=plan_half_days(sessions, limits))
+
+
+def plan_half_days(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:
+    """The flow planner: pairs placed first, one session per trainer and half-day, optimal on what is left."""
     singles = [s for s in sessions if s.trainers_needed == 1]
     network, assignments, unserved, load = single_trainer_network(sessions, limits)
     flows = network.solve()
