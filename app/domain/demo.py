@@ -172,6 +172,7 @@ class DemoBuilder:
         self.build_outbox()
         self.build_caldav_connections()
         self.build_join_requests()
+        self.build_autopilot()
         self.result.counts.update({
             "départements": len(self.scale.departements),
             "communes": sum(len(c) for c in self.communes.values()),
@@ -447,6 +448,67 @@ class DemoBuilder:
         self.session.add(JoinRequest(establishment=orphan, user=newcomer, created_at=self._moment(days_ago=2),
                                      message="Nouvelle CPE depuis la rentrée, je reprends le dossier prévention."))
         self.build_registration_to_confirm(code)
+
+    def build_autopilot(self) -> None:
+        """The autopilot (issue #20) in each mode: the first département's police on "proposed" (a proposal waits on
+        its coordinator's home), its gendarmerie on "automatic" (Relais sent offers an hour ago), the second
+        département's police on "manual"; the sessions Relais could not serve keep their reason."""
+        from app.domain import autopilot
+        from app.models import AutopilotMode
+
+        now = self._moment(days_ago=0)
+        first, second = self.scale.departements[0], self.scale.departements[1]
+        self._requests_accepted_this_week(first, now)
+        chosen = ((first, Force.POLICE, AutopilotMode.PROPOSED), (first, Force.GENDARMERIE, AutopilotMode.AUTOMATIC),
+                  (second, Force.POLICE, AutopilotMode.MANUAL))
+        self.session.flush()
+        for code, force, mode in chosen:
+            coordinators = coordinators_covering(self.session, code, force)
+            if coordinators:
+                autopilot.set_mode(self.session, code, force, mode, coordinators[0], now - timedelta(days=20))
+        settings = autopilot.AutopilotSettings()
+        for code, force, mode in chosen:
+            if mode is not AutopilotMode.MANUAL:
+                autopilot.plan_scope(self.session, (code, force), now - timedelta(hours=1), settings)
+        self.session.flush()
+
+    def _requests_accepted_this_week(self, code: str, now: datetime) -> None:
+        """Requests of the first département accepted these last days, for the next weeks, that the autopilot plans:
+        three per force, one of them on a theme no trainer there teaches (Relais says it could not serve it)."""
+        from app.domain import lifecycle
+        from app.models import InterventionRequest, RequestWindow
+
+        topics = {topic.code: topic for topic in self.topics}
+        audiences = {audience.code: audience for audience in self.audiences}
+        taught = {(t.force, topic.code) for t in self.trainers if t.unit.departement_code == code for topic in t.topics}
+        for force in Force:
+            schools = [e for e in self.establishments if e.departement_code == code and e.force is force
+                       and e.kind.is_school and any(user.password_hash for user in e.members)]
+            coordinators = coordinators_covering(self.session, code, force)
+            if not schools or not coordinators:
+                continue
+            for number in range(3):
+                establishment = schools[number % len(schools)]
+                requester = next(user for user in establishment.members if user.password_hash)
+                created = now - timedelta(days=3 - number)
+                start = self._window_start(establishment, 14 + 7 * number)
+                request = InterventionRequest(
+                    establishment_id=establishment.id, created_by_id=requester.id, departement_code=code, force=force,
+                    group_count=2 if number == 0 else 1, people_per_group=26, duration_minutes=60, room="CDI",
+                    contact_name=requester.full_name, contact_phone=establishment.phone or "01 23 45 67 89",
+                    contact_email=requester.email, created_at=created, updated_at=created)
+                request.audiences = [audiences[self.random.choice(AUDIENCES_BY_KIND[establishment.kind])[0]]]
+                usual = [c for c in COMMON_TOPICS if (force, c) in taught] or list(COMMON_TOPICS)
+                rare = [c for c in topics if (force, c) not in taught]
+                request.topics = [topics[rare[0] if number == 2 and rare else usual[number % len(usual)]]]
+                request.windows = [RequestWindow(start_date=start, end_date=start + timedelta(days=4),
+                                                 start_time=time(8, 0), end_time=time(12, 0))]
+                self.session.add(request)
+                lifecycle.record_creation(self.session, request, requester, created)
+                lifecycle.submit(self.session, request, requester, created + timedelta(minutes=5))
+                lifecycle.accept(self.session, request, coordinators[0], created + timedelta(hours=2))
+                self.request_count += 1
+        self.session.flush()
 
     def build_registration_to_confirm(self, code: str) -> None:
         """A collège registered yesterday by its new principal: the police coordination confirms it (until then it
