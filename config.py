@@ -40,6 +40,9 @@ class Config:
     # back to the coordinator's queue.
     RELAIS_OFFER_EXPIRY_DAYS = env_int("RELAIS_OFFER_EXPIRY_DAYS", 3)
     RELAIS_OFFER_MAX_TRIES = env_int("RELAIS_OFFER_MAX_TRIES", 3)
+    # Seconds the exact planner may search a period (CP-SAT's deterministic time, so that a preview and its
+    # sending find the same plan); stopped by it, the plan says how far from the optimum it may be.
+    RELAIS_PLANNING_TIME_LIMIT = float(os.environ.get("RELAIS_PLANNING_TIME_LIMIT") or 5)
     # The autopilot (app/domain/autopilot.py): weeks ahead it plans, and offers a trainer may receive a day.
     RELAIS_AUTOPILOT_HORIZON_WEEKS = env_int("RELAIS_AUTOPILOT_HORIZON_WEEKS", 10)
     RELAIS_AUTOPILOT_OFFERS_PER_DAY = env_int("RELAIS_AUTOPILOT_OFFERS_PER_DAY", 3)

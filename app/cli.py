@@ -357,9 +357,9 @@ def init_app(app: Flask) -> None:
     @click.option("--force", type=FORCES)
     @click.option("--dry-run", is_flag=True, help="Show the plan's figures, send nothing.")
     def plan_command(date_from, date_to, departements: tuple[str, ...], force: str | None, dry_run: bool) -> None:
-        """Plan every accepted session of the period and send the offers (optimal min-cost flow)."""
+        """Plan every accepted session of the period and send the offers (exact: CP-SAT, pairs included)."""
         from app.domain.offers import OfferSettings
-        from app.domain.plan_builder import commit_plan, run_planning
+        from app.domain.plan_builder import commit_plan, proof_text, run_planning
         from app.models import Force
 
         _period(date_from, date_to)
@@ -377,9 +377,10 @@ def init_app(app: Flask) -> None:
 
         planned = run_planning(db.session, date_from=date_from, date_to=date_to,
                                departement_codes=list(departements) or None, force=Force(force) if force else None,
-                               now=now, progress=progress)
+                               now=now, progress=progress, time_limit=current_app.config["RELAIS_PLANNING_TIME_LIMIT"])
         elapsed = time.perf_counter() - started
         figures = planned.figures()
+        click.echo(proof_text(planned.plan))
         click.echo(f"Interventions à programmer : {figures['interventions']}")
         click.echo(f"Servies : {figures['servies']} (premier arrivé, premier servi : "
                    f"{figures['servies_premier_arrive']})")

@@ -1,8 +1,9 @@
 """Planning a period from the database: load the sessions and trainers, plan, and commit as offers.
 
 `load_planning_problem` turns every session to schedule of a scope and period into its options
-(trainer, half-day, first possible start, km) by asking the same named rules as the interactive
-ranking; `plan_period` then solves it. Loading takes a fixed number of queries per time zone.
+(trainer, start, km: one start an hour from each day's first, and the day's last, that the trainer can
+give by the same named rules as the interactive ranking), with each session's duration and place;
+`plan_period` then solves it exactly. Loading takes a fixed number of queries per time zone.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from app.domain.planning import Option, Plan, SessionToPlan, TrainerLimits, plan
 from app.domain.ranking import Window, candidate_starts
 from app.domain.refusals import Refused
 from app.domain.timezones import to_local
+from app.formatting import number_text
 from app.models import (
     Force,
     Intervention,
@@ -188,8 +190,24 @@ def plan_fingerprint(plan: Plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def solve(problem: PlanningProblem) -> Plan:
-    return plan_period(problem.sessions, problem.limits)
+def solve(problem: PlanningProblem, time_limit: float | None = None) -> Plan:
+    """The exact plan of the problem; `time_limit` in seconds (RELAIS_PLANNING_TIME_LIMIT), else the default."""
+    return plan_period(problem.sessions, problem.limits, time_limit=time_limit)
+
+
+def proof_text(plan: Plan) -> str:
+    """What the solver proved, in French, for the command line (the page words it through its catalogue)."""
+    report = plan.report
+    if report is None:
+        return "Plan heuristique, sans preuve d'optimalité"
+    seconds = number_text(report.time_limit, locale="fr")
+    if report.status == "optimal":
+        return "Plan optimal (prouvé)"
+    if report.served_optimal:
+        return (f"Nombre d'interventions servies optimal (prouvé) ; kilomètres et équilibre à "
+                f"{number_text(report.cost_gap * 100, 1, 'fr')} % de l'optimum au plus, arrêté après {seconds} s")
+    return (f"Plan à {number_text(report.served_gap * 100, 1, 'fr')} % de l'optimum au plus, arrêté après "
+            f"{seconds} s (au plus {report.served_bound} interventions servies)")
 
 
 @dataclass
@@ -229,13 +247,14 @@ class PlanRun:
 
 
 def run_planning(session: Session, *, date_from: date, date_to: date, departement_codes: list[str] | None,
-                 force: Force | None, now: datetime, progress: Progress | None = None) -> PlanRun:
+                 force: Force | None, now: datetime, progress: Progress | None = None,
+                 time_limit: float | None = None) -> PlanRun:
     """Loads, plans, and plans again first come first served, for comparison."""
     from app.domain.planning import plan_greedy
 
     problem = load_planning_problem(session, date_from=date_from, date_to=date_to,
                                     departement_codes=departement_codes, force=force, now=now, progress=progress)
-    return PlanRun(problem, solve(problem), plan_greedy(problem.sessions, problem.limits))
+    return PlanRun(problem, solve(problem, time_limit), plan_greedy(problem.sessions, problem.limits))
 
 
 @dataclass

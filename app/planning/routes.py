@@ -40,7 +40,7 @@ def _effective_force(departement_code: str, chosen: str) -> Force | None:
 
 def _run(departement_code: str, force: Force | None, date_from: date, date_to: date) -> PlanRun:
     return run_planning(db.session, date_from=date_from, date_to=date_to, departement_codes=[departement_code],
-                        force=force, now=utcnow())
+                        force=force, now=utcnow(), time_limit=current_app.config["RELAIS_PLANNING_TIME_LIMIT"])
 
 
 def _render(form: PlanForm, run: PlanRun | None, force: Force | None = None, status: int = 200):

@@ -47,3 +47,43 @@ def test_each_trainers_options_follow_the_day_rules_and_the_availability(app, cl
     assert days(lapsing) == set(WEEK[:3])
     assert days(full_week) == set()
     assert days(on_leave) == set(WEEK) - {WEEK[1]}
+
+
+def test_the_planner_weighs_a_start_an_hour_and_each_days_last():
+    from app.domain.plan_builder import planning_starts
+
+    day = datetime(2027, 1, 11, 13, 0, tzinfo=UTC)  # 14 h in Lyon
+    halves = [(day + timedelta(minutes=30 * n), day + timedelta(minutes=30 * n + 60)) for n in range(6)]
+    tuesday = [(start + timedelta(days=1), end + timedelta(days=1)) for start, end in halves[:4]]
+    kept = [start.strftime("%d %H:%M") for start, _ in planning_starts(halves + tuesday, "Europe/Paris")]
+    assert kept == ["11 13:00", "11 14:00", "11 15:00", "11 15:30", "12 13:00", "12 14:00", "12 14:30"]
+
+
+def test_a_plan_with_two_sessions_in_one_afternoon_at_one_school_sends_both_offers(app, clock):
+    """The exact planner gives one trainer both classes of a school's afternoon (13 h 30–15 h and 15 h–16 h 30
+    in Lyon are the only starts that fit the window); the offers' rule accepts both (no travel inside a school)."""
+    from datetime import time
+
+    from sqlalchemy import select
+
+    from app.domain.plan_builder import commit_plan, solve
+    from app.models import Assignment, AssignmentStatus
+    from tests.factories import OFFER_SETTINGS, make_qualified_trainer
+
+    establishment = make_establishment("69", force=Force.POLICE)
+    request = make_request(establishment, status="in_planning", group_count=2, days=1)
+    request.duration_minutes = 90
+    request.windows[0].start_time, request.windows[0].end_time = time(13, 30), time(16, 30)
+    trainer = make_qualified_trainer(unit_km=40)
+    db.session.commit()
+    problem = load_planning_problem(db.session, date_from=WEEK[0], date_to=WEEK[0], departement_codes=["69"],
+                                    force=None, now=clock.now())
+    plan = solve(problem)
+    assert plan.status == "optimal" and plan.served_sessions == 2
+    result = commit_plan(db.session, problem, plan, None, clock.now(), OFFER_SETTINGS)
+    db.session.commit()
+    assert result.skipped == {} and result.offers == 2
+    offers = db.session.scalars(select(Assignment).where(Assignment.trainer_id == trainer.id)).all()
+    assert [a.status for a in offers] == [AssignmentStatus.OFFERED] * 2
+    starts = sorted(a.intervention.starts_at for a in offers)
+    assert starts == [datetime(2027, 1, 11, 12, 30, tzinfo=UTC), datetime(2027, 1, 11, 14, 0, tzinfo=UTC)]

@@ -34,6 +34,7 @@ def test_preview_shows_the_figures_and_sending_makes_the_offers(app, client, clo
     assert page.status_code == 200 and "Aperçu du plan" in html
     assert re.search(r"Interventions servies</th><td>2</td>", html), "one trainer, two mornings: both served"
     assert trainer.full_name in html and "Charge par formateur" in html
+    assert "Plan optimal (prouvé)" in html
     assert db.session.scalar(select(func.count(Assignment.id))) == 0, "a preview sends nothing"
     form = {name: _hidden(html, name) for name in ("csrf_token", "date_from", "date_to", "departement", "force",
                                                    "fingerprint")}
@@ -79,7 +80,7 @@ def test_plan_command_dry_run_then_for_real(app, runner, clock):
                               "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "Interventions à programmer : 2" in dry.output and "Servies : 2" in dry.output
-    assert "Simulation : aucune proposition envoyée." in dry.output
+    assert "Simulation : aucune proposition envoyée." in dry.output and "Plan optimal (prouvé)" in dry.output
     assert db.session.scalar(select(func.count(Assignment.id))) == 0
     real = runner.invoke(args=["plan", "--from", "2027-01-11", "--to", "2027-01-15", "--force", "police"])
     assert real.exit_code == 0, real.output
@@ -87,3 +88,38 @@ def test_plan_command_dry_run_then_for_real(app, runner, clock):
     assert db.session.scalar(select(func.count(Assignment.id))) == 2
     backwards = runner.invoke(args=["plan", "--from", "2027-01-15", "--to", "2027-01-11"])
     assert backwards.exit_code != 0 and "la fin doit suivre le début" in backwards.output
+
+
+def test_a_plan_stopped_by_the_time_limit_says_how_far_from_the_optimum_it_may_be(app, client, runner, clock,
+                                                                                  monkeypatch):
+    from app.domain import plan_builder
+    from app.domain.planning import SolveReport
+
+    def stopped(problem, time_limit=None):
+        plan = plan_builder.plan_period(problem.sessions, problem.limits, time_limit=time_limit)
+        plan.report = SolveReport("feasible", served=997, served_bound=1000, served_optimal=False, cost_optimal=False,
+                                  time_limit=10)
+        return plan
+
+    sessions, [trainer], coordinator = _setup(sessions=1)
+    monkeypatch.setattr(plan_builder, "solve", stopped)
+    login(client, coordinator)
+    html = client.get("/planification/", query_string=PERIOD).get_data(as_text=True)
+    assert "Plan à 0,3\u202f% de l'optimum au plus, arrêté après 10 s" in html
+    assert "aucun plan ne peut servir plus de 1000 interventions" in html
+    dry = runner.invoke(args=["plan", "--from", "2027-01-11", "--to", "2027-01-15", "--dry-run"])
+    assert "Plan à 0,3 % de l'optimum au plus, arrêté après 10 s (au plus 1000 interventions servies)" in dry.output
+
+
+def test_the_time_limit_comes_from_the_configuration(app, client, clock, monkeypatch):
+    from app.domain import plan_builder
+
+    seen = []
+    real = plan_builder.solve
+    monkeypatch.setattr(plan_builder, "solve", lambda problem, time_limit=None: seen.append(time_limit)
+                        or real(problem, time_limit))
+    app.config["RELAIS_PLANNING_TIME_LIMIT"] = 2.5
+    sessions, [trainer], coordinator = _setup(sessions=1)
+    login(client, coordinator)
+    assert client.get("/planification/", query_string=PERIOD).status_code == 200
+    assert seen == [2.5]
