@@ -5,8 +5,8 @@ end times, travel between places included, weekly and monthly limits, most sessi
 least travel, then balanced workload (`app/domain/exact_planning.py` says how). Its `Plan` says
 whether it is proven optimal or, stopped by the time limit, how far from the optimum it may be.
 
-`plan_half_days`, the planner before it, stays as the baseline the benchmark compares with and as the
-exact model's starting hint. It is a min-cost maximum flow (OR-Tools `SimpleMinCostFlow`):
+`plan_half_days`, the planner before it, stays as the baseline the benchmark compares with. It is a
+min-cost maximum flow (OR-Tools `SimpleMinCostFlow`):
 
     source → session (capacity: trainers needed)
            → (session, trainer) (capacity 1: a trainer counts once per session)
@@ -265,7 +265,7 @@ def plan_period(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits],
     from app.domain.exact_planning import DEFAULT_TIME_LIMIT, DEFAULT_WORKERS, solve_exact
 
     return solve_exact(sessions, limits, time_limit=DEFAULT_TIME_LIMIT if time_limit is None else time_limit,
-                       workers=DEFAULT_WORKERS if workers is None else workers, hint=plan_half_days(sessions, limits))
+                       workers=DEFAULT_WORKERS if workers is None else workers, hint=plan_greedy(sessions, limits))
 
 
 def plan_half_days(sessions: list[SessionToPlan], limits: dict[int, TrainerLimits]) -> Plan:

@@ -137,7 +137,7 @@ def _lp_optimum(network):
 
 
 def test_flow_equals_the_lp_optimum_on_a_random_instance():
-    """The flow planner (the benchmark's baseline and the exact planner's hint) is optimal on its own network."""
+    """The flow planner (the benchmark's baseline) is optimal on its own network."""
     rng = random.Random(4)
     trainer_ids = list(range(1, 9))
     sessions = []
