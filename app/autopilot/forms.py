@@ -20,7 +20,7 @@ MODE_HELP = {
                                      "coordinateur les vérifie et les envoie en un clic depuis son accueil."),
     AutopilotMode.AUTOMATIC.value: _l("Relais envoie lui-même les propositions aux formateurs, et propose à "
                                       "nouveau une intervention déclinée ou expirée. Chaque envoi figure dans "
-                                      "l'historique, « par Relais »."),
+                                      "l'historique, « par Relais »."),
 }
 
 

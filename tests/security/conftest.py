@@ -10,6 +10,8 @@ import pytest
 from app.domain.login_sessions import Lifetimes, open_session
 from app.extensions import db
 from app.models import (
+    AutopilotProposal,
+    AutopilotProposalItem,
     AvailabilityException,
     ExceptionKind,
     Force,
@@ -79,7 +81,14 @@ def world(app, clock) -> World:
     empty_school = make_establishment("69", force=Force.POLICE)
     orphan = JoinRequest(establishment_id=empty_school.id, user_id=make_user(Role.REQUESTER).id, message="Bonjour")
     registered = make_establishment("69", force=Force.POLICE, confirmed_at=None)
-    db.session.add_all([our_report, our_leave, joining, orphan])
+    # The offers Relais proposes to each coordination (the autopilot, #20).
+    their_proposal = AutopilotProposal(departement_code="13", force=Force.GENDARMERIE, fingerprint="leur-plan", items=[
+        AutopilotProposalItem(intervention_id=their_request.interventions[1].id, trainer_id=their_trainer.id,
+                              starts_at=MONDAY_9, km=2.0)])
+    our_proposal = AutopilotProposal(departement_code="69", force=Force.POLICE, fingerprint="notre-plan", items=[
+        AutopilotProposalItem(intervention_id=our_request.interventions[1].id, trainer_id=trainer.id,
+                              starts_at=MONDAY_9 + timedelta(days=1), km=2.0)])
+    db.session.add_all([our_report, our_leave, joining, orphan, their_proposal, our_proposal])
     people = {Role.REQUESTER: requester, Role.TRAINER: trainer.user, Role.COORDINATOR: coordinator,
               Role.ADMIN: make_user(Role.ADMIN)}
     # Someone else's log-in (their requester, on their own device), and a second device of each of ours.
@@ -89,9 +98,11 @@ def world(app, clock) -> World:
     theirs = {"request_id": their_request.id, "intervention_id": their_request.interventions[0].id,
               "assignment_id": offered.assignments[0].id, "trainer_id": their_trainer.id, "report_id": report.id,
               "join_id": join.id, "exception_id": leave.id, "establishment_id": unconfirmed.id,
-              "session_id": their_login, "message_id": failed.id, "unit_id": their_trainer.unit_id}
+              "session_id": their_login, "message_id": failed.id, "unit_id": their_trainer.unit_id,
+              "proposal_id": their_proposal.id}
     ours = {**theirs, "request_id": our_request.id, "intervention_id": our_request.interventions[0].id,
-            "assignment_id": our_offer.id, "trainer_id": trainer.id, "unit_id": trainer.unit_id}
+            "assignment_id": our_offer.id, "trainer_id": trainer.id, "unit_id": trainer.unit_id,
+            "proposal_id": our_proposal.id}
     ours_all = {**{name: [value] for name, value in ours.items()},
                 # Index by index, a request and one of its sessions (routes with both take the pair).
                 "request_id": [our_request.id, our_request.id, past.request_id, coming.request_id, submitted.id,
