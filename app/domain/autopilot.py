@@ -94,12 +94,13 @@ class AutopilotSettings:
     horizon_weeks: int = 10
     offers_per_day: int = 3
     offers: OfferSettings = field(default_factory=OfferSettings)
+    time_limit: float | None = None  # of the planner, per scope (RELAIS_PLANNING_TIME_LIMIT); None: its default
 
     @classmethod
     def from_config(cls, config) -> AutopilotSettings:
         return cls(horizon_weeks=config["RELAIS_AUTOPILOT_HORIZON_WEEKS"],
                    offers_per_day=config["RELAIS_AUTOPILOT_OFFERS_PER_DAY"],
-                   offers=OfferSettings.from_config(config))
+                   offers=OfferSettings.from_config(config), time_limit=config.get("RELAIS_PLANNING_TIME_LIMIT"))
 
 
 # -- the modes ---------------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
                         if problem.interventions[s.intervention_id].attention_reason is None]
     outcome.considered = len(problem.sessions)
     left = offers_left_today(session, list(problem.trainers), now, zone, settings.offers_per_day)
-    plan, capped = _plan_within_cap(problem, left)
+    plan, capped = _plan_within_cap(problem, left, settings.time_limit)
     planned: dict[int, list[PlannedAssignment]] = defaultdict(list)
     for assignment in plan.assignments:
         planned[assignment.intervention_id].append(assignment)
@@ -246,7 +247,8 @@ def _windows_gone(session: Session, scope: Scope, today: date) -> list[Intervent
         .options(selectinload(Intervention.request)).order_by(Intervention.id)))
 
 
-def _plan_within_cap(problem: PlanningProblem, left: dict[int, int]) -> tuple[Plan, set[int]]:
+def _plan_within_cap(problem: PlanningProblem, left: dict[int, int], time_limit: float | None = None
+                     ) -> tuple[Plan, set[int]]:
     """The plan without the trainers at their daily cap of offers, cut to the cap (earliest sessions first);
     and the sessions left out because of the cap."""
     capped: set[int] = set()
@@ -257,7 +259,7 @@ def _plan_within_cap(problem: PlanningProblem, left: dict[int, int]) -> tuple[Pl
             capped.add(item.intervention_id)
         sessions.append(replace(item, options=options))
     problem.sessions = sessions
-    plan = solve(problem)
+    plan = solve(problem, time_limit) if time_limit is not None else solve(problem)
     by_session: dict[int, list[PlannedAssignment]] = defaultdict(list)
     for assignment in plan.assignments:
         by_session[assignment.intervention_id].append(assignment)
