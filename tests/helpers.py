@@ -194,12 +194,13 @@ class RecordingHandler:
 
     def __init__(self) -> None:
         self.messages: list = []
+        self.raw: list[bytes] = []  # the bytes as they came over the wire
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         from email import message_from_bytes, policy
 
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content,
-                                                policy=policy.default))
+        self.raw.append(envelope.original_content or envelope.content)
+        self.messages.append(message_from_bytes(self.raw[-1], policy=policy.default))
         return "250 Message accepted for delivery"
 
 

@@ -19,6 +19,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from time import monotonic
@@ -102,6 +103,21 @@ def message_id(message: OutgoingMessage, sender: str, base_host: str | None = No
     return f"<relais.{message.id}.{int(message.created_at.timestamp())}@{domain}>"
 
 
+class Subject(str):
+    """A Subject folded by `email.header.Header`: RFC 2047 words of at most 75 characters that keep every space.
+    Python 3.11's own folder drops the space between two encoded words when it folds a line there, and mail
+    programs then show « Collège n°60 » as « Collègen°60 ». An object with a `name` and a `fold` is what
+    `email.policy` stores and writes as it is."""
+
+    name = "Subject"
+
+    def fold(self, *, policy) -> str:
+        if str(self).isascii():
+            return policy.header_factory(self.name, str(self)).fold(policy=policy)
+        encoded = Header(str(self), "utf-8", maxlinelen=76, header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
+
+
 def build_mime(message: OutgoingMessage, sender: str, now: datetime, base_host: str | None = None) -> EmailMessage:
     """multipart/alternative (text, HTML, calendar) plus the calendar as an .ics attachment."""
     mime = EmailMessage()
@@ -109,7 +125,7 @@ def build_mime(message: OutgoingMessage, sender: str, now: datetime, base_host: 
     mime["To"] = message.recipient
     if message.reply_to:
         mime["Reply-To"] = message.reply_to  # the sender is not read: a reply reaches the coordination
-    mime["Subject"] = message.subject
+    mime["Subject"] = Subject(message.subject)
     mime["Date"] = format_datetime(now)  # relays and filters refuse or quarantine mail without one
     mime["Message-ID"] = message_id(message, sender, base_host)
     mime.set_content(message.body_text)

@@ -171,3 +171,20 @@ def test_reply_to_is_written_when_the_outbox_row_has_one(app, clock, smtp_server
     deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now())
     first, second = smtp_server.handler.messages
     assert first["Reply-To"] == "coordination-pfad-69@interieur.exemple.fr" and second["Reply-To"] is None
+
+
+def test_a_long_accented_subject_keeps_every_space_when_folded(app, clock, smtp_server):
+    """Python 3.11's header folder drops the space between two RFC 2047 words where it folds a line: « Collège n°60 »
+    arrived as « Collègen°60 ». The subject is folded by email.header.Header instead, in words of 75 characters."""
+    subjects = ["[Relais] Vous n'êtes plus attendu : Collège n°60",
+                "[Relais] Mise à jour : Lycée professionnel Marie-Curie de Saint-Étienne — « Groupe 2 », très loin",
+                "[Relais] Plain subject"]
+    for subject in subjects:
+        queue_email(db.session, recipient="chef@college.fr", subject=subject, body_text="Corps", now=clock.now())
+    db.session.commit()
+    deliver_pending(db.session, SmtpTransport("127.0.0.1", smtp_server.port), SENDER, clock.now())
+    assert sorted(m["Subject"] for m in smtp_server.handler.messages) == sorted(subjects)
+    for raw in smtp_server.handler.raw:
+        head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        assert all(len(word) <= 75 for word in re.findall(r"=\?[^?]+\?[bqBQ]\?[^?]*\?=", head))
+        assert all(len(line) <= 78 for line in head.split("\r\n"))

@@ -96,6 +96,8 @@ def test_a_sessions_life_in_the_invitations(app, client, smtp_server):
         assert updated[to][0].startswith("[Relais] Mise à jour : ")
         assert "Ce qui change : la salle, le contact sur place." in text_of(messages, to)
     assert updated[NEW_CONTACT][0].startswith("[Relais] Invitation : "), "new to them"
+    assert "Ce qui change" not in text_of(messages, NEW_CONTACT), "nothing changed for a newcomer"
+    assert updated[CONTACT][0] == f"[Relais] Vous n'êtes plus attendu : {intervention.request.establishment.name}"
     subject, calendar, event = updated[CONTACT]  # the former contact: taken out, the session goes on
     assert str(calendar["METHOD"]) == "CANCEL" and event["SEQUENCE"] == sequence + 1
     assert attendees(event) == [CONTACT] and str(event.get("STATUS")) != "CANCELLED"
