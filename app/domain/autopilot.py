@@ -177,12 +177,15 @@ def _claim_scope(session: Session, scope: Scope, now: datetime) -> AutopilotMode
     """Locks the scope's setting row for this transaction (made with the default mode if missing); None when
     another tick holds it (PostgreSQL's SKIP LOCKED)."""
     code, force = scope
+    row = (select(AutopilotSetting.mode)
+           .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force))
+    mode = session.scalar(row.with_for_update(skip_locked=True))
+    if mode is not None or session.scalar(select(row.exists())):
+        return mode  # None: the row exists, another tick holds it (an INSERT would wait for that tick to end)
     session.execute(insert_for(session)(AutopilotSetting)
                     .values(departement_code=code, force=force, mode=DEFAULT_MODE, updated_at=now)
                     .on_conflict_do_nothing(index_elements=["departement_code", "force"]))
-    return session.scalar(select(AutopilotSetting.mode)
-                          .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force)
-                          .with_for_update(skip_locked=True))
+    return session.scalar(row.with_for_update(skip_locked=True))
 
 
 def plan_scope(session: Session, scope: Scope, now: datetime, settings: AutopilotSettings) -> ScopeOutcome | None:

@@ -286,3 +286,97 @@ def test_a_pair_is_offered_whole_or_not_at_all(app, clock):
     db.session.expire_all()
     assert live_offers(pair) == []
     assert db.session.get(Intervention, pair.id).status is InterventionStatus.TO_SCHEDULE
+
+
+def test_a_scope_another_tick_is_planning_is_skipped_on_postgresql(app, clock):
+    """The first tick holds the scope's row; on PostgreSQL the second skips the scope at once (SKIP LOCKED) and
+    sends nothing; SQLite has one writer at a time: the second waits for the first, then finds nothing to do."""
+    import threading
+
+    now = clock.now()
+    make_qualified_trainer()
+    automatic()
+    [session_] = sessions()
+    db.session.commit()
+    claimed, second_done = threading.Event(), threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def first() -> None:
+        with app.app_context():
+            try:
+                outcomes["first"] = plan_scope(db.session, SCOPE, now, SETTINGS)
+                claimed.set()
+                second_done.wait(timeout=2)  # still holding the scope's row
+                db.session.commit()
+            finally:
+                claimed.set()
+                db.session.remove()
+
+    def second() -> None:
+        with app.app_context():
+            try:
+                claimed.wait(timeout=30)
+                outcomes["second"] = plan_scope(db.session, SCOPE, now, SETTINGS)
+                db.session.commit()
+            except Exception as error:  # reported by the assertions below
+                outcomes["second"] = error
+                db.session.rollback()
+            finally:
+                second_done.set()
+                db.session.remove()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes["first"].offers == 1
+    if db.engine.dialect.name == "postgresql":
+        assert outcomes["second"] is None
+    else:
+        assert outcomes["second"].offers == 0
+    db.session.expire_all()
+    assert len(live_offers(session_)) == 1
+
+
+def test_a_proposal_is_prepared_again_when_the_plan_changes(app, clock):
+    now = clock.now()
+    make_qualified_trainer()
+    sessions()
+    db.session.commit()
+    tick(now)
+    first = db.session.scalar(select(AutopilotProposal))
+    fingerprint = first.fingerprint
+    sessions()  # a request accepted meanwhile
+    db.session.commit()
+    tick(now + timedelta(hours=1))
+    db.session.expire_all()
+    proposal = db.session.scalar(select(AutopilotProposal))
+    assert len(proposal.items) == 2 and proposal.fingerprint != fingerprint
+    assert proposal.prepared_at == now + timedelta(hours=1)
+    # Shown before it was prepared again: the click sends nothing and says so.
+    coordinator = make_coordinator()
+    db.session.commit()
+    stale = run(lambda: send_proposal(db.session, proposal.id, fingerprint, coordinator, now, SETTINGS))
+    assert stale.refusal.code == "proposal_changed" and live_offers() == []
+
+
+def test_a_proposal_sent_the_next_day_keeps_to_the_daily_cap(app, clock):
+    now = clock.now()
+    trainer = make_qualified_trainer()
+    coordinator = make_coordinator()
+    planned = sessions(2)
+    db.session.commit()
+    tick(now)
+    proposal = db.session.scalar(select(AutopilotProposal))
+    assert len(proposal.items) == 2
+    # Meanwhile the trainer received two offers from elsewhere today (cap: 3).
+    for day, other in enumerate(sessions(2, start=date(2027, 2, 1))):
+        start = datetime(2027, 2, 1, 8, tzinfo=UTC) + timedelta(days=day)
+        offers.make_offer(db.session, other, trainer, start, start + timedelta(hours=1), coordinator, now,
+                          SETTINGS.offers)
+    db.session.commit()
+    result = run(lambda: send_proposal(db.session, proposal.id, proposal.fingerprint, coordinator,
+                                       now + timedelta(hours=1), SETTINGS)).value
+    assert result.offers == 1 and list(result.skipped.values()) == ["offer_cap"]
+    assert sum(1 for s in planned if live_offers(s)) == 1
