@@ -129,6 +129,7 @@ class ExactModel:
         self.rows: list[tuple[dict[int, int], int, int]] = []
         self.stats: dict[str, int] = defaultdict(int)
         self.served_indexes: list[int] = []  # the booleans whose sum is the number of sessions served
+        self.served_by_session: dict[int, list[int]] = {}  # those of each session (at most one is true)
         self._build()
 
     # -- variables and constraints ---------------------------------------------------------------------
@@ -183,6 +184,7 @@ class ExactModel:
         choices = [self._choice(session, option) for option in best.values()]
         self._at_most_one([c.index for c in choices])
         self.served_indexes.extend(c.index for c in choices)
+        self.served_by_session[session.intervention_id] = [c.index for c in choices]
 
     def _group(self, session: SessionToPlan) -> None:
         """Exactly `trainers_needed` distinct trainers at one start, or nobody."""
@@ -208,6 +210,7 @@ class ExactModel:
             return
         self._at_most_one([variable.Index() for variable in starts.values()])
         self.starts_of[session.intervention_id] = starts
+        self.served_by_session[session.intervention_id] = [variable.Index() for variable in starts.values()]
 
     def _collisions(self) -> None:
         by_trainer: dict[int, list[Choice]] = defaultdict(list)
@@ -277,11 +280,39 @@ class ExactModel:
     def travel_cost(self, choice: Choice) -> int:
         return round(choice.option.km * TRAVEL_UNIT_PER_KM)
 
-    def balance_terms(self) -> tuple[list[tuple[int, int]], int]:
+    def balance_terms(self) -> tuple[list[tuple[int, int]], dict[int, int]]:
         """Booleans b(t, k) (the k-th extra session of trainer t) and their costs (load + k), with each
-        trainer's sessions equal to the sum of their b: (index, cost) pairs and the weight for travel."""
+        trainer's sessions equal to the sum of their b: (index, cost) pairs; and for each session the weight
+        of a hectometre of its travel, just above the largest workload cost of its component (its own
+        lexicographic order: the components of one model are independent, so small weights suffice)."""
         if hasattr(self, "_balance"):
             return self._balance
+        by_trainer: dict[int, list[Choice]] = defaultdict(list)
+        for choice in self.choices:
+            by_trainer[choice.option.trainer_id].append(choice)
+        terms: list[tuple[int, int]] = []
+        costliest: dict[int, int] = {}
+        for trainer_id in sorted(by_trainer):
+            choices = by_trainer[trainer_id]
+            limits = self.limits.get(trainer_id)
+            load = limits.load if limits else 0
+            most = len({c.session.intervention_id for c in choices})
+            steps = []
+            for k in range(1, most + 1):
+                self._bool()
+                steps.append(len(self.variables) - 1)
+                terms.append((steps[-1], load + k))
+            costliest[trainer_id] = load + most
+            self._row({**{c.index: 1 for c in choices}, **{s: -1 for s in steps}}, 0, 0)
+        weights: dict[int, int] = {}
+        for part in components(self.sessions):
+            trainers = {o.trainer_id for item in part for o in item.options}
+            # At most one assignment per trainer needed of each session, each costing at most the costliest step.
+            weight = sum(item.trainers_needed for item in part) * max(
+                (costliest.get(t, 0) for t in trainers), default=0) + 1
+            weights.update((item.intervention_id, weight) for item in part)
+        self._balance = (terms, weights)
+        return self._balance
         by_trainer: dict[int, list[Choice]] = defaultdict(list)
         for choice in self.choices:
             by_trainer[choice.option.trainer_id].append(choice)
@@ -425,7 +456,7 @@ def _solve_part(model: ExactModel, first_limit: float, second_limit: float, work
                 hint: dict[int, list[PlannedAssignment]]) -> _Part:
     """Stage 1 within `first_limit`, then stage 2 on the same model within `second_limit` (deterministic
     time); a stage stopped before any plan keeps the plan it started from (serving nothing is a plan)."""
-    terms, weight = model.balance_terms()
+    terms, weights = model.balance_terms()
     cp = model.model
     served = cp_model.LinearExpr.sum([model.variables[i] for i in model.served_indexes])
     hinted = hint_values(hint, model)
@@ -452,8 +483,14 @@ def _solve_part(model: ExactModel, first_limit: float, second_limit: float, work
 
     # Stage 2: at least that many, least travel then balance.
     cost_variables = [model.variables[c.index] for c in model.choices] + [model.variables[i] for i, _ in terms]
-    cost_weights = [weight * model.travel_cost(c) for c in model.choices] + [k for _, k in terms]
-    cp.add(served >= best_served)
+    cost_weights = ([weights[c.session.intervention_id] * model.travel_cost(c) for c in model.choices]
+                    + [k for _, k in terms])
+    # At least as many in each component as stage 1 served there: the same plans when stage 1 is proven (each
+    # component is then at its own most), and the components stay apart for the search.
+    for part in components(model.sessions):
+        indexes = [i for item in part for i in model.served_by_session.get(item.intervention_id, ())]
+        if indexes:
+            cp.add(cp_model.LinearExpr.sum([model.variables[i] for i in indexes]) >= sum(first[i] for i in indexes))
     if first_spent:
         cp.clear_hints()
         _hint(cp, dict(enumerate(first)))
