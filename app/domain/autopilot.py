@@ -203,9 +203,10 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     last_day = today + timedelta(weeks=settings.horizon_weeks) - timedelta(days=1)
     problem = load_planning_problem(session, date_from=today, date_to=last_day, departement_codes=[code],
                                     force=force, now=now)
-    # Sessions handed back to the coordination are theirs now.
-    problem.sessions = [s for s in problem.sessions
-                        if problem.interventions[s.intervention_id].attention_reason is None]
+    # Sessions handed back to the coordination are theirs now (the flag says why, not an older reason of Relais).
+    handed_back = {s.intervention_id for s in problem.sessions
+                   if problem.interventions[s.intervention_id].attention_reason is not None}
+    problem.sessions = [s for s in problem.sessions if s.intervention_id not in handed_back]
     outcome.considered = len(problem.sessions)
     left = offers_left_today(session, list(problem.trainers), now, zone, settings.offers_per_day)
     plan, capped = _plan_within_cap(problem, left, settings.time_limit)
@@ -230,7 +231,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
         outcome.offers = sum(len(a) for a in planned.values())
         outcome.sessions = len(planned)
     outcome.unserved = reasons
-    note_unserved(session, problem, reasons, set(planned) - set(outcome.skipped), now)
+    note_unserved(session, problem, reasons, (set(planned) - set(outcome.skipped)) | handed_back, now)
     session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == code,
                                                    AutopilotSetting.force == force)
                     .values(planned_at=now).execution_options(synchronize_session=False))
@@ -494,11 +495,12 @@ def proposals_for(session: Session, user: User) -> list[AutopilotProposal]:
 # -- why a session is not served ---------------------------------------------------------------------
 
 
-def note_unserved(session: Session, problem: PlanningProblem, reasons: dict[int, str], served: set[int],
+def note_unserved(session: Session, problem: PlanningProblem, reasons: dict[int, str], settled: set[int],
                   now: datetime) -> None:
-    """Keeps each unserved session's reason (a history line when it changes) and forgets those now served."""
-    if served:
-        session.execute(delete(AutopilotNote).where(AutopilotNote.intervention_id.in_(served))
+    """Keeps each unserved session's reason (a history line when it changes) and forgets those of the sessions now
+    `settled` (offered, proposed, or handed back to the coordination)."""
+    if settled:
+        session.execute(delete(AutopilotNote).where(AutopilotNote.intervention_id.in_(settled))
                         .execution_options(synchronize_session=False))
     if not reasons:
         return

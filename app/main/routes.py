@@ -149,6 +149,8 @@ def _trainer_home():
 
 
 def _coordinator_home():
+    # The visit is recorded first: its commit expires what the session holds (the page's rows are read after it).
+    since = run(lambda: note_visit(db.session, current_user, utcnow())).value
     today = utcnow().date()
     trainers = db.session.scalars(select(Trainer).where(TRAINERS.rows(current_user))
                                   .order_by(Trainer.matricule)).unique().all()
@@ -175,8 +177,6 @@ def _coordinator_home():
     orphan_joins = db.session.scalar(orphan_join_requests(current_user).with_only_columns(func.count(JoinRequest.id)))
     registrations = db.session.scalar(registrations_to_confirm(current_user)
                                       .with_only_columns(func.count(Establishment.id)))
-    # What the autopilot did since the last visit, and the proposals waiting for a click.
-    since = run(lambda: note_visit(db.session, current_user, utcnow())).value
     autopilot = home_summary(db.session, current_user, since, SESSIONS.rows(current_user))
     return render_template("main/home_coordinator.html", autopilot=autopilot, scopes=current_user.scopes,
                            trainer_count=len(trainers),

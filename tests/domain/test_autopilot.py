@@ -23,6 +23,7 @@ from app.models import (
     InterventionStatus,
     OutgoingMessage,
     RequestEvent,
+    Topic,
 )
 from app.unit_of_work import run
 from tests.factories import make_coordinator, make_establishment, make_qualified_trainer, make_request
@@ -380,3 +381,20 @@ def test_a_proposal_sent_the_next_day_keeps_to_the_daily_cap(app, clock):
                                        now + timedelta(hours=1), SETTINGS)).value
     assert result.offers == 1 and list(result.skipped.values()) == ["offer_cap"]
     assert sum(1 for s in planned if live_offers(s)) == 1
+
+
+def test_a_session_handed_back_to_the_coordination_is_left_to_it(app, clock):
+    now = clock.now()
+    automatic()
+    [session_] = sessions(topics=("alcool",))
+    db.session.commit()
+    tick(now)
+    assert db.session.get(AutopilotNote, session_.id).reason == autopilot.NO_ELIGIBLE
+    session_.attention_reason, session_.attention_at = "3 proposition(s) déclinée(s) ou expirée(s)", now
+    newcomer = make_qualified_trainer()
+    newcomer.topics.append(db.session.get(Topic, "alcool"))
+    db.session.commit()
+    outcome = tick(now + timedelta(minutes=5))
+    assert outcome.considered == 0 and live_offers(session_) == []
+    db.session.expire_all()
+    assert db.session.get(AutopilotNote, session_.id) is None  # its flag says why, not Relais's older reason
