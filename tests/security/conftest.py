@@ -13,11 +13,16 @@ from app.models import (
     AutopilotProposal,
     AutopilotProposalItem,
     AvailabilityException,
+    CalendarConnection,
+    CalendarPush,
+    ConnectionState,
     ExceptionKind,
     Force,
     JoinRequest,
     MessageStatus,
     OutgoingMessage,
+    PushAction,
+    PushStatus,
     RequestStatus,
     Role,
     SessionReport,
@@ -89,6 +94,9 @@ def world(app, clock) -> World:
         AutopilotProposalItem(intervention_id=our_request.interventions[1].id, trainer_id=trainer.id,
                               starts_at=MONDAY_9 + timedelta(days=1), km=2.0)])
     db.session.add_all([our_report, our_leave, joining, orphan, their_proposal, our_proposal])
+    # Each side's trainer writes to a CalDAV calendar, with a session changed there that waits for a decision.
+    their_push = _calendar_with_a_conflict(their_trainer.user, given, clock.now())
+    our_push = _calendar_with_a_conflict(trainer.user, coming, clock.now())
     people = {Role.REQUESTER: requester, Role.TRAINER: trainer.user, Role.COORDINATOR: coordinator,
               Role.ADMIN: make_user(Role.ADMIN)}
     # Someone else's log-in (their requester, on their own device), and a second device of each of ours.
@@ -99,10 +107,10 @@ def world(app, clock) -> World:
               "assignment_id": offered.assignments[0].id, "trainer_id": their_trainer.id, "report_id": report.id,
               "join_id": join.id, "exception_id": leave.id, "establishment_id": unconfirmed.id,
               "session_id": their_login, "message_id": failed.id, "unit_id": their_trainer.unit_id,
-              "proposal_id": their_proposal.id}
+              "proposal_id": their_proposal.id, "push_id": their_push.id}
     ours = {**theirs, "request_id": our_request.id, "intervention_id": our_request.interventions[0].id,
             "assignment_id": our_offer.id, "trainer_id": trainer.id, "unit_id": trainer.unit_id,
-            "proposal_id": our_proposal.id}
+            "proposal_id": our_proposal.id, "push_id": our_push.id}
     ours_all = {**{name: [value] for name, value in ours.items()},
                 # Index by index, a request and one of its sessions (routes with both take the pair).
                 "request_id": [our_request.id, our_request.id, past.request_id, coming.request_id, submitted.id,
@@ -112,3 +120,26 @@ def world(app, clock) -> World:
                 "report_id": [our_report.id], "join_id": [joining.id, orphan.id], "exception_id": [our_leave.id],
                 "establishment_id": [registered.id], "session_id": mine}
     return World(people, theirs, ours, ours_all, newcomer)
+
+
+def _calendar_with_a_conflict(user, intervention, now) -> CalendarPush:
+    """A connected CalDAV calendar (a server nobody reaches: the worker does not run here) and one session
+    changed in it since Relais wrote it, which the page offers to replace."""
+    from flask import current_app
+
+    from app.domain.caldav_push import keys_from
+
+    server = "https://agenda.exemple.fr/dav/"
+    connection = CalendarConnection(user=user, server_url=server, username=user.email, calendar_name="Personnel",
+                                    password_encrypted=keys_from(current_app.config).encrypt(b"appli").decode(),
+                                    calendar_url=server + "personnel/", state=ConnectionState.ACTIVE,
+                                    created_at=now - timedelta(days=10), last_success_at=now - timedelta(days=1))
+    db.session.add(connection)
+    db.session.flush()
+    push = CalendarPush(connection_id=connection.id, intervention_id=intervention.id, uid=intervention.ical_uid,
+                        action=PushAction.PUT, calendar="BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                        status=PushStatus.CONFLICT, attempts=1, next_attempt_at=now, updated_at=now,
+                        last_error="412")
+    db.session.add(push)
+    db.session.flush()
+    return push
