@@ -281,3 +281,17 @@ def test_the_optimum_matches_a_brute_force_and_highs(instance):
     assert plan.status == "optimal"
     assert plan.served_sessions == _brute_force(sessions, trainer_limits)
     assert plan.served_sessions == _highs_optimum(ExactModel(sessions, trainer_limits))
+
+
+def test_parts_solved_on_two_threads_give_the_plan_of_one():
+    """Each part's time is fixed before solving: which thread ends first changes nothing."""
+    from app.domain.exact_planning import solve_exact
+
+    sessions = [session(n, *(at(t + 10 * (n % 6), h, day=MONDAY + timedelta(days=d), km=3 * t + n % 5)
+                             for t in range(1, 4) for h in (9, 10, 14) for d in range(2)),
+                        needed=2 if n % 4 == 0 else 1, place=n % 3)
+                for n in range(1, 41)]
+    trainers = limits(*{o.trainer_id for s in sessions for o in s.options})
+    one, two = solve_exact(sessions, trainers, threads=1), solve_exact(sessions, trainers, threads=2)
+    assert len(components(sessions)) == 6
+    assert one.assignments == two.assignments and one.status == two.status == "optimal"
