@@ -134,3 +134,20 @@ def test_the_home_says_what_relais_did_since_the_last_visit(app, client, logged_
     assert "1 proposition envoyée par Relais" in client.get("/accueil").get_data(as_text=True)
     clock.freeze(now + timedelta(hours=6))
     assert "0 proposition envoyée par Relais" in client.get("/accueil").get_data(as_text=True)
+
+
+def test_an_admin_finds_the_modes_of_a_departement_from_their_home(app, client, logged_in):
+    from app.models import Role
+    from tests.factories import make_user
+
+    admin = make_user(Role.ADMIN)
+    db.session.commit()
+    logged_in(admin)
+    assert "/pilote-automatique/" in client.get("/accueil").get_data(as_text=True)
+    assert "Choisissez un département pour voir" in client.get("/pilote-automatique/").get_data(as_text=True)
+    page = client.get("/pilote-automatique/?departement=13").get_data(as_text=True)
+    assert "13 – Bouches-du-Rhône, Police nationale" in page and "Gendarmerie nationale" in page
+    response = post_form(client, "/pilote-automatique/13/gendarmerie", {"13-gendarmerie-mode": "manual"},
+                         page="/pilote-automatique/?departement=13")
+    assert response.status_code == 302 and response.location.endswith("/pilote-automatique/?departement=13")
+    assert autopilot.mode_of(db.session, "13", Force.GENDARMERIE) is AutopilotMode.MANUAL
