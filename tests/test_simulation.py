@@ -1,0 +1,194 @@
+"""The simulated school year (bench/simulate.py, issue #20): its figures, its feasibility, and a small month played
+through the app's domain functions and the real tick under both policies, reproducibly."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from app.domain import lifecycle
+from app.domain.request_rules import RequestInput, WindowInput
+from app.domain.requests import RequestDetails, save_request
+from app.domain.roster import add_exception
+from app.extensions import db
+from app.models import (
+    Assignment,
+    Establishment,
+    EstablishmentKind,
+    ExceptionKind,
+    Force,
+    Intervention,
+    InterventionStatus,
+    RequestEvent,
+    Role,
+    Trainer,
+    User,
+)
+from app.models.trainers import trainer_departement
+from bench.simulate import (
+    Parameters,
+    Player,
+    draw_scenario,
+    feasible_sessions,
+    figures,
+    gini,
+    over_limits,
+    percentile,
+    session_facts,
+    summarise,
+)
+from tests.factories import load_demo_data
+from tests.helpers import empty_tables
+
+DEMO_TODAY = date(2027, 8, 23)
+# A small September in the Gironde: a few dozen requests for the demo's ten trainers.
+MONTH = Parameters(seed=7, first_day=date(2027, 9, 6), last_day=date(2027, 10, 8), departements=("33",),
+                   sessions_per_trainer=150.0, lead_days=(0, 3), window_school_days=(3, 5),
+                   illnesses_per_trainer=1.0, leaves_per_trainer=1.0, tick_hours=(8, 14, 19),
+                   planning_time_limit=2.0)
+
+
+def test_gini_and_percentiles_on_known_inputs():
+    assert gini([3, 3, 3, 3]) == 0
+    assert gini([0, 0, 0, 4]) == pytest.approx(0.75)
+    assert gini([1, 2, 3, 4]) == pytest.approx(0.25)
+    assert gini([]) == 0 and gini([0, 0]) == 0
+    values = [5, 1, 9, 3, 7, 2, 8]
+    for share in (0.5, 0.9, 0.0, 1.0):
+        assert percentile(values, share) == pytest.approx(np.percentile(values, share * 100))
+    assert percentile([1, 2, 3, 4], 0.5) == 2.5
+    assert percentile([], 0.5) is None
+
+
+def test_figures_count_feasible_sessions_confirmed_delays_offers_and_spread():
+    from bench.simulate import SessionFacts
+
+    day = datetime(2027, 9, 6, 8, tzinfo=UTC)
+
+    def fact(number, feasible, confirmed_after, offers=1, handed_back=False, trainers=(), cancelled=False):
+        return SessionFacts(number, day, day, feasible, cancelled,
+                            day + timedelta(days=confirmed_after) if confirmed_after is not None else None,
+                            "confirmed" if confirmed_after is not None else "to_schedule", offers, handed_back,
+                            list(trainers))
+
+    facts = [fact(1, True, 1, trainers=[(10, 20.0)]), fact(2, True, 3, offers=2, trainers=[(10, 10.0)]),
+             fact(3, True, None, offers=3, handed_back=True), fact(4, False, None, offers=0),
+             fact(5, True, 2, trainers=[(11, 30.0), (12, 0.0)]),
+             fact(6, True, 1, trainers=[(13, 500.0)], cancelled=True)]
+    result = figures(facts, [10, 11, 12, 14])
+    assert result["sessions"] == 5 and result["feasible"] == 4 and result["confirmed"] == 3
+    assert result["feasible_confirmed_share"] == 0.75
+    assert result["median_days_to_confirmation"] == 2
+    assert result["offers_per_confirmed"] == pytest.approx(7 / 3)
+    assert result["handed_back"] == 1 and result["handed_back_share"] == 0.2
+    assert result["km_per_session"] == pytest.approx(60 / 3)
+    # Given: trainer 10 two sessions, 11 and 12 one each, 14 none.
+    assert result["workload_max_over_median"] == 2
+    assert result["workload_gini"] == pytest.approx(gini([2, 1, 1, 0]))
+
+
+def _request(establishment: Establishment, author: User, now: datetime, first: date, last: date, *,
+             pair: bool = False):
+    data = RequestInput(audience_codes=["4e"], topic_codes=["cannabis"], group_count=1, people_per_group=25,
+                        duration_minutes=60, windows=[WindowInput(first, last, time(8, 0), time(12, 0))])
+    saved = save_request(db.session, establishment, author, data,
+                         RequestDetails(contact_name="Contact", contact_phone="01 23 45 67 89",
+                                        wants_two_trainers=pair),
+                         None, send=True, now=now, min_notice_days=15)
+    admin = db.session.scalar(select(User).where(User.role == Role.ADMIN).limit(1))
+    lifecycle.accept(db.session, saved.request, admin, now)
+    db.session.commit()
+    return saved.request
+
+
+def test_a_session_is_feasible_while_an_eligible_trainer_is_free_at_one_of_its_starts(app):
+    load_demo_data(7, DEMO_TODAY)
+    now = datetime(2027, 9, 6, 8, tzinfo=UTC)
+    establishment = db.session.scalar(
+        select(Establishment).where(Establishment.departement_code == "33", Establishment.force == Force.POLICE,
+                                    Establishment.kind == EstablishmentKind.COLLEGE,
+                                    Establishment.confirmed_at.is_not(None))
+        .order_by(Establishment.id).limit(1))
+    author = db.session.scalar(select(User).where(User.establishment_id == establishment.id).limit(1)) or \
+        db.session.scalar(select(User).where(User.role == Role.ADMIN).limit(1))
+    first, last = date(2027, 9, 27), date(2027, 9, 28)
+    single = _request(establishment, author, now, first, last)
+    pair = _request(establishment, author, now, first, last, pair=True)
+    assert set(feasible_sessions(db.session, single, now).values()) == {True}
+    assert set(feasible_sessions(db.session, pair, now).values()) == {True}
+
+    # Every trainer of the scope but one away those days: the pair has no start left, the single one still has.
+    trainers = db.session.scalars(
+        select(Trainer).join(trainer_departement, trainer_departement.c.trainer_id == Trainer.id)
+        .where(trainer_departement.c.departement_code == "33", Trainer.force == Force.POLICE,
+               Trainer.active.is_(True)).order_by(Trainer.id)).all()
+    candidates = [t for t in trainers if feasible_with_only(t, trainers, single, now)]
+    assert candidates, "a trainer of the scope can give the session alone"
+    keep = candidates[0]
+    for trainer in trainers:
+        if trainer is not keep:
+            add_exception(trainer, ExceptionKind.UNAVAILABLE, first, None, last, None, "Congés", "Europe/Paris", now)
+    db.session.commit()
+    assert set(feasible_sessions(db.session, single, now).values()) == {True}
+    assert set(feasible_sessions(db.session, pair, now).values()) == {False}
+    add_exception(db.session.get(Trainer, keep.id), ExceptionKind.UNAVAILABLE, first, None, last, None, "Congés",
+                  "Europe/Paris", now)
+    db.session.commit()
+    assert set(feasible_sessions(db.session, single, now).values()) == {False}
+
+
+def feasible_with_only(trainer, trainers, request, now) -> bool:
+    """Whether the planner's loading gives the request's session an option with this trainer."""
+    from app.domain.plan_builder import load_planning_problem
+
+    problem = load_planning_problem(db.session, date_from=date(2027, 9, 27), date_to=date(2027, 9, 28),
+                                    departement_codes=["33"], force=Force.POLICE, now=now)
+    db.session.rollback()
+    session_id = request.interventions[0].id if request.interventions else None
+    return any(option.trainer_id == trainer.id for item in problem.sessions if item.intervention_id == session_id
+               for option in item.options)
+
+
+def _play(policy: str, scenario=None):
+    load_demo_data(7, DEMO_TODAY)
+    scenario = scenario or draw_scenario(db.session, MONTH)
+    db.session.rollback()
+    run = Player(scenario, policy).play()
+    result = summarise(run, scenario)
+    submitted = {key for key, tracked in run.tracked.items() if tracked.request_id}
+    facts = session_facts(run, scenario)
+    by_relais = db.session.scalar(select(Assignment.id).where(Assignment.offered_by_id.is_(None)).limit(1))
+    reports = db.session.scalar(select(RequestEvent.id).where(RequestEvent.kind == "report_filed").limit(1))
+    confirmed = db.session.scalar(select(Intervention.id).where(Intervention.status.in_(
+        (InterventionStatus.CONFIRMED, InterventionStatus.DONE))).limit(1))
+    return scenario, run, result, submitted, facts, (by_relais, reports, confirmed)
+
+
+def test_a_month_is_played_through_the_real_tick_under_both_policies_the_same_way_twice(app):
+    scenario, autopilot, first, submitted, facts, (by_relais, reports, confirmed) = _play("autopilot")
+    arrivals = scenario.arrivals
+    assert len(arrivals) >= 20 and any(a.pair for a in arrivals) and scenario.absences
+    assert any(a.cancel_at for a in arrivals)
+    assert first["figures"]["sessions"] > 0 and first["figures"]["feasible"] > 0
+    assert first["figures"]["confirmed"] > 0 and first["ticks"] == 33 * len(MONTH.tick_hours)
+    assert autopilot.answers["accepted"] > 0
+    assert by_relais is not None and reports is not None and confirmed is not None  # the autopilot sent offers
+    assert first["over_limits"] == over_limits(scenario.trainer_ids) == 0
+
+    empty_tables()
+    again_scenario, _, again, again_submitted, _, _ = _play("autopilot")
+    assert again_scenario.arrivals == arrivals and again_scenario.absences == scenario.absences
+    assert again == first  # same seed, same report
+
+    empty_tables()
+    coordinator_scenario, coordinator, today, coordinator_submitted, _, (by_relais, _, _) = _play("coordinator")
+    # Both policies see the same arrivals: the same requests submitted, accepted with the same feasibility rule.
+    assert coordinator_scenario.arrivals == arrivals
+    assert coordinator_submitted == submitted
+    assert today["figures"]["sessions"] == first["figures"]["sessions"]
+    assert coordinator.weekly_plans == 5 and today["figures"]["confirmed"] > 0
+    # Today's coordinator sends the plan themselves: Relais offers only in cascades, after a decline or expiry.
+    assert today["figures"]["offers_per_confirmed"] is not None
