@@ -225,7 +225,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
         _drop_proposal(session, scope)
         sent = send_planned(session, problem.interventions, problem.durations, planned, None, now, settings)
         outcome.offers, outcome.sessions, outcome.skipped, outcome.change = sent
-        outcome.change += _top_up(session, scope, today, last_day, now, settings)
+        outcome.change += _top_up(session, scope, last_day, now, settings)
     else:
         _keep_proposal(session, scope, planned, now)
         outcome.offers = sum(len(a) for a in planned.values())
@@ -379,7 +379,7 @@ def _offer_session(session: Session, intervention: Intervention, assignments: li
     return change
 
 
-def _top_up(session: Session, scope: Scope, first_day, last_day, now: datetime, settings: AutopilotSettings) -> Change:
+def _top_up(session: Session, scope: Scope, last_day: date, now: datetime, settings: AutopilotSettings) -> Change:
     """Sessions already timed (someone asked or booked) short of a trainer, e.g. a pair whose second trainer
     declined: the time is kept, offered to the best remaining candidate."""
     code, force = scope

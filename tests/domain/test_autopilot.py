@@ -398,3 +398,24 @@ def test_a_session_handed_back_to_the_coordination_is_left_to_it(app, clock):
     assert outcome.considered == 0 and live_offers(session_) == []
     db.session.expire_all()
     assert db.session.get(AutopilotNote, session_.id) is None  # its flag says why, not Relais's older reason
+
+
+def test_in_automatic_mode_a_pair_short_of_a_trainer_keeps_its_time_and_gets_another(app, clock):
+    now = clock.now()
+    trainers = [make_qualified_trainer(unit_km=km) for km in (0, 2, 4)]
+    automatic()
+    [pair] = sessions()
+    pair.trainers_needed = 2
+    db.session.commit()
+    tick(now)
+    first, second = live_offers(pair)
+    assert first.intervention.starts_at is not None
+    start = db.session.get(Intervention, pair.id).starts_at
+    run(lambda: offers.decline_offer(db.session, first, "Indisponible", now + timedelta(hours=1), SETTINGS.offers))
+    db.session.expire_all()
+    assert len(live_offers(pair)) == 1  # no cascade: the autopilot takes over
+    tick(now + timedelta(hours=2))
+    db.session.expire_all()
+    live = live_offers(pair)
+    assert len(live) == 2 and db.session.get(Intervention, pair.id).starts_at == start
+    assert {a.trainer_id for a in live} == {t.id for t in trainers} - {first.trainer_id}
