@@ -44,11 +44,11 @@ from tests.factories import load_demo_data
 from tests.helpers import empty_tables
 
 DEMO_TODAY = date(2027, 8, 23)
-# A small September in the Gironde: a few dozen requests for the demo's ten trainers.
-MONTH = Parameters(seed=7, first_day=date(2027, 9, 6), last_day=date(2027, 10, 8), departements=("33",),
-                   sessions_per_trainer=150.0, lead_days=(0, 3), window_school_days=(3, 5),
-                   illnesses_per_trainer=1.0, leaves_per_trainer=1.0, tick_hours=(8, 14, 19),
-                   planning_time_limit=2.0)
+# Two weeks of September in the Gironde: a few dozen requests for the demo's eight trainers there.
+MONTH = Parameters(seed=7, first_day=date(2027, 9, 6), last_day=date(2027, 9, 24), departements=("33",),
+                   sessions_per_trainer=100.0, lead_days=(0, 2), window_school_days=(3, 5),
+                   illnesses_per_trainer=1.0, leaves_per_trainer=1.0, tick_hours=(9, 16),
+                   planning_time_limit=1.0)
 
 
 def test_gini_and_percentiles_on_known_inputs():
@@ -170,25 +170,22 @@ def _play(policy: str, scenario=None):
 def test_a_month_is_played_through_the_real_tick_under_both_policies_the_same_way_twice(app):
     scenario, autopilot, first, submitted, facts, (by_relais, reports, confirmed) = _play("autopilot")
     arrivals = scenario.arrivals
-    assert len(arrivals) >= 20 and any(a.pair for a in arrivals) and scenario.absences
+    assert len(arrivals) >= 10 and any(a.pair for a in arrivals) and scenario.absences
     assert any(a.cancel_at for a in arrivals)
     assert first["figures"]["sessions"] > 0 and first["figures"]["feasible"] > 0
-    assert first["figures"]["confirmed"] > 0 and first["ticks"] == 33 * len(MONTH.tick_hours)
+    assert first["figures"]["confirmed"] > 0 and first["ticks"] == 19 * len(MONTH.tick_hours)
     assert autopilot.answers["accepted"] > 0
     assert by_relais is not None and reports is not None and confirmed is not None  # the autopilot sent offers
     assert first["over_limits"] == over_limits(scenario.trainer_ids) == 0
 
     empty_tables()
-    again_scenario, _, again, again_submitted, _, _ = _play("autopilot")
-    assert again_scenario.arrivals == arrivals and again_scenario.absences == scenario.absences
-    assert again == first  # same seed, same report
-
-    empty_tables()
-    coordinator_scenario, coordinator, today, coordinator_submitted, _, (by_relais, _, _) = _play("coordinator")
-    # Both policies see the same arrivals: the same requests submitted, accepted with the same feasibility rule.
-    assert coordinator_scenario.arrivals == arrivals
+    coordinator_scenario, coordinator, today, coordinator_submitted, _, _ = _play("coordinator")
+    # Both policies see the same arrivals: the same requests submitted, each accepted with its feasibility.
+    assert coordinator_scenario.arrivals == arrivals and coordinator_scenario.absences == scenario.absences
     assert coordinator_submitted == submitted
     assert today["figures"]["sessions"] == first["figures"]["sessions"]
-    assert coordinator.weekly_plans == 5 and today["figures"]["confirmed"] > 0
-    # Today's coordinator sends the plan themselves: Relais offers only in cascades, after a decline or expiry.
-    assert today["figures"]["offers_per_confirmed"] is not None
+    assert coordinator.weekly_plans == 3 and today["figures"]["confirmed"] > 0
+
+    empty_tables()
+    _, _, again, _, _, _ = _play("coordinator")
+    assert again == today  # same seed, same report
