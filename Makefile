@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev translations extract-messages lint bench clean
+.PHONY: run test install install-dev translations extract-messages lint bench simulate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench
+
+# A school year played under today's weekly planning and under the autopilot (bench/simulate.py); SIMULATE_ARGS,
+# e.g. "--departements 69 --write", chooses the scale and saves bench/results/simulation.md.
+simulate: install-dev
+	$(BIN)/python -m bench.simulate $(SIMULATE_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

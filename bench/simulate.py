@@ -743,6 +743,8 @@ def figures(facts: list[SessionFacts], trainer_ids: list[int]) -> dict[str, floa
         "workload_max_over_median": max(busy) / median_busy if busy else None,
         "workload_gini": gini(list(given.values())),
         "km_per_session": km / len(confirmed) if confirmed else None,
+        "feasible_unconfirmed_states": dict(sorted(Counter(f.final_status for f in feasible
+                                                           if f.confirmed_at is None).items())),
     }
 
 
@@ -857,6 +859,10 @@ def markdown(parameters: Parameters, scenario_summary: dict, results: dict[str, 
                        ("feasible", "… feasible when accepted"), ("confirmed", "… confirmed"),
                        ("handed_back", "… handed back")):
         lines.append(f"| {label} | | " + " | ".join(str(r["figures"][key]) for r in results.values()) + " |")
+    lines.append("| Feasible sessions not confirmed, by final state | | "
+                 + " | ".join(", ".join(f"{state} {count}" for state, count in
+                                        r["figures"]["feasible_unconfirmed_states"].items()) or "–"
+                              for r in results.values()) + " |")
     lines.append("| Ticks; ticks where the autopilot job failed; scopes that failed to load | | "
                  + " | ".join(f"{r['ticks']}; {r['tick_errors']}; {r['scope_errors']}" for r in results.values())
                  + " |")
