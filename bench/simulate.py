@@ -748,8 +748,9 @@ def figures(facts: list[SessionFacts], trainer_ids: list[int]) -> dict[str, floa
     }
 
 
-def over_limits(trainer_ids: list[int]) -> int:
-    """(trainer, week or month) where the trainer holds more accepted sessions than their limit allows."""
+def over_limits(trainer_ids: list[int], first_day: date, last_day: date) -> int:
+    """(trainer, week or month) of the simulated days where the trainer holds more accepted sessions than their
+    limit allows."""
     session = db.session
     limits = {t.id: (t.max_sessions_per_week, t.max_sessions_per_month)
               for t in session.scalars(select(Trainer).where(Trainer.id.in_(trainer_ids)))}
@@ -759,7 +760,8 @@ def over_limits(trainer_ids: list[int]) -> int:
             select(Assignment.trainer_id, Intervention.starts_at)
             .join(Intervention, Intervention.id == Assignment.intervention_id)
             .where(Assignment.trainer_id.in_(trainer_ids), Assignment.status == AssignmentStatus.ACCEPTED,
-                   Intervention.status.in_(FINISHED))):
+                   Intervention.status.in_(FINISHED), Intervention.starts_at >= to_utc(first_day, time(0), PARIS),
+                   Intervention.starts_at < to_utc(last_day + timedelta(days=1), time(0), PARIS))):
         local = to_local(_aware(starts_at), PARIS)
         weeks[(trainer_id, local.isocalendar()[:2])] += 1
         months[(trainer_id, (local.year, local.month))] += 1
@@ -902,7 +904,8 @@ def summarise(run: Run, scenario: Scenario) -> dict:
     while (year, month) <= (last.year, last.month):
         months.append((year, month))
         year, month = (year + (month == 12), month % 12 + 1)
-    return {"figures": figures(facts, scenario.trainer_ids), "over_limits": over_limits(scenario.trainer_ids),
+    return {"figures": figures(facts, scenario.trainer_ids),
+            "over_limits": over_limits(scenario.trainer_ids, first, last),
             "series": monthly_series(facts, scenario.trainer_ids, months), "months": months,
             "ticks": run.ticks, "tick_errors": run.tick_errors, "scope_errors": run.scope_errors,
             "weekly_plans": run.weekly_plans, "answers": dict(run.answers),

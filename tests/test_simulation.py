@@ -176,7 +176,7 @@ def test_a_month_is_played_through_the_real_tick_under_both_policies_the_same_wa
     assert first["figures"]["confirmed"] > 0 and first["ticks"] == 19 * len(MONTH.tick_hours)
     assert autopilot.answers["accepted"] > 0
     assert by_relais is not None and reports is not None and confirmed is not None  # the autopilot sent offers
-    assert first["over_limits"] == over_limits(scenario.trainer_ids) == 0
+    assert first["over_limits"] == over_limits(scenario.trainer_ids, MONTH.first_day, MONTH.last_day) == 0
 
     empty_tables()
     coordinator_scenario, coordinator, today, coordinator_submitted, _, _ = _play("coordinator")
