@@ -17,7 +17,6 @@ everything; an establishment sees its own contact but not the officers' e-mail a
 from __future__ import annotations
 
 import calendar as gregorian
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -400,10 +399,3 @@ def assemble_feed(calendar_head: Calendar, vevents: Iterable[str]) -> bytes:
     closing = "END:VCALENDAR\r\n"
     assert head.endswith(closing)
     return (head[: -len(closing)] + "".join(vevents) + closing).encode("utf-8")
-
-
-def entry_version(intervention: Intervention, variant: str, url: str, organizer: Organizer,
-                  status: str | None = None) -> str:
-    """What the cached VEVENT depends on; a different value means it must be rebuilt."""
-    key = f"{intervention.ical_sequence}|{intervention.updated_at.isoformat()}|{variant}|{url}|{organizer}|{status}"
-    return hashlib.sha256(key.encode()).hexdigest()[:40]
