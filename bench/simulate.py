@@ -847,9 +847,9 @@ def charts(results: dict[str, dict], months: list[tuple[int, int]], folder: Path
 
 
 def markdown(parameters: Parameters, scenario_summary: dict, results: dict[str, dict], chart_names: list[str],
-             seconds: dict[str, float]) -> str:
+             seconds: dict[str, float], command: str = "python -m bench.simulate") -> str:
     lines = ["# A national school year, simulated (issue #20)", "",
-             "`python -m bench.simulate` (see bench/simulate.py for what is played and how).", "",
+             f"`{command}` (see bench/simulate.py for what is played and how).", "",
              "## Figures", "", "| figure | target (autopilot) | " + " | ".join(POLICY_NAMES[p] for p in results)
              + " |", "| --- | --- | " + " | ".join("---" for _ in results) + " |"]
     for key, label, kind, target in FIGURE_ROWS:
@@ -976,7 +976,8 @@ def main(argv: list[str] | None = None) -> int:
     chart_names = []
     if args.write:
         chart_names = charts(results, results[policies[0]]["months"], RESULTS_DIR)
-    text = markdown(parameters, summary, results, chart_names, seconds)
+    command = " ".join(["python -m bench.simulate", *(sys.argv[1:] if argv is None else argv)])
+    text = markdown(parameters, summary, results, chart_names, seconds, command)
     print(text)
     if args.write:
         (RESULTS_DIR / "simulation.md").write_text(text, encoding="utf-8")

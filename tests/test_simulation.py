@@ -35,6 +35,7 @@ from bench.simulate import (
     feasible_sessions,
     figures,
     gini,
+    markdown,
     over_limits,
     percentile,
     session_facts,
@@ -189,3 +190,22 @@ def test_a_month_is_played_through_the_real_tick_under_both_policies_the_same_wa
     empty_tables()
     _, _, again, _, _, _ = _play("coordinator")
     assert again == today  # same seed, same report
+
+
+def test_the_report_states_each_figure_for_each_policy_its_targets_and_parameters():
+    result = {"figures": {"sessions": 10, "feasible": 9, "confirmed": 8, "feasible_confirmed_share": 8 / 9,
+                          "confirmed_share": 0.8, "median_days_to_confirmation": 1.5,
+                          "p90_days_to_confirmation": 3.25, "offers_per_confirmed": 1.25, "handed_back": 1,
+                          "handed_back_share": 0.1, "trainers_with_sessions": 4, "workload_max_over_median": 2.0,
+                          "workload_gini": 0.3, "km_per_session": 12.5,
+                          "feasible_unconfirmed_states": {"to_schedule": 1}},
+              "over_limits": 0, "ticks": 5, "tick_errors": 0, "scope_errors": 0, "answers": {"accepted": 8}}
+    text = markdown(MONTH, {"requests submitted": 7}, {"coordinator": result, "autopilot": result},
+                    ["simulation-workload-gini.svg"], {"coordinator": 1.0, "autopilot": 2.0},
+                    "python -m bench.simulate --departements 33")
+    assert "| Feasible sessions confirmed | ≥ 98 % | 88.9 % | 88.9 % |" in text
+    assert "| Submission → confirmation, median (days) | ≤ 2 | 1.50 | 1.50 |" in text
+    assert "| Sessions handed back to the coordination | ≤ 5 % | 10.0 % | 10.0 % |" in text
+    assert "feasible ≥ 98 % confirmed: MISSED; median ≤ 2 days: met; handed back ≤ 5 %: MISSED" in text
+    assert "| seed | 7 |" in text and "| departements | ('33',) |" in text and "- requests submitted: 7" in text
+    assert "`python -m bench.simulate --departements 33`" in text and "![simulation-workload-gini.svg]" in text
