@@ -289,7 +289,10 @@ def init_app(app: Flask) -> None:
         from app.jobs import run_periodic_jobs
 
         report = run_periodic_jobs(db.session, utcnow())
-        click.echo(", ".join(f"{name}: {count}" for name, count in report.items()) or "aucune tâche")
+        click.echo(", ".join(f"{name}: {'échec' if count is None else count}" for name, count in report.items())
+                   or "aucune tâche")
+        if None in report.values():
+            raise SystemExit(1)  # cron and the monitoring see it; the other jobs have run
 
     @command("deliver")
     @click.option("--once", is_flag=True, help="Send what is due, then stop (for cron).")

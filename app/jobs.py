@@ -8,6 +8,7 @@ keys, never read-then-write. The jobs that only write messages also fill the dem
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -35,6 +36,7 @@ from app.emails import absolute_url, queue_templated_email, url_context
 from app.models import User
 
 Job = Callable[[Session, datetime], int]
+log = logging.getLogger(__name__)
 
 
 def job(function: Job) -> Job:
@@ -83,10 +85,17 @@ def autopilot_tick(session: Session, now: datetime) -> int:
     horizon, in its own unit of work; returns the offers sent or proposed. A scope another tick is planning is
     skipped."""
     settings = AutopilotSettings.from_config(current_app.config)
-    done = 0
+    done, failure = 0, None
     for scope in scopes_to_plan(session):
-        outcome = unit_of_work.run(lambda scope=scope: plan_scope(session, scope, now, settings)).value
+        try:
+            outcome = unit_of_work.run(lambda scope=scope: plan_scope(session, scope, now, settings)).value
+        except Exception as error:  # one territory's fault must not keep the others unplanned
+            log.exception("Autopilot: planning %s (%s) failed", *scope)
+            failure = failure or error
+            continue
         done += outcome.offers if outcome is not None else 0
+    if failure is not None:
+        raise failure  # the others are planned: the job is still reported failed
     return done
 
 
@@ -174,9 +183,17 @@ JOBS: dict[str, Job] = {
 MESSAGE_JOBS = tuple(name for name in JOBS if name not in ("propositions-expirees", "autopilote", "agendas-caldav"))
 
 
-def run_periodic_jobs(session: Session, now: datetime) -> dict[str, int]:
-    """Runs every job, each in its own unit of work; returns what each did."""
-    return {name: unit_of_work.run(lambda job=job: job(session, now)).value for name, job in JOBS.items()}
+def run_periodic_jobs(session: Session, now: datetime) -> dict[str, int | None]:
+    """Runs every job, each in its own unit of work; returns what each did, None for a job that failed (logged with
+    its traceback): one job's fault does not stop the others."""
+    report: dict[str, int | None] = {}
+    for name, job_function in JOBS.items():
+        try:
+            report[name] = unit_of_work.run(lambda job_function=job_function: job_function(session, now)).value
+        except Exception:
+            log.exception("Periodic job %s failed", name)
+            report[name] = None
+    return report
 
 
 def write_messages(session: Session, now: datetime) -> None:

@@ -161,7 +161,9 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
         need = needs[intervention.id]
         slots = [(start, end, half_day(start, need.timezone)) for start, end in starts_of[intervention.id]]
         options: list[Option] = []
-        for trainer in pools.get(need.departement_code, []):
+        # A session with no start left (its windows past) has no option; nor, when no session has one, was any
+        # trainer's availability loaded.
+        for trainer in pools.get(need.departement_code, []) if slots else []:
             if static_exclusions(need, trainer):
                 continue
             distance = trainer.distance_km(need)

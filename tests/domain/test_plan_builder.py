@@ -87,3 +87,16 @@ def test_a_plan_with_two_sessions_in_one_afternoon_at_one_school_sends_both_offe
     assert [a.status for a in offers] == [AssignmentStatus.OFFERED] * 2
     starts = sorted(a.intervention.starts_at for a in offers)
     assert starts == [datetime(2027, 1, 11, 12, 30, tzinfo=UTC), datetime(2027, 1, 11, 14, 0, tzinfo=UTC)]
+
+
+def test_sessions_whose_windows_have_passed_have_no_option_and_break_nothing(app, clock):
+    """A scope whose only sessions have no start left after `now` (their windows closed): each is loaded without
+    an option, and the loader does not fail for want of trainers' availability (it stopped `flask tick`)."""
+    make_request(make_establishment("69", force=Force.POLICE), status="in_planning", group_count=2)
+    _qualified()
+    db.session.commit()
+    after_the_window = datetime(2027, 1, 16, 12, 0, tzinfo=UTC)
+    problem = load_planning_problem(db.session, date_from=WEEK[0], date_to=WEEK[-1], departement_codes=["69"],
+                                    force=None, now=after_the_window)
+    assert len(problem.sessions) == 2
+    assert all(session.options == [] for session in problem.sessions)
