@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     """Serious and critical axe-core violations of the page as it is now."""
@@ -59,3 +62,18 @@ def log_in(page, email: str, password: str) -> None:
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/accueil")
+
+
+def check_both_widths(page, name: str) -> None:
+    """axe and the page's width at a desktop's width and a phone's; the screenshots when RELAIS_SHOTS is set."""
+    folder = os.environ.get("RELAIS_SHOTS")
+    size = page.viewport_size
+    for width, suffix in ((1280, "desktop"), (390, "390")):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert_accessible(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} wider than {width} px"
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{folder}/{name}-{suffix}.png", full_page=True)
+    page.set_viewport_size(size)
+

@@ -5,9 +5,6 @@ each page is saved as a screenshot at both widths."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -15,26 +12,11 @@ from app.domain import autopilot
 from app.domain.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import AutopilotMode, AutopilotProposal, Force
-from tests.browser.helpers import assert_accessible, log_in
+from tests.browser.helpers import check_both_widths, log_in
 
 pytestmark = pytest.mark.browser
 
 COORDINATOR = "coordination.police.69@relais.demo"
-
-
-def check_both_widths(page, name: str) -> None:
-    """axe and the page's width at a desktop's width and a phone's; the screenshots when RELAIS_SHOTS is set."""
-    folder = os.environ.get("RELAIS_SHOTS")
-    size = page.viewport_size
-    for width, suffix in ((1280, "desktop"), (390, "390")):
-        page.set_viewport_size({"width": width, "height": 900})
-        assert_accessible(page)
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} wider than {width} px"
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{folder}/{name}-{suffix}.png", full_page=True)
-    page.set_viewport_size(size)
-
 
 def test_a_coordinator_sends_the_proposal_then_lets_relais_send_the_offers(demo, page):
     proposal = db.session.scalar(select(AutopilotProposal))
