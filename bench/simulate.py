@@ -52,11 +52,12 @@ from sqlalchemy.orm import selectinload
 
 from app import unit_of_work
 from app.domain import lifecycle
-from app.domain.autopilot import AutopilotSettings, plan_scope, scopes_to_plan, set_mode
+from app.domain.autopilot import AT_LIMITS, DAILY_CAP, NO_ELIGIBLE, NO_START, set_mode
 from app.domain.clock import clock
 from app.domain.demo_year import AUDIENCES_BY_KIND, COMMON_TOPICS, DAY_PART_WEIGHTS, DAY_PARTS, OpenDays, Place
 from app.domain.offers import OfferSettings, accept_offer, decline_offer, withdraw
 from app.domain.plan_builder import commit_plan, load_planning_problem, solve
+from app.domain.planning import NO_CAPACITY, NO_OPTION, NO_PAIR
 from app.domain.policies import coordinators_covering
 from app.domain.reports import ReportData, save_report
 from app.domain.request_rules import RequestInput, WindowInput
@@ -69,6 +70,7 @@ from app.models import (
     Assignment,
     AssignmentStatus,
     AutopilotMode,
+    AutopilotNote,
     Departement,
     Establishment,
     ExceptionKind,
@@ -323,7 +325,6 @@ class Run:
     tracked: dict[int, Tracked] = field(default_factory=dict)
     ticks: int = 0
     tick_errors: int = 0  # ticks the autopilot job failed (see Player._tick)
-    scope_errors: int = 0
     weekly_plans: int = 0
     answers: Counter = field(default_factory=Counter)
     refusals: Counter = field(default_factory=Counter)
@@ -580,20 +581,14 @@ class Player:
     # -- the coordination and the jobs --
 
     def _tick(self, now: datetime, _payload) -> None:
-        """`flask tick`'s offers jobs, as `run_periodic_jobs` runs them (the e-mail-only jobs are left out)."""
+        """`flask tick`'s offers jobs, as `run_periodic_jobs` runs them (the e-mail-only jobs are left out). The
+        autopilot job plans every scope it can and raises the first failure after: counted, as `flask tick`
+        would log it and end with status 1."""
         unit_of_work.run(lambda: JOBS["propositions-expirees"](self.session, now))
         try:
             unit_of_work.run(lambda: JOBS["autopilote"](self.session, now))
-        except KeyError:
-            # plan_builder.load_planning_problem fails on a scope whose sessions have no start left after `now`
-            # (no availability loaded): the real tick stops there. Counted, and the other scopes planned one by one.
+        except Exception:  # noqa: BLE001 (the job's own failure, reported in the figures)
             self.run.tick_errors += 1
-            settings = AutopilotSettings.from_config(current_app.config)
-            for scope in scopes_to_plan(self.session):
-                try:
-                    unit_of_work.run(lambda scope=scope: plan_scope(self.session, scope, now, settings))
-                except KeyError:
-                    self.run.scope_errors += 1
         self.run.ticks += 1
 
     def _weekly(self, now: datetime, _payload) -> None:
@@ -618,10 +613,7 @@ class Player:
                 return commit_plan(self.session, problem, solve(problem, self.parameters.planning_time_limit),
                                    coordinator, now, self.settings)
 
-            try:
-                self._count(unit_of_work.run(plan))
-            except KeyError:  # the loader's failure of `_tick`
-                self.run.scope_errors += 1
+            self._count(unit_of_work.run(plan))
         self.run.weekly_plans += 1
 
     def _reports(self, now: datetime, _payload) -> None:
@@ -669,6 +661,13 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+# The autopilot's reasons (app.domain.autopilot, app.domain.planning), shortened for the report.
+REASON_KEYS = {NO_START: "windows past or too short", NO_ELIGIBLE: "no eligible trainer",
+               AT_LIMITS: "trainers unavailable or at their limits", DAILY_CAP: "daily cap of offers",
+               NO_OPTION: "no eligible trainer", NO_CAPACITY: "trainers taken or at their limits",
+               NO_PAIR: "no two trainers at one start"}
+
+
 @dataclass
 class SessionFacts:
     intervention_id: int
@@ -681,6 +680,7 @@ class SessionFacts:
     offers: int
     handed_back: bool
     trainers: list[tuple[int, float]]  # accepted (trainer, km) when given
+    autopilot_reason: str | None = None  # why the autopilot last could not serve it (short), if it said
 
 
 def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
@@ -695,6 +695,8 @@ def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
         .order_by(Intervention.id)).all()
     flagged = set(session.scalars(select(RequestEvent.intervention_id).where(
         RequestEvent.kind == "needs_attention", RequestEvent.request_id.in_(list(by_request)))))
+    notes = dict(session.execute(select(AutopilotNote.intervention_id, AutopilotNote.reason)
+                                 .where(AutopilotNote.intervention_id.in_([i.id for i in interventions]))).all())
     facts = []
     for intervention in interventions:
         key, tracked = by_request[intervention.request_id]
@@ -705,7 +707,8 @@ def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
             key in cancelled_keys, intervention.confirmed_at if given else None, intervention.status.value,
             len(intervention.assignments), intervention.id in flagged,
             [(a.trainer_id, a.distance_km or 0.0) for a in intervention.assignments
-             if a.status is AssignmentStatus.ACCEPTED] if given else []))
+             if a.status is AssignmentStatus.ACCEPTED] if given else [],
+            REASON_KEYS.get(notes[intervention.id], "other") if intervention.id in notes else None))
     return facts
 
 
@@ -745,6 +748,8 @@ def figures(facts: list[SessionFacts], trainer_ids: list[int]) -> dict[str, floa
         "km_per_session": km / len(confirmed) if confirmed else None,
         "feasible_unconfirmed_states": dict(sorted(Counter(f.final_status for f in feasible
                                                            if f.confirmed_at is None).items())),
+        "feasible_unconfirmed_reasons": dict(sorted(Counter(f.autopilot_reason or "none" for f in feasible
+                                                            if f.confirmed_at is None).items())),
     }
 
 
@@ -865,9 +870,12 @@ def markdown(parameters: Parameters, scenario_summary: dict, results: dict[str, 
                  + " | ".join(", ".join(f"{state} {count}" for state, count in
                                         r["figures"]["feasible_unconfirmed_states"].items()) or "–"
                               for r in results.values()) + " |")
-    lines.append("| Ticks; ticks where the autopilot job failed; scopes that failed to load | | "
-                 + " | ".join(f"{r['ticks']}; {r['tick_errors']}; {r['scope_errors']}" for r in results.values())
-                 + " |")
+    lines.append("| Feasible sessions not confirmed, by the autopilot's last reason | | "
+                 + " | ".join(", ".join(f"{reason} {count}" for reason, count in
+                                        r["figures"]["feasible_unconfirmed_reasons"].items()) or "–"
+                              for r in results.values()) + " |")
+    lines.append("| Ticks; ticks where the autopilot job failed | | "
+                 + " | ".join(f"{r['ticks']}; {r['tick_errors']}" for r in results.values()) + " |")
     lines.append("| Offers answered: accepted, declined | | "
                  + " | ".join(f"{r['answers'].get('accepted', 0)}, {r['answers'].get('declined', 0)}"
                               for r in results.values()) + " |")
@@ -907,7 +915,7 @@ def summarise(run: Run, scenario: Scenario) -> dict:
     return {"figures": figures(facts, scenario.trainer_ids),
             "over_limits": over_limits(scenario.trainer_ids, first, last),
             "series": monthly_series(facts, scenario.trainer_ids, months), "months": months,
-            "ticks": run.ticks, "tick_errors": run.tick_errors, "scope_errors": run.scope_errors,
+            "ticks": run.ticks, "tick_errors": run.tick_errors,
             "weekly_plans": run.weekly_plans, "answers": dict(run.answers),
             "refusals": dict(sorted(run.refusals.items())),
             "not_submitted": sum(1 for t in run.tracked.values() if t.refused)}

@@ -198,8 +198,9 @@ def test_the_report_states_each_figure_for_each_policy_its_targets_and_parameter
                           "p90_days_to_confirmation": 3.25, "offers_per_confirmed": 1.25, "handed_back": 1,
                           "handed_back_share": 0.1, "trainers_with_sessions": 4, "workload_max_over_median": 2.0,
                           "workload_gini": 0.3, "km_per_session": 12.5,
-                          "feasible_unconfirmed_states": {"to_schedule": 1}},
-              "over_limits": 0, "ticks": 5, "tick_errors": 0, "scope_errors": 0, "answers": {"accepted": 8}}
+                          "feasible_unconfirmed_states": {"to_schedule": 1},
+                          "feasible_unconfirmed_reasons": {"trainers taken or at their limits": 1}},
+              "over_limits": 0, "ticks": 5, "tick_errors": 0, "answers": {"accepted": 8}}
     text = markdown(MONTH, {"requests submitted": 7}, {"coordinator": result, "autopilot": result},
                     ["simulation-workload-gini.svg"], {"coordinator": 1.0, "autopilot": 2.0},
                     "python -m bench.simulate --departements 33")

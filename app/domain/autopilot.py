@@ -134,6 +134,10 @@ def set_mode(session: Session, departement_code: str, force: Force, mode: Autopi
                                            set_={"mode": mode.value, "updated_at": now, "updated_by_id": actor.id}))
     if mode is not AutopilotMode.PROPOSED:
         _drop_proposal(session, (departement_code, force))
+    # The next tick plans the scope again, whatever it planned from before.
+    session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == departement_code,
+                                                   AutopilotSetting.force == force)
+                    .values(planned_inputs=None).execution_options(synchronize_session=False))
     return before is not mode
 
 
@@ -156,6 +160,7 @@ class ScopeOutcome:
     unserved: dict[int, str] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)  # session → refusal code at sending
     change: Change = field(default_factory=Change)
+    skipped_unchanged: bool = False  # the same inputs as the last tick's: not planned again
 
 
 def scopes_to_plan(session: Session) -> list[Scope]:
@@ -209,6 +214,14 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     problem.sessions = [s for s in problem.sessions if s.intervention_id not in handed_back]
     outcome.considered = len(problem.sessions)
     left = offers_left_today(session, list(problem.trainers), now, zone, settings.offers_per_day)
+    gone = _windows_gone(session, scope, today)
+    inputs = inputs_fingerprint(problem, left, mode, today, [i.id for i in gone])
+    if inputs == _planned_inputs(session, scope):
+        # Nothing the planner reads has changed since the last tick today: same plan, same proposal, same reasons.
+        outcome.skipped_unchanged = True
+        if mode is AutopilotMode.AUTOMATIC:
+            outcome.change += _top_up(session, scope, last_day, now, settings)
+        return outcome
     plan, capped = _plan_within_cap(problem, left, settings.time_limit)
     planned: dict[int, list[PlannedAssignment]] = defaultdict(list)
     for assignment in plan.assignments:
@@ -218,7 +231,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
         if session_to_plan.intervention_id not in planned:
             reasons.setdefault(session_to_plan.intervention_id, NO_CAPACITY)
     reasons = _explain(session, problem, reasons, today, last_day, now)
-    for intervention in _windows_gone(session, scope, today):
+    for intervention in gone:
         problem.interventions.setdefault(intervention.id, intervention)
         reasons[intervention.id] = NO_START
     if mode is AutopilotMode.AUTOMATIC:
@@ -234,8 +247,36 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     note_unserved(session, problem, reasons, (set(planned) - set(outcome.skipped)) | handed_back, now)
     session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == code,
                                                    AutopilotSetting.force == force)
-                    .values(planned_at=now).execution_options(synchronize_session=False))
+                    .values(planned_at=now, planned_inputs=inputs).execution_options(synchronize_session=False))
     return outcome
+
+
+def inputs_fingerprint(problem: PlanningProblem, left: dict[int, int], mode: AutopilotMode, today: date,
+                       windows_gone: list[int]) -> str:
+    """Everything the planner reads for a scope: its sessions and their options (a trainer's new offer, absence or
+    limit shows there), the trainers' limits and load, the offers they may still receive today; the sessions whose
+    windows have passed; and the mode and the day (a new day moves the horizon and the cap)."""
+    digest = hashlib.sha256(f"{mode.value}|{today.isoformat()}|{windows_gone}".encode())
+    trainer_ids: set[int] = set()
+    for item in sorted(problem.sessions, key=lambda s: s.intervention_id):
+        digest.update(f"|s{item.intervention_id},{item.trainers_needed},{item.arrival_rank},{item.duration},"
+                      f"{item.place_key}".encode())
+        for option in item.options:
+            trainer_ids.add(option.trainer_id)
+            digest.update(f";{option.trainer_id},{option.starts_at.isoformat()},{option.km}".encode())
+    for trainer_id in sorted(trainer_ids):
+        limits = problem.limits.get(trainer_id)
+        if limits is not None:
+            digest.update(f"|t{trainer_id},{limits.weekly_limit},{limits.monthly_limit},{limits.load},"
+                          f"{sorted(limits.week_used.items())},{sorted(limits.month_used.items())},"
+                          f"{left.get(trainer_id)}".encode())
+    return digest.hexdigest()
+
+
+def _planned_inputs(session: Session, scope: Scope) -> str | None:
+    code, force = scope
+    return session.scalar(select(AutopilotSetting.planned_inputs)
+                          .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force))
 
 
 def _windows_gone(session: Session, scope: Scope, today: date) -> list[Intervention]:

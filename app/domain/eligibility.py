@@ -186,4 +186,7 @@ def availability_exclusion(need: SessionNeed, starts_at: datetime, ends_at: date
                      departement_code=need.departement_code, travel_minutes=travel_minutes,
                      place_key=need.establishment_id, ignore_intervention_ids=(need.intervention_id,),
                      explain=explain)
-    return None if answer else Exclusion("disponibilite", answer.reason or _("Indisponible."))
+    if answer:
+        return None
+    # Without `explain` nobody reads the reason: the planner tests millions of starts, not translating saves time.
+    return Exclusion("disponibilite", answer.reason or (_("Indisponible.") if explain else ""))

@@ -35,8 +35,10 @@ class AutopilotSetting(db.Model):
                                                 default=DEFAULT_MODE, server_default=DEFAULT_MODE.value)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    # The last time a tick planned the scope.
+    # The last time a tick planned the scope, and what it planned from (`autopilot.inputs_fingerprint`): a tick
+    # that finds the same inputs has nothing new to plan and skips the solver.
     planned_at: Mapped[datetime | None]
+    planned_inputs: Mapped[str | None] = mapped_column(String(64))
 
 
 class AutopilotProposal(db.Model):

@@ -419,3 +419,30 @@ def test_in_automatic_mode_a_pair_short_of_a_trainer_keeps_its_time_and_gets_ano
     live = live_offers(pair)
     assert len(live) == 2 and db.session.get(Intervention, pair.id).starts_at == start
     assert {a.trainer_id for a in live} == {t.id for t in trainers} - {first.trainer_id}
+
+
+def test_a_scope_where_nothing_changed_is_not_planned_again_until_something_does(app, clock, monkeypatch):
+    """The national tick replans only the scopes whose inputs changed: the solver is not called for the others."""
+    now = clock.now()
+    make_qualified_trainer()
+    make_coordinator()
+    [first] = sessions()
+    db.session.commit()
+    solved = []
+    original = autopilot._plan_within_cap
+    monkeypatch.setattr(autopilot, "_plan_within_cap", lambda *a, **k: solved.append(1) or original(*a, **k))
+    assert not tick(now).skipped_unchanged and len(solved) == 1
+    later = tick(now + timedelta(hours=3))
+    assert later.skipped_unchanged and len(solved) == 1
+    assert db.session.scalar(select(AutopilotProposal)).prepared_at == now  # the proposal stays as prepared
+    make_qualified_trainer(unit_km=5)  # a new trainer in the territory: new options
+    db.session.commit()
+    assert not tick(now + timedelta(hours=4)).skipped_unchanged and len(solved) == 2
+    # A new day moves the horizon and the daily cap: planned again, even with nothing else new.
+    assert not tick(now + timedelta(days=1)).skipped_unchanged
+    assert tick(now + timedelta(days=1, hours=1)).skipped_unchanged
+    # A new mode too.
+    automatic()
+    db.session.commit()
+    outcome = tick(now + timedelta(days=1, hours=2))
+    assert not outcome.skipped_unchanged and outcome.offers == 1 and len(live_offers(first)) == 1
