@@ -70,7 +70,6 @@ from app.models import (
     Assignment,
     AssignmentStatus,
     AutopilotMode,
-    AutopilotNote,
     Departement,
     Establishment,
     ExceptionKind,
@@ -680,7 +679,7 @@ class SessionFacts:
     offers: int
     handed_back: bool
     trainers: list[tuple[int, float]]  # accepted (trainer, km) when given
-    autopilot_reason: str | None = None  # why the autopilot last could not serve it (short), if it said
+    autopilot_reason: str | None = None  # why the autopilot could not serve it (short), if it said
 
 
 def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
@@ -695,8 +694,16 @@ def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
         .order_by(Intervention.id)).all()
     flagged = set(session.scalars(select(RequestEvent.intervention_id).where(
         RequestEvent.kind == "needs_attention", RequestEvent.request_id.in_(list(by_request)))))
-    notes = dict(session.execute(select(AutopilotNote.intervention_id, AutopilotNote.reason)
-                                 .where(AutopilotNote.intervention_id.in_([i.id for i in interventions]))).all())
+    # Why the autopilot could not serve each session: its last reason before the windows passed (then every
+    # session says so), from the history's lines.
+    notes: dict[int, str] = {}
+    for intervention_id, note in session.execute(
+            select(RequestEvent.intervention_id, RequestEvent.note)
+            .where(RequestEvent.kind == "autopilot_unserved", RequestEvent.request_id.in_(list(by_request)))
+            .order_by(RequestEvent.id)):
+        reason = next((key for text, key in REASON_KEYS.items() if (note or "").endswith(text)), "other")
+        if reason != REASON_KEYS[NO_START] or intervention_id not in notes:
+            notes[intervention_id] = reason
     facts = []
     for intervention in interventions:
         key, tracked = by_request[intervention.request_id]
@@ -708,7 +715,7 @@ def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
             len(intervention.assignments), intervention.id in flagged,
             [(a.trainer_id, a.distance_km or 0.0) for a in intervention.assignments
              if a.status is AssignmentStatus.ACCEPTED] if given else [],
-            REASON_KEYS.get(notes[intervention.id], "other") if intervention.id in notes else None))
+            notes.get(intervention.id)))
     return facts
 
 
@@ -870,7 +877,7 @@ def markdown(parameters: Parameters, scenario_summary: dict, results: dict[str, 
                  + " | ".join(", ".join(f"{state} {count}" for state, count in
                                         r["figures"]["feasible_unconfirmed_states"].items()) or "–"
                               for r in results.values()) + " |")
-    lines.append("| Feasible sessions not confirmed, by the autopilot's last reason | | "
+    lines.append("| Feasible sessions not confirmed, by the autopilot's reason before their windows passed | | "
                  + " | ".join(", ".join(f"{reason} {count}" for reason, count in
                                         r["figures"]["feasible_unconfirmed_reasons"].items()) or "–"
                               for r in results.values()) + " |")
