@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev translations extract-messages lint bench simulate clean
+.PHONY: run test install install-dev translations extract-messages lint bench simulate clean accessibility-report
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,16 @@ bench: install-dev
 # e.g. "--departements 69 --write", chooses the scale and saves bench/results/simulation.md.
 simulate: install-dev
 	$(BIN)/python -m bench.simulate $(SIMULATE_ARGS)
+
+# The accessibility declaration's results (issue #21): the browser tests note each page axe-core checks, then
+# tests/browser/accessibility_report.py writes docs/accessibility-results.json (committed; /accessibilite shows it).
+# ACCESSIBILITY_TESTS chooses the tests (default: the whole browser suite).
+ACCESSIBILITY_TESTS ?= tests/browser
+accessibility-report: install-dev
+	rm -f .accessibility.log
+	RELAIS_ACCESSIBILITY_LOG=$(CURDIR)/.accessibility.log $(BIN)/pytest -q -n 0 $(ACCESSIBILITY_TESTS)
+	$(BIN)/python -m tests.browser.accessibility_report .accessibility.log
+	rm -f .accessibility.log
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -126,11 +126,55 @@ class Config:
     RELAIS_CALDAV_KEY = os.environ.get("RELAIS_CALDAV_KEY", "")
     RELAIS_CALDAV_ALLOW_HTTP = env_bool("RELAIS_CALDAV_ALLOW_HTTP", False)
     RELAIS_CALDAV_TIMEOUT = env_int("RELAIS_CALDAV_TIMEOUT", 15)
+    # The legal pages (issue #21, /mentions-legales, /donnees-personnelles, /accessibilite): the deploying service
+    # fills in its details; an empty one is shown « à compléter ». Trainers' records are archived (as JSON) under
+    # RELAIS_ARCHIVE_DIR (default: the instance folder's "archives") before they are anonymised.
+    RELAIS_PUBLISHER_NAME = os.environ.get("RELAIS_PUBLISHER_NAME", "Ministère de l'Intérieur")
+    RELAIS_PUBLISHER_ADDRESS = os.environ.get("RELAIS_PUBLISHER_ADDRESS", "Place Beauvau, 75800 Paris Cedex 08")
+    RELAIS_PUBLISHER_DIRECTOR = os.environ.get("RELAIS_PUBLISHER_DIRECTOR", "")
+    RELAIS_PUBLISHER_EMAIL = os.environ.get("RELAIS_PUBLISHER_EMAIL", "")
+    RELAIS_PUBLISHER_HOST = os.environ.get("RELAIS_PUBLISHER_HOST", "")
+    RELAIS_PUBLISHER_HOST_ADDRESS = os.environ.get("RELAIS_PUBLISHER_HOST_ADDRESS", "")
+    RELAIS_PUBLISHER_DPO_EMAIL = os.environ.get("RELAIS_PUBLISHER_DPO_EMAIL", "")
+    RELAIS_ARCHIVE_DIR = os.environ.get("RELAIS_ARCHIVE_DIR", "")
+    # Signed webhooks (#22, docs/webhooks.md): http:// URLs and private or local addresses refused unless allowed
+    # (development; the tests' receiver on loopback); seconds to connect and to wait for the answer; attempts of a
+    # delivery (over about a day), and failed attempts in a row before a subscription is paused.
+    RELAIS_WEBHOOKS_ALLOW_HTTP = env_bool("RELAIS_WEBHOOKS_ALLOW_HTTP", False)
+    RELAIS_WEBHOOKS_ALLOW_PRIVATE = env_bool("RELAIS_WEBHOOKS_ALLOW_PRIVATE", False)
+    RELAIS_WEBHOOKS_CONNECT_TIMEOUT = env_int("RELAIS_WEBHOOKS_CONNECT_TIMEOUT", 3)
+    RELAIS_WEBHOOKS_READ_TIMEOUT = env_int("RELAIS_WEBHOOKS_READ_TIMEOUT", 5)
+    RELAIS_WEBHOOKS_MAX_ATTEMPTS = env_int("RELAIS_WEBHOOKS_MAX_ATTEMPTS", 10)
+    RELAIS_WEBHOOKS_PAUSE_AFTER = env_int("RELAIS_WEBHOOKS_PAUSE_AFTER", 10)
+    # A closed network's CA bundle for the receivers' certificates (empty: the system's).
+    RELAIS_WEBHOOKS_CA_BUNDLE = os.environ.get("RELAIS_WEBHOOKS_CA_BUNDLE", "")
+
+    # Single sign-on (#21): an OpenID Connect provider (ProConnect's profile). No issuer: no « Se connecter avec
+    # ProConnect » button. Its discovery document is read at the first sign-in, not at start. The claims read
+    # (e-mail, whether it is verified, names); RELAIS_OIDC_TRUST_EMAIL=1: the provider's addresses count as
+    # verified unless it says otherwise (ProConnect gives no email_verified). Optional acr_values.
+    RELAIS_OIDC_ISSUER = os.environ.get("RELAIS_OIDC_ISSUER", "").rstrip("/")
+    RELAIS_OIDC_CLIENT_ID = os.environ.get("RELAIS_OIDC_CLIENT_ID", "")
+    RELAIS_OIDC_CLIENT_SECRET = os.environ.get("RELAIS_OIDC_CLIENT_SECRET", "")
+    RELAIS_OIDC_SCOPES = os.environ.get("RELAIS_OIDC_SCOPES", "openid email given_name usual_name siret uid")
+    RELAIS_OIDC_PROVIDER_NAME = os.environ.get("RELAIS_OIDC_PROVIDER_NAME", "ProConnect")
+    RELAIS_OIDC_EMAIL_CLAIM = os.environ.get("RELAIS_OIDC_EMAIL_CLAIM", "email")
+    RELAIS_OIDC_EMAIL_VERIFIED_CLAIM = os.environ.get("RELAIS_OIDC_EMAIL_VERIFIED_CLAIM", "email_verified")
+    RELAIS_OIDC_GIVEN_NAME_CLAIM = os.environ.get("RELAIS_OIDC_GIVEN_NAME_CLAIM", "given_name")
+    RELAIS_OIDC_FAMILY_NAME_CLAIM = os.environ.get("RELAIS_OIDC_FAMILY_NAME_CLAIM", "usual_name")
+    RELAIS_OIDC_TRUST_EMAIL = env_bool("RELAIS_OIDC_TRUST_EMAIL", False)
+    RELAIS_OIDC_ACR_VALUES = os.environ.get("RELAIS_OIDC_ACR_VALUES", "")
+    RELAIS_OIDC_TIMEOUT = env_int("RELAIS_OIDC_TIMEOUT", 10)
+    # The second factor of coordinators and admins (#21): wrong codes allowed per account, and the minutes a
+    # password sign-in waits for its code.
+    RELAIS_TOTP_LIMIT_PER_ACCOUNT = os.environ.get("RELAIS_TOTP_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    RELAIS_TOTP_PENDING_MINUTES = env_int("RELAIS_TOTP_PENDING_MINUTES", 10)
 
 
 class DevelopmentConfig(Config):
     DEBUG = True
     RELAIS_CALDAV_ALLOW_HTTP = env_bool("RELAIS_CALDAV_ALLOW_HTTP", True)
+    RELAIS_WEBHOOKS_ALLOW_HTTP = env_bool("RELAIS_WEBHOOKS_ALLOW_HTTP", True)
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
 
 
@@ -141,6 +185,8 @@ class TestingConfig(Config):
     MAIL_BACKEND = "outbox-only"
     RATELIMIT_ENABLED = False
     RELAIS_CALDAV_ALLOW_HTTP = True  # the tests' Radicale listens on loopback, in clear
+    RELAIS_WEBHOOKS_ALLOW_HTTP = True  # the tests' webhook receiver listens on loopback, in clear
+    RELAIS_WEBHOOKS_ALLOW_PRIVATE = True
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105  # fast hashing keeps the suite quick
 
 

@@ -136,6 +136,7 @@ def _connection_settings(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.agenda import bp as agenda_bp
+    from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.autopilot import bp as autopilot_bp
     from app.calendars import bp as calendars_bp
@@ -146,9 +147,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.offers import bp as offers_bp
     from app.planning import bp as planning_bp
+    from app.privacy import bp as privacy_bp
     from app.reports import bp as reports_bp
     from app.statistics import bp as statistics_bp
     from app.trainers import bp as trainers_bp
+    from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/compte")
@@ -165,3 +168,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(agenda_bp, url_prefix="/agenda")
     app.register_blueprint(reports_bp, url_prefix="/comptes-rendus")
     app.register_blueprint(statistics_bp, url_prefix="/statistiques")
+    from app import api
+
+    api.init_app(app)  # /api/v1 (issue #22)
+    app.register_blueprint(audit_bp)  # /admin/journal, /historique/… (#21)
+    app.register_blueprint(privacy_bp)  # « Mes données », retention, legal pages (#21)
+    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")  # signed webhooks (#22)

@@ -8,6 +8,7 @@ import's limits) or a missing step (`flask db upgrade`, `flask reference-data` n
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -100,7 +101,10 @@ class RelaisCommand(click.Command):
             for need in self.needs:
                 if not need.holds():
                     raise CommandError(need.missing)
-            return super().invoke(ctx)
+            from app.domain import audit  # the author of what the command writes (#21)
+
+            with audit.acting(audit.command_actor(ctx.info_name or "", os.environ.get("RELAIS_OPERATOR"))):
+                return super().invoke(ctx)
         except CommandError:
             raise
         except click.UsageError as error:
@@ -278,10 +282,38 @@ def init_app(app: Flask) -> None:
                    + ", ".join(f"{count} {name}" for name, count in result.counts.items()))
         _print_demo_logins()
 
+    @command("audit-verify")
+    def audit_verify_command() -> None:
+        """Check that the audit trail's hash chain is unbroken (#21): exit 1 naming the first broken entry."""
+        from app.domain.audit import verify
+
+        result = verify(db.session)
+        db.session.rollback()
+        if not result.ok:
+            raise CommandError(f"chaîne rompue à l'entrée {result.broken_id} : {result.problem} "
+                               f"({result.count} entrées intactes avant elle).")
+        click.echo(f"Journal d'audit : chaîne intacte ({result.count} entrées).")
+
     @command("demo-logins")
     def demo_logins_command() -> None:
         """Print the demo accounts and their password."""
         _print_demo_logins()
+
+    @command("totp-code")
+    @click.argument("email")
+    def totp_code_command(email: str) -> None:
+        """Print the current second-factor code of an account (development and demo only, #21)."""
+        from app.domain import caldav_push, two_factor
+        from app.models import User
+
+        if current_app.config.get("RELAIS_ENV") == "production":
+            raise CommandError("commande refusée en production : le code vient de l'application d'authentification "
+                               "de la personne.")
+        user = User.by_email(email)
+        secret = two_factor.secret_of(user, caldav_push.keys_from(current_app.config)) if user else None
+        if secret is None:
+            raise CommandError(f"aucune double authentification lisible pour {email}.")
+        click.echo(two_factor.code_at(secret, two_factor.current_step(utcnow())))
 
     @command("tick")
     def tick_command() -> None:
@@ -481,7 +513,7 @@ def init_app(app: Flask) -> None:
 def _print_demo_logins() -> None:
     from sqlalchemy import select
 
-    from app.domain.demo import DEMO_PASSWORD
+    from app.domain.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
     from app.models import User
 
     emails = db.session.scalars(
@@ -492,3 +524,22 @@ def _print_demo_logins() -> None:
     click.echo(f"\nComptes de démonstration (mot de passe : {DEMO_PASSWORD})")
     for email in emails:
         click.echo(f"  {email}")
+    click.echo(f"Coordinations et administration : après le mot de passe, un code de double authentification. Clé "
+               f"de leur application d'authentification : {DEMO_TOTP_SECRET} ; ou le code du moment : "
+               f"flask totp-code admin@relais.demo")
+    _print_demo_api_token()
+
+
+def _print_demo_api_token() -> None:
+    """The demo coordinator's token of the API (#22), when the demo data made it."""
+    from sqlalchemy import select
+
+    from app.domain.access_tokens import token_hash
+    from app.domain.demo import DEMO_API_TOKEN
+    from app.models import AccessToken
+
+    token = db.session.scalar(select(AccessToken).where(AccessToken.token_hash == token_hash(DEMO_API_TOKEN)))
+    if token is not None:
+        click.echo(f"Jeton d'API de démonstration ({token.user.email}, lecture et écriture) : {DEMO_API_TOKEN}\n"
+                   f"  curl -H 'Authorization: Bearer {DEMO_API_TOKEN}' http://127.0.0.1:5000/api/v1/requests ; "
+                   "documentation : /api/v1/docs")

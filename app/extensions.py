@@ -28,6 +28,9 @@ def select_locale() -> str:
     from flask_login import current_user
 
     languages = current_app.config["RELAIS_LANGUAGES"]
+    # The API (#22) answers programs: Accept-Language, never the cookies; its documentation page is for people.
+    if request and request.path.startswith("/api/") and not request.path.startswith("/api/v1/docs"):
+        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("language") if request else None
     if chosen in languages:
         return chosen

@@ -12,13 +12,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app import unit_of_work
-from app.domain import caldav_push
+from app.domain import audit, caldav_push, retention, webhooks
 from app.domain.autopilot import AutopilotSettings, plan_scope, scopes_to_plan
 from app.domain.certification_warnings import warnings_due
 from app.domain.offers import OfferSettings, expire_offer, expired_offer_ids
@@ -33,7 +34,7 @@ from app.domain.reminders import (
     sessions_to_remind,
 )
 from app.emails import absolute_url, queue_templated_email, url_context
-from app.models import User
+from app.models import User, WebhookSubscription
 
 Job = Callable[[Session, datetime], int]
 log = logging.getLogger(__name__)
@@ -167,7 +168,93 @@ def push_to_calendars(session: Session, now: datetime) -> int:
                                 timeout=config["RELAIS_CALDAV_TIMEOUT"]).written
 
 
+@job
+def send_webhooks(session: Session, now: datetime) -> int:
+    """The webhook deliveries due (app.domain.webhooks): posted, or back in the queue with back-off; the owner of a
+    subscription paused after repeated failures is told by e-mail, once per pause. Returns the deliveries made."""
+    config = current_app.config
+    outcome = webhooks.deliver_due(session, now, caldav_push.keys_from(config), webhooks.Settings.from_config(config))
+    for subscription_id in outcome.paused:
+        subscription = session.get(WebhookSubscription, subscription_id)
+        if subscription is None or subscription.owner is None or not subscription.owner.active:
+            continue
+        queue_templated_email(subscription.owner, "webhook_paused", _l("Envois webhook mis en pause"),
+                              dedup_key=f"webhook-paused:{subscription.id}:{subscription.paused_at.isoformat()}",
+                              subscription=subscription, failures=subscription.consecutive_failures,
+                              link=absolute_url("webhooks.show", subscription_id=subscription.id))
+    return outcome.delivered
+
+
+# -- personal data (RGPD, issue #21): the retention periods of app.domain.retention, applied -------------------------
+
+
+@job
+def anonymise_request_contacts(session: Session, now: datetime) -> int:
+    """The on-site contacts and notes of requests whose last session is older than the period."""
+    done = retention.anonymise_request_contacts(session, now)
+    log.info("Retention: %s request contact(s) anonymised", done)
+    return done
+
+
+@job
+def anonymise_feedback_comments(session: Session, now: datetime) -> int:
+    """The feedback comments of requests whose last session is older than the period (the marks stay)."""
+    done = retention.anonymise_feedback_comments(session, now)
+    log.info("Retention: %s feedback comment(s) removed", done)
+    return done
+
+
+@job
+def warn_unused_accounts(session: Session, now: datetime) -> int:
+    """Accounts unused for the period: an e-mail saying when they will be deactivated unless used, once for each
+    period of inactivity (the warning row and the e-mail's dedup key: twice at once writes one)."""
+    queued = 0
+    for account in retention.accounts_to_warn(session, now):
+        if not retention.record_warning(session, account, now):
+            continue  # another run warned them first
+        queue_templated_email(account.user, "inactivity_warning", _l("Votre compte Relais sera désactivé"),
+                              dedup_key=f"inactivity:{account.user.id}:{account.last_activity.isoformat()}",
+                              last_activity=account.last_activity, deactivation_on=account.deactivation_on,
+                              link=absolute_url("auth.login"))
+        queued += 1
+    log.info("Retention: %s unused account(s) warned", queued)
+    return queued
+
+
+@job
+def deactivate_unused_accounts(session: Session, now: datetime) -> int:
+    """Accounts warned the warning period ago and still unused since: deactivated."""
+    done = retention.deactivate_unused_accounts(session, now)
+    log.info("Retention: %s unused account(s) deactivated", done)
+    return done
+
+
+def archive_folder() -> Path:
+    configured = current_app.config.get("RELAIS_ARCHIVE_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "archives"
+
+
+@job
+def archive_departed_trainers(session: Session, now: datetime) -> int:
+    """Trainers who left more than the period ago: their record written to the archive folder as JSON
+    (formateurs/formateur-<id>-<départ>.json), then anonymised; each claimed by a conditional UPDATE."""
+    folder = archive_folder() / "formateurs"
+    done = 0
+    for trainer_id in retention.departed_trainers_due(session, now):
+        if retention.archive_and_anonymise_trainer(session, trainer_id, folder, now) is not None:
+            done += 1
+    log.info("Retention: %s departed trainer(s) archived and anonymised", done)
+    return done
+
+
 # name shown in the command's report → job, in the order they run
+def purge_audit_trail(session: Session, now: datetime) -> int:
+    """The audit trail's entries older than its retention period (#21: `retention_setting`, 12 months by default,
+    the CNIL's recommendation for logs), deleted; a checkpoint keeps the rest of the chain verifiable
+    (app.domain.audit.purge). Returns how many were deleted."""
+    return audit.purge(session, retention.period(session, "audit_trail").before(now), now)
+
+
 JOBS: dict[str, Job] = {
     "avertissements-habilitation": warn_expiring_certifications,
     "propositions-expirees": expire_due_offers,
@@ -177,10 +264,23 @@ JOBS: dict[str, Job] = {
     "invitations-avis": invite_feedback,
     "synthese-hebdomadaire": weekly_digest,
     "agendas-caldav": push_to_calendars,
+    "webhooks": send_webhooks,
+    "anonymisation-contacts-demandes": anonymise_request_contacts,
+    "anonymisation-commentaires-avis": anonymise_feedback_comments,
+    "avertissements-comptes-inutilises": warn_unused_accounts,
+    "desactivation-comptes-inutilises": deactivate_unused_accounts,
+    "archivage-formateurs-partis": archive_departed_trainers,
+    "purge-journal": purge_audit_trail,
 }
+# The retention jobs change data (the warning's e-mail goes with a row of its own): not the demo's outbox's.
+RETENTION_JOBS = ("anonymisation-contacts-demandes", "anonymisation-commentaires-avis",
+                  "avertissements-comptes-inutilises", "desactivation-comptes-inutilises",
+                  "archivage-formateurs-partis")
 # The jobs that write messages and nothing else (the expiry commits offer by offer, the CalDAV push talks to
 # servers).
-MESSAGE_JOBS = tuple(name for name in JOBS if name not in ("propositions-expirees", "autopilote", "agendas-caldav"))
+MESSAGE_JOBS = tuple(name for name in JOBS if name not in ("propositions-expirees", "autopilote", "agendas-caldav",
+                                                                  "webhooks", "purge-journal")
+                     and name not in RETENTION_JOBS)
 
 
 def run_periodic_jobs(session: Session, now: datetime) -> dict[str, int | None]:

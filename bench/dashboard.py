@@ -31,14 +31,16 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import create_engine, event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from app.domain import two_factor
 from app.domain.clock import clock
-from app.domain.demo import DEMO_PASSWORD
+from app.domain.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from app.domain.demo_year import YearData, generate_year
 from app.domain.policies import REQUESTS, SESSIONS, TRAINERS
 from app.domain.statistics import PLANNED, Dashboard, Period, build_dashboard, school_year
+from app.extensions import db
 from app.models import Intervention, InterventionStatus, StatisticsRevision, User
 from bench.data import DEMO_TODAY, NOW, YEAR_PAST_SHARE
 from bench.ranking import StatementCounter, percentile
@@ -50,6 +52,7 @@ PAGE_RUNS = 10
 WARMUP_RUNS = 2
 SLOWEST_SHOWN = 3
 TARGET_SECONDS = 1.0  # "well under a second": the p95 must be under it, the report says by how much
+SECOND_FACTOR_PATH = "/compte/double-authentification"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -169,12 +172,25 @@ def _checks(session: Session, board: Dashboard, period: Period) -> tuple[str, ..
     return tuple(problems)
 
 
+def second_factor_code(connection: Connection | Session, email: str, now: datetime) -> str:
+    """A demo coordinator's or admin's code at `now` (the server's clock), from the demo's key: the bench logs the
+    same account in several times within one frozen time step, where a code is accepted once, so the step last
+    accepted is forgotten first (in the bench's own database)."""
+    connection.execute(update(User).where(User.email == email).values(totp_last_step=None))
+    connection.commit()
+    return two_factor.code_at(DEMO_TOTP_SECRET, two_factor.current_step(now))
+
+
 def log_in(client, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Through the real log-in form (CSRF token included), as a browser does."""
+    """Through the real log-in form (CSRF token included), as a browser does; then the second factor's code when
+    the account has one (coordinators and admins, #21)."""
     page = client.get("/compte/connexion").get_data(as_text=True)
     match = CSRF.search(page)
     token = next(group for group in match.groups() if group) if match else ""
     response = client.post("/compte/connexion", data={"email": email, "password": password, "csrf_token": token})
+    if response.status_code == 302 and response.location.endswith(SECOND_FACTOR_PATH):
+        response = client.post(SECOND_FACTOR_PATH, data={
+            "code": second_factor_code(db.session, email, clock.now()), "csrf_token": token})
     if response.status_code != 302:
         raise RuntimeError(f"log-in as {email} answered {response.status_code}, not a redirect")
 

@@ -107,6 +107,7 @@ class Page:
     feed: bool = False
     conditional: bool = False  # with If-None-Match: the feed's ETag
     first_page: str | None = None  # a deep page: the key of its first page
+    api: bool = False  # the JSON API (#22): the role's personal access token, not its cookies
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,21 @@ def _last_full_page(ids: list[int]) -> tuple[int, int]:
     """The key (`apres`) of the last full page of a list in keyset order, and that page's number."""
     page = max(len(ids) // PAGE_SIZE, 2)
     return ids[(page - 1) * PAGE_SIZE - 1], page
+
+
+# role → the secret of a personal access token of its account, for the API's pages (#22)
+API_TOKENS: dict[str, str] = {}
+
+
+def make_api_tokens(session: Session, accounts: dict[str, str]) -> None:
+    """A read-only token for each account measured (committed; the secrets kept in API_TOKENS)."""
+    from app.domain.access_tokens import create_token
+    from app.models import TokenScope
+
+    for role, email in accounts.items():
+        person = session.scalar(select(User).where(User.email == email))
+        API_TOKENS[role] = create_token(session, person, "Banc d'essai", TokenScope.READ, NOW).secret
+    session.commit()
 
 
 def find_targets(session: Session) -> Targets:
@@ -226,6 +242,23 @@ def page_list(t: Targets) -> list[Page]:
              "/statistiques/"),
         Page("dashboard-national", "Dashboard `/statistiques/`, national (administrator, school year)", "admin",
              "/statistiques/"),
+        # The JSON API's lists (#22), with a personal access token of the same accounts.
+        Page("api-requests", f"API `/api/v1/requests`, requester ({t.request_rows:,}): first page", "requester",
+             "/api/v1/requests", api=True),
+        Page("api-requests-deep", "API `/api/v1/requests`, requester: a deep page (`after=`)", "requester",
+             f"/api/v1/requests?after={t.requests_deep_after}", first_page="api-requests", api=True),
+        Page("api-offers", f"API `/api/v1/offers`, trainer ({t.offer_rows:,}): first page", "trainer",
+             "/api/v1/offers", api=True),
+        Page("api-offers-deep", f"API `/api/v1/offers`, trainer: page {t.offers_deep_page} (`after=`)", "trainer",
+             f"/api/v1/offers?after={t.offers_deep_after}", first_page="api-offers", api=True),
+        Page("api-sessions", f"API `/api/v1/sessions`, coordinator ({t.coordinator_scope}): first page",
+             "coordinator", "/api/v1/sessions", api=True),
+        Page("api-requests-national", "API `/api/v1/requests`, national (administrator): first page", "admin",
+             "/api/v1/requests", api=True),
+        Page("api-trainers", "API `/api/v1/trainers`, national (administrator): first page", "admin",
+             "/api/v1/trainers", api=True),
+        Page("api-reports", "API `/api/v1/reports`, national (administrator): first page", "admin",
+             "/api/v1/reports", api=True),
         Page("feed-trainer", "Trainer's feed `/calendrier/flux/<token>.ics`, 200", "trainer", feed=True),
         Page("feed-trainer-304", "Trainer's feed, 304 (`If-None-Match`)", "trainer", feed=True, conditional=True),
         Page("feed-coordinator", "Coordinator's feed, 200", "coordinator", feed=True),
@@ -278,8 +311,11 @@ class Http:
             self.connection = None
 
 
-def log_in_over_http(port: int, email: str) -> dict[str, str]:
-    """The log-in form as a browser fills it; returns the session's cookies."""
+def log_in_over_http(port: int, email: str, database_url: str) -> dict[str, str]:
+    """The log-in form as a browser fills it, and the second factor's code when asked (the server's clock is
+    frozen at NOW); returns the session's cookies."""
+    from bench.dashboard import SECOND_FACTOR_PATH, second_factor_code
+
     client = Http(port)
     status, headers, body = client.request("GET", "/compte/connexion")
     client.keep_cookies(headers)
@@ -291,6 +327,15 @@ def log_in_over_http(port: int, email: str) -> dict[str, str]:
     status, headers, _ = client.request("POST", "/compte/connexion", {
         "Content-Type": "application/x-www-form-urlencoded"}, form)
     client.keep_cookies(headers)
+    if status == 302 and headers.get("Location", "").endswith(SECOND_FACTOR_PATH):
+        engine = create_engine(database_url)
+        with engine.connect() as connection:
+            code = second_factor_code(connection, email, NOW)
+        engine.dispose()
+        form = urlencode({"code": code, "csrf_token": next(group for group in match.groups() if group)})
+        status, headers, _ = client.request("POST", SECOND_FACTOR_PATH, {
+            "Content-Type": "application/x-www-form-urlencoded"}, form)
+        client.keep_cookies(headers)
     if status != 302:
         raise RuntimeError(f"log-in as {email} answered {status}, not a redirect")
     status, headers, _ = client.request("GET", "/accueil")  # reads the welcome message once
@@ -544,8 +589,11 @@ def _feed_path_and_etag(port: int, cookies: dict[str, str]) -> tuple[str, str, i
 
 
 def measure_server(server: Server, backend: Backend, pages: list[Page], accounts: dict[str, str], *,
-                   requests: int, concurrency: int, budget: float, log: Callable[[str], None]) -> None:
-    cookies = {role: log_in_over_http(server.port, email) for role, email in accounts.items()}
+                   database_url: str, requests: int, concurrency: int, budget: float,
+                   log: Callable[[str], None]) -> None:
+    # The accounts of the pages measured with their cookies (the API's pages carry a token instead).
+    cookies = {role: log_in_over_http(server.port, email, database_url) for role, email in accounts.items()
+               if any(page.role == role and not page.api for page in pages)}
     feeds = {}
     for role in sorted({page.role for page in pages if page.feed}):
         feeds[role] = _feed_path_and_etag(server.port, cookies[role])
@@ -553,7 +601,9 @@ def measure_server(server: Server, backend: Backend, pages: list[Page], accounts
     for page in pages:
         headers: dict[str, str] = {}
         path, expected = page.path, 200
-        if page.role is not None and not page.feed:
+        if page.api:
+            headers["Authorization"] = f"Bearer {API_TOKENS[page.role]}"
+        elif page.role is not None and not page.feed:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies[page.role].items())
         if page.feed:
             path, etag, _events = feeds[page.role]
@@ -620,9 +670,9 @@ def in_process(app: Flask, engine: Engine, pages: list[Page], accounts: dict[str
         for page in pages:
             client = clients[page.role] if page.role else app.test_client()
             path = feeds[page.role] if page.feed else page.path
-            headers = {}
+            headers = {"Authorization": f"Bearer {API_TOKENS[page.role]}"} if page.api else {}
             with app.app_context():
-                first = client.get(path)  # warm: the feed's VEVENTs cached, the SQL compiled
+                first = client.get(path, headers=headers)  # warm: the feed's VEVENTs cached, the SQL compiled
             if page.conditional:
                 headers["If-None-Match"] = first.headers["ETag"]
             sent: list[tuple[str, object]] = []
@@ -789,6 +839,7 @@ def bench_pages(app: Flask, *, folder: Path, requests: int = REQUESTS, concurren
         targets = find_targets(db.session)
         accounts = {**ACCOUNTS, "coordinator": targets.coordinator}
         pages = [page for page in page_list(targets) if not only or page.key in only or page.key == "healthz"]
+        make_api_tokens(db.session, accounts)
         log("pages: each page once in process (SQL statements)…")
         profiles = in_process(app, db.engine, pages, accounts)
         db.session.remove()
@@ -813,8 +864,8 @@ def bench_pages(app: Flask, *, folder: Path, requests: int = REQUESTS, concurren
                 backend = Backend(name, description, load_average=os.getloadavg()[0])
                 log(f"pages: gunicorn on {name}…")
                 with gunicorn(url, folder, app.config["SECRET_KEY"]) as server:
-                    measure_server(server, backend, pages, accounts, requests=requests, concurrency=concurrency,
-                                   budget=budget, log=log)
+                    measure_server(server, backend, pages, accounts, database_url=url, requests=requests,
+                                   concurrency=concurrency, budget=budget, log=log)
                 backends.append(backend)
     return PagesResult(targets, pages, backends, profiles, copy, requests, concurrency)
 

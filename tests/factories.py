@@ -36,11 +36,27 @@ PASSWORD = "Vraiment-Secret-42"
 _counter = itertools.count(1)
 FAST_HASH = "pbkdf2:sha256:1000"  # tests need no slow hash
 _fast_hash = hash_password(PASSWORD, FAST_HASH)
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the second factor of the coordinators and admins of the tests
+
+
+def encrypted_totp_secret(secret: str = TOTP_SECRET) -> str:
+    """The secret as stored: encrypted with the application's key (app.domain.two_factor)."""
+    from flask import current_app
+
+    from app.domain import caldav_push, two_factor
+
+    return two_factor.encrypt(secret, caldav_push.keys_from(current_app.config))
 
 
 def make_user(role: Role | str = Role.REQUESTER, *, email: str | None = None, full_name: str | None = None,
-              activated: bool = True, **extra) -> User:
+              activated: bool = True, second_factor: bool | None = None, **extra) -> User:
+    """`second_factor`: a TOTP secret enrolled (TOTP_SECRET); by default, for activated coordinators and admins."""
     number = next(_counter)
+    if second_factor is None:
+        second_factor = activated and Role(role) in (Role.COORDINATOR, Role.ADMIN)
+    if second_factor:
+        extra.setdefault("totp_secret", encrypted_totp_secret())
+        extra.setdefault("totp_confirmed_at", utcnow())
     user = User(email=email or f"personne{number}@exemple.fr", full_name=full_name or f"Personne {number}",
                 role=Role(role), password_hash=_fast_hash if activated else None,
                 activated_at=utcnow() if activated else None, **extra)
@@ -236,9 +252,13 @@ _demo_rows: dict[tuple, dict[str, list[dict]]] = {}
 
 def build_demo(seed: int, today: date, **extra):
     """The demo data set as `flask demo-data` builds it (the morning's messages included), with a fast hash."""
+    from flask import current_app
+
+    from app.domain.caldav_push import keys_from
     from app.domain.demo import build_demo_data
     from app.jobs import write_messages
 
+    extra.setdefault("caldav_keys", keys_from(current_app.config))  # the staff's second factor readable, as in the app
     return build_demo_data(db.session, seed=seed, scale="demo", today=today, password_hash_method=FAST_HASH,
                            write_messages=write_messages, **extra)
 

@@ -14,9 +14,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from app.domain.caldav_push import derived_key
 from app.extensions import db
 from app.models import Force
 from tests.factories import PASSWORD, make_coordinator, make_qualified_trainer, make_session_in_planning
+from tests.helpers import current_totp_code
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +65,10 @@ def test_gunicorn_two_workers_and_a_deliver_worker(app, database_url, smtp_serve
     db.session.commit()
     port = free_port()
     env = {**os.environ, "RELAIS_ENV": "production", "DATABASE_URL": database_url,
-           "SECRET_KEY": "deployment-test-secret", "SESSION_COOKIE_SECURE": "0", "RELAIS_BEHIND_PROXY": "0",
+           "SECRET_KEY": "deployment-test-secret",
+           # The key the tests' app encrypted the coordinator's second factor with (#21).
+           "RELAIS_CALDAV_KEY": app.config["RELAIS_CALDAV_KEY"] or derived_key(app.config["SECRET_KEY"]),
+           "SESSION_COOKIE_SECURE": "0", "RELAIS_BEHIND_PROXY": "0",
            "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port),
            "RELAIS_INSTANCE_PATH": str(tmp_path), "RELAIS_BASE_URL": f"http://127.0.0.1:{port}"}
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "2",
@@ -83,6 +88,10 @@ def test_gunicorn_two_workers_and_a_deliver_worker(app, database_url, smtp_serve
         assert wait_for(healthy), "gunicorn did not answer /healthz"
         assert browser.post("/compte/connexion", {"email": coordinator.email, "password": PASSWORD,
                                                   "csrf_token": ""}, page="/compte/connexion") == 200
+        # A coordinator's second factor (#21); the server reads the secret with the keys of the tests' app.
+        assert browser.post("/compte/double-authentification", {"code": current_totp_code(coordinator.email),
+                                                                "csrf_token": ""},
+                            page="/compte/double-authentification") == 200
         candidates = (f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}"
                       "/candidats")
         page = browser.get(candidates)

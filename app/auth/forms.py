@@ -79,3 +79,37 @@ class EndSessionForm(RelaisForm):
     """Ends one of the person's sessions, or all the others (its CSRF token is the whole form)."""
 
     submit = SubmitField(_l("Terminer cette session"))
+
+
+class SecondFactorForm(RelaisForm):
+    """The code of the authenticator app (or a recovery code) after the password of a coordinator or admin."""
+
+    code = StringField(_l("Code de vérification"), validators=[DataRequired(_l("Saisissez le code.")),
+                                                             Length(max=40)],
+                       description=_l("Les 6 chiffres affichés par votre application d'authentification, ou l'un de "
+                                      "vos codes de secours."),
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off",
+                                  "spellcheck": "false"})
+    submit = SubmitField(_l("Valider"))
+
+
+class EnrolSecondFactorForm(RelaisForm):
+    code = StringField(_l("Code affiché par l'application"),
+                       validators=[DataRequired(_l("Saisissez le code.")), Length(max=10)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    submit = SubmitField(_l("Activer la double authentification"))
+
+
+class SignInSettingsForm(RelaisForm):
+    sso_required = BooleanField(_l("Exiger la connexion unique pour les coordinations et les "
+                                   "administrateurs"),
+                                description=_l("Leur mot de passe est alors refusé ; les établissements et les "
+                                               "formateurs gardent le choix."))
+    submit = SubmitField(_l("Enregistrer"))
+
+
+class ResetSecondFactorForm(RelaisForm):
+    email = EmailField(_l("Adresse e-mail de la personne"),
+                       validators=[DataRequired(_l("Saisissez une adresse e-mail.")),
+                                   Email(_l("Adresse e-mail invalide.")), Length(max=254)])
+    submit = SubmitField(_l("Réinitialiser sa double authentification"))

@@ -17,10 +17,12 @@ from flask_login import current_user, logout_user
 
 from app.access import permission, public
 from app.auth import bp
+from app.auth import sso as sso_views
+from app.auth import two_factor as two_factor_views
 from app.auth.forms import EndSessionForm, LoginForm, PasswordRequestForm, RegistrationForm, SetPasswordForm
 from app.auth.logins import lifetimes, log_in, log_out
 from app.auth.redirects import safe_next
-from app.domain import login_sessions, tokens
+from app.domain import login_sessions, sso, tokens, two_factor
 from app.domain.clock import utcnow
 from app.domain.passwords import hash_password, verify_password
 from app.emails import absolute_url, queue_activation, queue_password_reset, queue_templated_email
@@ -110,19 +112,29 @@ def login():
     if form.validate_on_submit():
         user = User.by_email(form.email.data)
         if _credentials_match(user, form.password.data):
+            if sso.sso_required_for(db.session, user):
+                form.password.errors.append(_("Les coordinations et les administrateurs se connectent avec "
+                                              "%(provider)s : le mot de passe ne suffit plus.",
+                                              provider=sso_views.provider_name()))
+                return render_template("auth/login.html", form=form, sso_enabled=sso_views.configured(),
+                                       provider=sso_views.provider_name())
+            if two_factor.applies_to(user):  # the log-in session opens after the code (app.auth.two_factor)
+                return two_factor_views.begin(user, remember=form.remember.data, next_url=request.args.get("next"))
             log_in(user, remember=form.remember.data)
             flash(_("Bienvenue, %(name)s.", name=user.full_name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
         form.password.errors.append(_("Adresse e-mail ou mot de passe incorrect."))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, sso_enabled=sso_views.configured(),
+                           provider=sso_views.provider_name())
 
 
 @bp.route("/deconnexion", methods=["POST"])
 @public
 def logout():
+    at_provider = sso_views.logout_redirect()  # signed in through the provider: its session ends too
     log_out()
     flash(_("Vous êtes déconnecté."), "info")
-    return redirect(url_for("auth.login"))
+    return at_provider or redirect(url_for("auth.login"))
 
 
 # -- registration, activation, password reset ----------------------------------------------------------------
@@ -172,8 +184,10 @@ def activate(token: str):
         return redirect(url_for("auth.login"))
     if user.password_hash is not None:  # self-registered: the link confirms the address
         run(lambda: setattr(user, "activated_at", utcnow()))
-        log_in(user)
         flash(_("Votre adresse est confirmée. Bienvenue sur Relais."), "success")
+        if two_factor.applies_to(user):
+            return two_factor_views.begin(user, remember=False, next_url=None)
+        log_in(user)
         return redirect(url_for("main.home"))
     form = SetPasswordForm()
     form.personal_words = (*user.full_name.split(), user.email.split("@")[0])
@@ -185,8 +199,10 @@ def activate(token: str):
             user.activated_at = utcnow()
 
         run(activate_account)
-        log_in(user)
         flash(_("Votre compte est activé. Bienvenue sur Relais."), "success")
+        if two_factor.applies_to(user):  # a coordinator or admin enrols their second factor before any page
+            return two_factor_views.begin(user, remember=False, next_url=None)
+        log_in(user)
         return redirect(url_for("main.home"))
     return render_template("auth/set_password.html", form=form, user=user, activation=True)
 

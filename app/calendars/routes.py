@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.access import authorize, permission, public
 from app.calendars import bp
 from app.calendars.forms import ExportForm, ResetForm
-from app.domain import feeds
+from app.domain import audit, feeds
 from app.domain.calendar import COORDINATION, ESTABLISHMENT, TRAINER
 from app.domain.clock import utcnow
 from app.domain.exports import ExportFilters, export_csv, export_ics, export_xlsx, sessions_for_export
@@ -232,6 +232,11 @@ def _export_choices(form: ExportForm) -> None:
     form.establishment.choices = [("", _("Tous"))] + [(str(i), f"{n} ({c})") for i, n, c in establishments]
 
 
+def _record_export(count: int) -> None:
+    """The schedule with its contacts: a read of personal data in bulk (#21)."""
+    run(lambda: audit.record_read(db.session, "sessions_export", audit.scope_text(request.args), count))
+
+
 # The schedule as a spreadsheet: how each format is written, and its type.
 SPREADSHEETS = {"csv": (export_csv, "text/csv; charset=utf-8"), "xlsx": (export_xlsx, XLSX_MIMETYPE)}
 
@@ -252,13 +257,16 @@ def export():
         establishment_id=int(form.establishment.data) if form.establishment.data else None,
         statuses=tuple(form.statuses.data))
     interventions = sessions_for_export(db.session, filters, SESSIONS.rows(current_user))
+    count = len(interventions)
     if form.format.data in SPREADSHEETS:
         write, content_type = SPREADSHEETS[form.format.data]
         response = Response(write(interventions), content_type=content_type)
         response.headers["Content-Disposition"] = f'attachment; filename="relais-interventions.{form.format.data}"'
+        _record_export(count)
         return response
     # In the language of the page, like the download of one session.
     body = export_ics(interventions, name=_("Relais — export"), url_for=session_url, organizer_for=organizer_for,
                       now=utcnow(), variant=COORDINATION)
+    _record_export(count)
     return calendar_response(body, "relais-interventions.ics", attachment=True)
 

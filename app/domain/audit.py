@@ -588,15 +588,6 @@ def verify(session: Session, batch: int = 2000) -> Verification:
         after = rows[-1]["id"]
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 - months
-    year = moment.year + month // 12
-    month = month % 12 + 1
-    day = min(moment.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                           31, 31, 30, 31, 30, 31][month - 1])
-    return moment.replace(year=year, month=month, day=day)
-
-
 def purge(session: Session, before: datetime, now: datetime) -> int:
     """Deletes the entries recorded before `before` (the oldest ones, a prefix of the chain) and records the
     checkpoint the kept chain starts from. Idempotent; two at once are serialised by the chain's lock."""

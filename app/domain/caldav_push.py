@@ -88,11 +88,14 @@ ERRORS = {
 def cipher(configured_keys: str | None, secret_key: str) -> MultiFernet:
     """The Fernet keys of RELAIS_CALDAV_KEY (comma-separated: the first encrypts, all decrypt, for a rotation), or
     one derived from SECRET_KEY when none is configured."""
-    keys = [key.strip() for key in (configured_keys or "").split(",") if key.strip()]
-    if not keys:
-        digest = hashlib.sha256(b"relais-caldav-password|" + secret_key.encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
+    keys = [key.strip() for key in (configured_keys or "").split(",") if key.strip()] or [derived_key(secret_key)]
     return MultiFernet([Fernet(key) for key in keys])
+
+
+def derived_key(secret_key: str) -> str:
+    """The Fernet key derived from SECRET_KEY, when RELAIS_CALDAV_KEY gives none."""
+    digest = hashlib.sha256(b"relais-caldav-password|" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def keys_from(config) -> MultiFernet:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.domain.webhooks import note_event
 from app.models import Assignment, Intervention, InterventionRequest, RequestEvent, User
 
 
@@ -66,3 +67,4 @@ def record_event(session: Session, request: InterventionRequest, actor: User | N
     """One line of the request's history; `actor` None means Relais itself (a job, the cascade)."""
     session.add(RequestEvent(request_id=request.id, actor_id=actor.id if actor else None, kind=kind, at=now,
                              note=note, intervention_id=intervention.id if intervention else None))
+    note_event(session, kind, request, intervention, now)  # the webhooks it is (app.domain.webhooks, #22)

@@ -19,6 +19,7 @@ from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import audit
 from app.domain.demo_year import AUDIENCES_BY_KIND, CANCEL_REASONS, COMMON_TOPICS, YEAR_SESSIONS, generate_year
 from app.domain.identifiers import make_siret, make_uai
 from app.domain.passwords import hash_password
@@ -26,6 +27,7 @@ from app.domain.policies import coordinators_covering
 from app.domain.reference import load_departements
 from app.domain.reference_data import DATA_DIR, sync_reference_data
 from app.domain.refusals import Refused
+from app.domain.retention import build_demo_history
 from app.models import (
     Audience,
     CommuneCompetence,
@@ -44,6 +46,11 @@ from app.models import (
 )
 
 DEMO_PASSWORD = "Prevention-Relais-2026"
+# The second factor of every demo coordinator and admin (#21): an authenticator app takes it, or `flask totp-code`.
+DEMO_TOTP_SECRET = "RELAISDEMOTOTPSECRETKEYABCDEFGHI"
+# A personal access token of the API (#22) for the first demo coordinator: known in advance, printed with the
+# logins (`flask demo-logins`); demo data only — a real token is random and shown once.
+DEMO_API_TOKEN = "relais_pat_demo-coordination-police-Prevention-Relais-2026"
 MessageWriter = Callable[[Session, datetime], None]
 DEMO_DEPARTEMENTS = ("69", "13", "33", "59", "75", "2A", "57", "974")
 POLICE_RANKS = ("Gardien de la paix", "Brigadier", "Brigadier-chef", "Major", "Capitaine")
@@ -118,6 +125,11 @@ class DemoBuilder:
         self.trainers: list[Trainer] = []
         self.booked: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)  # trainer → their sessions
         self._email_counter = 0
+        # The staff's TOTP secret, encrypted once with the application's key (readable only with it).
+        from cryptography.fernet import Fernet, MultiFernet
+
+        totp_keys = caldav_keys or MultiFernet([Fernet(Fernet.generate_key())])
+        self._totp_secret = totp_keys.encrypt(DEMO_TOTP_SECRET.encode()).decode()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -126,6 +138,9 @@ class DemoBuilder:
             self._email_counter += 1
             local = self.fake.unique.user_name()
             email = f"{local}.{self._email_counter}@{self._domain_for(role)}"
+        if role in (Role.COORDINATOR, Role.ADMIN):  # their password sign-in asks for a code: enrolled already
+            extra.setdefault("totp_secret", self._totp_secret)
+            extra.setdefault("totp_confirmed_at", self._moment(days_ago=20))
         user = User(email=email, full_name=full_name, role=role, password_hash=self.password_hash,
                     activated_at=self._moment(days_ago=self.random.randint(30, 400)), **extra)
         self.session.add(user)
@@ -173,6 +188,10 @@ class DemoBuilder:
         self.build_caldav_connections()
         self.build_join_requests()
         self.build_autopilot()
+        self.build_api_token()
+        self.build_webhooks()
+        # Traces of the retention periods (#21): old requests anonymised, an unused account warned.
+        build_demo_history(self.session, self.establishments, self._moment(days_ago=0))
         self.result.counts.update({
             "départements": len(self.scale.departements),
             "communes": sum(len(c) for c in self.communes.values()),
@@ -187,6 +206,82 @@ class DemoBuilder:
                                  seed=self.seed, sessions=self.year_sessions)
             self.result.counts["interventions de l'année scolaire"] = year.sessions
         return self.result
+
+    def build_api_token(self) -> None:
+        """The demo coordinator's token of the API (#22), read and write, a year from today."""
+        from app.domain.access_tokens import DEFAULT_DAYS, SHOWN_PREFIX, token_hash
+        from app.models import AccessToken, TokenScope
+
+        coordinator = self.session.scalar(select(User).where(User.email.like("coordination.police.%@relais.demo"))
+                                          .order_by(User.email).limit(1))
+        if coordinator is None:
+            return
+        made = datetime.combine(self.today, time(8, 0), tzinfo=UTC)
+        self.session.add(AccessToken(user_id=coordinator.id, name="Tableur de la coordination (démonstration)",
+                                     prefix=DEMO_API_TOKEN[:SHOWN_PREFIX], token_hash=token_hash(DEMO_API_TOKEN),
+                                     scope=TokenScope.READ_WRITE, created_at=made,
+                                     expires_at=made + timedelta(days=DEFAULT_DAYS)))
+        self.session.flush()
+
+    def build_webhooks(self) -> None:
+        """Webhooks (#22): the demo collège's tool and the demo police coordination's dashboard are subscribed, each
+        with a log of deliveries: most received, one the collège's server refused (tried again later), one the
+        coordination's took too long to answer."""
+        import uuid as uuid_module
+
+        from cryptography.fernet import Fernet, MultiFernet
+
+        from app.domain import webhooks
+        from app.models import DeliveryStatus, InterventionRequest, WebhookDelivery, WebhookSubscription
+
+        keys = self.caldav_keys or MultiFernet([Fernet(Fernet.generate_key())])
+        chance = random.Random(self.seed + 22)  # its own draws: the rest of the demo stays as it was
+        now = self._moment(days_ago=0)
+        requester = self.session.scalar(select(User).where(User.email == "principal.college@relais.demo"))
+        coordinator = self.session.scalar(select(User).where(User.email.like("coordination.police.%@relais.demo"))
+                                          .order_by(User.email).limit(1))
+        owners = []
+        if requester is not None and requester.establishment_id is not None:
+            owners.append((requester, {"establishment_id": requester.establishment_id},
+                           "https://outils.college-demo.fr/relais/webhook", "Logiciel de vie scolaire",
+                           InterventionRequest.establishment_id == requester.establishment_id, ("503", None)))
+        if coordinator is not None and coordinator.scopes:
+            scope = coordinator.scopes[0]
+            owners.append((coordinator, {"departement_code": scope.departement_code, "force": scope.force},
+                           "https://tableau.coordination.demo/hooks/relais", "Tableau de bord de la coordination",
+                           InterventionRequest.departement_code == scope.departement_code, (None, "timeout")))
+        for owner, where, url, description, condition, failure in owners:
+            subscription = WebhookSubscription(
+                url=url, description=description, events=",".join(webhooks.EVENTS), owner_id=owner.id,
+                secret_encrypted=keys.encrypt(webhooks.new_secret().encode()).decode(), active=True,
+                consecutive_failures=1, created_at=self._moment(days_ago=30), updated_at=self._moment(days_ago=30),
+                **where)
+            self.session.add(subscription)
+            self.session.flush()
+            requests = self.session.scalars(select(InterventionRequest).where(
+                condition, InterventionRequest.submitted_at.is_not(None)).order_by(InterventionRequest.id).limit(6)
+            ).all()
+            for number, request in enumerate(requests):
+                delivery_id = str(uuid_module.UUID(int=chance.getrandbits(128), version=4))
+                at = now - timedelta(days=len(requests) - number, hours=chance.randint(0, 6))
+                body = webhooks.payload(self.session, delivery_id, "request.submitted", at, request, None,
+                                        for_establishment="establishment_id" in where)
+                delivery = WebhookDelivery(
+                    uuid=delivery_id, subscription_id=subscription.id, event="request.submitted", payload=body,
+                    occurred_at=at, created_at=at, status=DeliveryStatus.DELIVERED, attempts=1,
+                    next_attempt_at=at, last_attempt_at=at, delivered_at=at, response_status=200,
+                    response_headers="Content-Type: application/json", response_body='{"recu": true}',
+                    duration_ms=chance.randint(80, 400))
+                if number == len(requests) - 1:  # the latest: refused or unanswered, tried again with back-off
+                    status, error = failure
+                    delivery.status, delivery.attempts, delivery.delivered_at = DeliveryStatus.PENDING, 1, None
+                    delivery.next_attempt_at = now + timedelta(minutes=2)
+                    delivery.response_status = int(status) if status else None
+                    delivery.response_body = "Service Unavailable" if status else None
+                    delivery.response_headers = "Content-Type: text/plain" if status else None
+                    delivery.error, delivery.duration_ms = error, 5000 if error else 35
+                self.session.add(delivery)
+        self.session.flush()
 
     def build_communes(self) -> None:
         """A competence table in the ministry's format, loaded through the real importer.
@@ -356,7 +451,8 @@ class DemoBuilder:
                 self.request_count += 1
                 if scenario == "draft":
                     continue
-                lifecycle.submit(self.session, request, requester, created + timedelta(hours=1))
+                with audit.acting(_person(requester)):  # the trail says who did what (#21)
+                    lifecycle.submit(self.session, request, requester, created + timedelta(hours=1))
                 if scenario == "submitted":
                     continue
                 key = (establishment.departement_code, establishment.force)
@@ -369,12 +465,15 @@ class DemoBuilder:
                     lifecycle.cancel_request(self.session, request, requester, self.random.choice(CANCEL_REASONS),
                                              created + timedelta(days=2))
                     continue
-                if scenario == "refused":
-                    lifecycle.refuse(self.session, request, coordinator, self.random.choice(self.REFUSALS), decided)
-                    continue
-                if request.force is None:
-                    lifecycle.override_force(self.session, request, coordinator, Force.GENDARMERIE, decided)
-                lifecycle.accept(self.session, request, coordinator, decided)
+                with audit.acting(_person(coordinator)):
+                    if scenario == "refused":
+                        lifecycle.refuse(self.session, request, coordinator, self.random.choice(self.REFUSALS),
+                                         decided)
+                        continue
+                    if request.force is None:
+                        lifecycle.override_force(self.session, request, coordinator, Force.GENDARMERIE, decided)
+                    lifecycle.accept(self.session, request, coordinator, decided)
+                    self.session.flush()  # the sessions it creates, noted as the coordinator's
                 if scenario == "in_planning":
                     continue
                 trainers = trainers_by_territory.get((request.departement_code, request.force), [])
@@ -1094,5 +1193,13 @@ def build_demo_data(session: Session, seed: int, scale: str, today: date,
     `write_messages(session, now)`: writes the periodic jobs' e-mails of the morning (app.jobs.write_messages),
     none without it. `caldav_keys`: the cipher of the connected calendars' passwords (a throwaway key without it).
     """
-    return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions, write_messages,
-                       caldav_keys).build()
+    with audit.acting(DEMO_AUTHOR):  # the demo's trail (#21): its own author, or the person acting in a step
+        return DemoBuilder(session, seed, scale, today, password_hash_method, year_sessions, write_messages,
+                           caldav_keys).build()
+
+
+DEMO_AUTHOR = audit.Actor(None, audit.DEMO_NAME)
+
+
+def _person(user) -> audit.Actor:
+    return audit.Actor(user.id, user.full_name) if user is not None else DEMO_AUTHOR

@@ -39,6 +39,7 @@ from app.models import (
     Trainer,
     Unit,
     User,
+    WebhookSubscription,
 )
 from app.models.trainers import trainer_departement
 
@@ -376,7 +377,8 @@ class AccountPolicy(Policy):
 
     resource = "account"
     model = User
-    ACTIONS: ClassVar = {"home": EVERYONE, "sessions": EVERYONE, "list": ADMIN, "invite": ADMIN, "outbox": ADMIN}
+    ACTIONS: ClassVar = {"home": EVERYONE, "sessions": EVERYONE, "list": ADMIN, "invite": ADMIN, "outbox": ADMIN,
+                        "security": ADMIN, "reset_second_factor": ADMIN}
 
 
 class CoordinationOfficePolicy(Policy):
@@ -395,6 +397,60 @@ class CalDAVPolicy(Policy):
     ACTIONS: ClassVar = {"connect": REQUESTER | TRAINER, "disconnect": REQUESTER | TRAINER}
 
 
+class AccessTokenPolicy(Policy):
+    """A person's own personal access tokens of the API (issue #22): everyone makes, lists and revokes theirs."""
+
+    resource = "access_token"
+    ACTIONS: ClassVar = {"list": EVERYONE, "create": EVERYONE, "revoke": EVERYONE}
+
+
+class WebhookPolicy(Policy):
+    """Webhook subscriptions (#22): an establishment's staff manage their establishment's, the coordinators those
+    of a territory of their scope (a scope of both forces covers either force's), the administrators all of them."""
+
+    resource = "webhook"
+    model = WebhookSubscription
+    ACTIONS: ClassVar = {"list": REQUESTER | STAFF, "view": REQUESTER | STAFF, "create": REQUESTER | STAFF,
+                         "edit": REQUESTER | STAFF, "replay": REQUESTER | STAFF}
+
+    def allows_object(self, user: User, action: str, subscription: WebhookSubscription) -> bool:
+        if user.role is Role.ADMIN:
+            return True
+        if subscription.establishment_id is not None:
+            return user.role is Role.REQUESTER and user.establishment_id == subscription.establishment_id
+        return user.role is Role.COORDINATOR and any(
+            scope.departement_code == subscription.departement_code
+            and (scope.force is None or scope.force == subscription.force) for scope in user.scopes)
+
+    def rows(self, user: User) -> ColumnElement[bool]:
+        if user.role is Role.ADMIN:
+            return true()
+        if user.role is Role.REQUESTER:
+            return (false() if user.establishment_id is None
+                    else WebhookSubscription.establishment_id == user.establishment_id)
+        if user.role is not Role.COORDINATOR or not user.scopes:
+            return false()
+        return or_(*[and_(WebhookSubscription.departement_code == scope.departement_code,
+                          true() if scope.force is None else WebhookSubscription.force == scope.force)
+                     for scope in user.scopes])
+
+
+class PrivacyPolicy(Policy):
+    """Personal data (RGPD, #21): everyone downloads their own and asks for its correction; the national
+    administration sets how long each kind is kept."""
+
+    resource = "privacy"
+    ACTIONS: ClassVar = {"own_data": EVERYONE, "correct": EVERYONE, "retention": ADMIN}
+
+
+class AuditPolicy(Policy):
+    """The audit trail (#21): admins search and export it; the coordination reads the history of the objects of its
+    territory (the object is loaded through its own policy)."""
+
+    resource = "audit"
+    ACTIONS: ClassVar = {"search": ADMIN, "export": ADMIN, "history": STAFF}
+
+
 REQUESTS = RequestPolicy()
 SESSIONS = SessionPolicy()
 ASSIGNMENTS = AssignmentPolicy()
@@ -411,10 +467,15 @@ AGENDA = AgendaPolicy()
 STATISTICS = StatisticsPolicy()
 ACCOUNTS = AccountPolicy()
 CALDAV = CalDAVPolicy()
+WEBHOOKS = WebhookPolicy()
+ACCESS_TOKENS = AccessTokenPolicy()
 COORDINATION_OFFICES = CoordinationOfficePolicy()
+AUDIT = AuditPolicy()
+PRIVACY = PrivacyPolicy()
 POLICIES: dict[str, Policy] = {policy.resource: policy for policy in (
     REQUESTS, SESSIONS, ASSIGNMENTS, TRAINERS, ESTABLISHMENTS, UNITS, JOIN_REQUESTS, REPORTS, FEEDS, EXPORTS, PLANNING,
-    AUTOPILOT, AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES, CALDAV)}
+    AUTOPILOT, AGENDA, STATISTICS, ACCOUNTS, COORDINATION_OFFICES, CALDAV, WEBHOOKS, ACCESS_TOKENS,
+    PRIVACY, AUDIT)}
 
 
 def policy_table() -> list[tuple[str, str, frozenset[Role]]]:

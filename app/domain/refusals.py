@@ -65,6 +65,9 @@ MESSAGES = {
     "registration_decided": _l("Cette inscription a déjà été traitée."),
     "establishment_unconfirmed": _l("L'inscription de votre établissement attend la confirmation de la coordination "
                                     "départementale : vous pourrez le faire dès qu'elle l'aura confirmée."),
+    # personal access tokens of the API (app/domain/access_tokens.py)
+    "token_invalid": _l("Donnez un nom au jeton et une durée de validité permise."),
+    "token_closed": _l("Ce jeton est déjà révoqué."),
     # a person's own CalDAV calendar (app/domain/caldav_push.py)
     "caldav_address": _l("Donnez l'adresse complète du serveur, qui commence par https:// (sans identifiant ni mot "
                          "de passe dedans)."),
@@ -81,6 +84,19 @@ MESSAGES = {
                              "rien à inscrire dans votre agenda."),
     "caldav_nothing_to_force": _l("Cette intervention n'attend plus de décision : elle a déjà été inscrite ou "
                                   "remplacée."),
+    # signed webhooks (app/domain/webhooks.py)
+    "webhook_url_invalid": _l("Donnez une adresse complète, qui commence par https:// (sans identifiant ni mot de "
+                              "passe dedans, 500 caractères au plus)."),
+    "webhook_url_https": _l("L'adresse doit commencer par https:// : les envois ne doivent pas circuler en clair."),
+    "webhook_url_unknown_host": _l("Ce nom d'hôte est introuvable : vérifiez l'adresse."),
+    "webhook_url_private": _l("Cette adresse mène à un réseau privé ou local : Relais n'envoie qu'à des adresses "
+                              "publiques."),
+    "webhook_no_event": _l("Choisissez au moins un événement."),
+    "webhook_no_owner": _l("Choisissez un territoire de votre périmètre (ou rattachez-vous d'abord à un "
+                           "établissement)."),
+    "webhook_already_paused": _l("Cet abonnement est déjà en pause."),
+    "webhook_not_paused": _l("Cet abonnement n'est pas en pause."),
+    "webhook_not_replayable": _l("Cet envoi est déjà en attente : il partira au prochain passage."),
 }
 
 

@@ -1,6 +1,8 @@
 """All models, imported here so that Alembic and the app see the whole schema."""
 
+from app.models.access_tokens import AccessToken, TokenScope
 from app.models.accounts import CoordinatorScope, User
+from app.models.audit import AuditCheckpoint, AuditEntry
 from app.models.autopilot import (
     AutopilotMode,
     AutopilotNote,
@@ -30,7 +32,9 @@ from app.models.interventions import (
 from app.models.login_sessions import LoginSession
 from app.models.outbox import MessageStatus, OutgoingMessage
 from app.models.reference import Audience, Topic
+from app.models.retention import CorrectionRequest, InactivityWarning, RetentionSetting
 from app.models.revisions import StatisticsRevision
+from app.models.sso import RecoveryCode, SignInSettings
 from app.models.territory import CommuneCompetence, Departement
 from app.models.trainers import (
     AvailabilityException,
@@ -40,8 +44,13 @@ from app.models.trainers import (
     Unit,
     UnitKind,
 )
+from app.models.webhooks import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AuditCheckpoint",
+    "AuditEntry",
+    "AccessToken",
+    "TokenScope",
     "AutopilotMode",
     "AutopilotNote",
     "AutopilotProposal",
@@ -49,6 +58,9 @@ __all__ = [
     "AutopilotSetting",
     "HomeVisit",
     "StatisticsRevision",
+    "CorrectionRequest",
+    "InactivityWarning",
+    "RetentionSetting",
     "CalendarConnection",
     "CalendarPush",
     "ConnectionState",
@@ -80,6 +92,8 @@ __all__ = [
     "JoinRequest",
     "JoinStatus",
     "LoginSession",
+    "RecoveryCode",
+    "SignInSettings",
     "Force",
     "MessageStatus",
     "OutgoingMessage",
@@ -89,4 +103,7 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "DeliveryStatus",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -15,6 +15,8 @@ from app.models.enums import Force, Role, enum_column
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
+    # The OpenID Connect identity (issue #21): the provider's `sub`, unique within its issuer.
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -32,6 +34,14 @@ class User(UserMixin, db.Model):
     establishment_id: Mapped[int | None] = mapped_column(
         ForeignKey("establishment.id"), index=True
     )
+    # Single sign-on (app.domain.sso): the provider's identity, kept at the first sign-in that matched the e-mail.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    # The second factor (app.domain.two_factor): the TOTP secret, encrypted (Fernet); confirmed by a first code; the
+    # last time step accepted, so that a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(500))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     scopes: Mapped[list[CoordinatorScope]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="CoordinatorScope.departement_code"
@@ -56,8 +66,9 @@ class User(UserMixin, db.Model):
 
     @property
     def is_activated(self) -> bool:
-        """Password chosen and address confirmed (through the activation link)."""
-        return self.password_hash is not None and self.activated_at is not None
+        """Password chosen (or the account linked to its single sign-on identity) and address confirmed (through
+        the activation link, or by the provider's verified e-mail)."""
+        return (self.password_hash is not None or self.oidc_subject is not None) and self.activated_at is not None
 
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in {Role(role) for role in roles}

@@ -1,7 +1,7 @@
 """The audit trail (#21): who changed what, when, from where, before and after; and the reads of personal data in
 bulk. Written only by app.domain.audit (never through a page); each entry's hash is chained to the previous one's.
 
-On PostgreSQL a trigger refuses any UPDATE of an entry (the migration creates it, and so does create_all here);
+A trigger refuses any UPDATE of an entry (the migration creates it, and so does create_all here);
 DELETE is left to the purge of entries past their retention period, which records an `AuditCheckpoint`.
 """
 
@@ -64,3 +64,7 @@ REFUSE_UPDATE_TRIGGER = ("CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON 
 
 event.listen(AuditEntry.__table__, "after_create", DDL(REFUSE_UPDATE_FUNCTION).execute_if(dialect="postgresql"))
 event.listen(AuditEntry.__table__, "after_create", DDL(REFUSE_UPDATE_TRIGGER).execute_if(dialect="postgresql"))
+# SQLite (the embedded default) refuses it too.
+SQLITE_REFUSE_UPDATE_TRIGGER = ("CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry "
+                                "BEGIN SELECT RAISE(ABORT, 'audit_entry rows cannot be changed'); END")
+event.listen(AuditEntry.__table__, "after_create", DDL(SQLITE_REFUSE_UPDATE_TRIGGER).execute_if(dialect="sqlite"))

@@ -89,6 +89,10 @@ class Trainer(db.Model):
     languages: Mapped[str] = mapped_column(String(120), default="français")
     active: Mapped[bool] = mapped_column(default=True)
     inactive_reason: Mapped[str | None] = mapped_column(String(200))
+    # The day the trainer left the network (issue #21, RGPD): their record is archived then anonymised after the
+    # retention period of app.domain.retention; `anonymised_at` says it was done.
+    departed_on: Mapped[date | None]
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user = relationship("User", lazy="joined")

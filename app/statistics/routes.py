@@ -15,6 +15,7 @@ from pygal.style import Style
 from sqlalchemy import and_, select
 
 from app.access import permission
+from app.domain import audit
 from app.domain.clock import utcnow
 from app.domain.imports.tables import csv_file
 from app.domain.policies import REQUESTS, SESSIONS, TRAINERS, departements_of
@@ -26,6 +27,7 @@ from app.models import Force, Intervention, InterventionRequest, Role, Trainer
 from app.models.trainers import trainer_departement
 from app.statistics import bp
 from app.statistics.forms import PeriodForm
+from app.unit_of_work import run
 
 TITLES = {"mois": _l("Par mois"), "themes": _l("Par thème demandé"), "publics": _l("Par public"),
           "etablissements": _l("Par type d'établissement"), "departements": _l("Par département"),
@@ -168,6 +170,8 @@ def table_csv(key: str):
         table = board.table(key)
         rows = [[str(COLUMNS.get(c, c)) for c in table.columns], *table.rows]
     response = Response(csv_file(rows), content_type="text/csv; charset=utf-8")
+    run(lambda: audit.record_read(db.session, "statistics_export", audit.scope_text({"tableau": key, **request.args}),
+                                  len(rows) - 1))  # #21
     response.headers["Content-Disposition"] = (
         f'attachment; filename="relais-{key}-{board.period.start.isoformat()}-{board.period.end.isoformat()}.csv"')
     return response

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.access import load, own_trainer, permission
 from app.converters import db_id
+from app.domain import audit
 from app.domain.availability import DEFAULT_SLOTS
 from app.domain.certification import WARNING_WINDOW, CertificationState, certification_status
 from app.domain.clock import utcnow
@@ -118,6 +119,8 @@ def export():
     """The trainers the roster shows with the same filters (every page of them), in the import's format."""
     _, filters = _roster_filters()
     text = export_trainers(db.session, roster_query(current_user, filters, utcnow().date()))
+    run(lambda: audit.record_read(db.session, "trainers_export", audit.scope_text(request.args),
+                                  max(text.count("\n") - 1, 0)))  # a read of personal data in bulk (#21)
     filename = f"formateurs-{utcnow().date().isoformat()}.csv"
     return Response(BOM + text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -237,7 +240,9 @@ def create():
 @permission("trainer", "view")
 def detail(trainer_id: int):
     trainer = load("trainer", trainer_id, "view")
-    return _render_profile("trainers/detail.html", trainer)
+    page = _render_profile("trainers/detail.html", trainer)
+    run(lambda: audit.record_read(db.session, "trainer_record", trainer.full_name, 1, object_id=trainer_id))  # #21
+    return page
 
 
 def _render_profile(template: str, trainer: Trainer, **context):

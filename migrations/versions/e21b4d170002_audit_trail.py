@@ -6,7 +6,7 @@ Create Date: 2026-12-06 21:00:00.000000
 
 `audit_entry`: who (id and name: no foreign key, the trail outlives accounts), when, from which address, with
 which API token, what (table and id, or what was read), the changes as canonical JSON, the previous entry's hash
-and its own. On PostgreSQL a trigger refuses any UPDATE of an entry. `audit_checkpoint`: where the kept chain
+and its own. A trigger refuses any UPDATE of an entry. `audit_checkpoint`: where the kept chain
 starts after a purge of entries past their retention period.
 """
 from alembic import op
@@ -65,12 +65,17 @@ def upgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(REFUSE_UPDATE_FUNCTION)
         op.execute(REFUSE_UPDATE_TRIGGER)
+    elif op.get_bind().dialect.name == 'sqlite':
+        op.execute("CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry "
+                   "BEGIN SELECT RAISE(ABORT, 'audit_entry rows cannot be changed'); END")
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP TRIGGER IF EXISTS audit_entry_no_update ON audit_entry')
         op.execute('DROP FUNCTION IF EXISTS audit_entry_refuse_update()')
+    elif op.get_bind().dialect.name == 'sqlite':
+        op.execute('DROP TRIGGER IF EXISTS audit_entry_no_update')
     op.drop_table('audit_checkpoint')
     op.drop_index('ix_audit_entry_at', table_name='audit_entry')
     op.drop_index('ix_audit_entry_author', table_name='audit_entry')

@@ -47,8 +47,28 @@ def ids_and_labels_problems(page) -> list[str]:
     return page.evaluate(_IDS_AND_LABELS)
 
 
+def record_accessibility(page, violations: list[dict]) -> None:
+    """With RELAIS_ACCESSIBILITY_LOG set (`make accessibility-report`), notes the page checked, its width and its
+    serious or critical violations, one JSON line each: tests/browser/accessibility_report.py adds them up into
+    docs/accessibility-results.json, which the « Accessibilité » page shows (issue #21)."""
+    log = os.environ.get("RELAIS_ACCESSIBILITY_LOG")
+    if not log:
+        return
+    import json
+    import re
+    from urllib.parse import urlsplit
+
+    path = re.sub(r"/\d+(?=/|$)", "/<id>", urlsplit(page.url).path) or "/"
+    line = {"path": path, "width": (page.viewport_size or {}).get("width"), "violations": len(violations),
+            "rules": sorted({v["id"] for v in violations}),
+            "axe_version": page.evaluate("() => (window.axe && window.axe.version) || null")}
+    with open(log, "a", encoding="utf-8") as stream:
+        stream.write(json.dumps(line) + "\n")
+
+
 def assert_accessible(page) -> None:
     violations = axe_violations(page)
+    record_accessibility(page, violations)
     details = "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — "
                         + ", ".join(str(n.get("target")) for n in v["nodes"][:5]) for v in violations)
     assert not violations, f"axe-core violations on {page.url}:\n{details}"
@@ -57,11 +77,19 @@ def assert_accessible(page) -> None:
 
 
 def log_in(page, email: str, password: str) -> None:
+    """Through the form; a coordinator or admin then types the code of their authenticator (their enrolled secret,
+    read from the database the server thread shares)."""
+    from tests.helpers import current_totp_code
+
     page.goto("/compte/connexion")
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/accueil")
+    page.wait_for_url(lambda url: url.endswith("/accueil") or "/compte/double-authentification" in url)
+    if "/compte/double-authentification" in page.url:
+        page.get_by_label("Code de vérification").fill(current_totp_code(email))
+        page.get_by_role("button", name="Valider").click()
+        page.wait_for_url("**/accueil")
 
 
 def check_both_widths(page, name: str) -> None:

@@ -7,6 +7,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from app.domain.demo import DEMO_PASSWORD
 from tests.browser.helpers import log_in
@@ -22,15 +23,22 @@ LOGINS = {
 }
 # Pages not to open: files, feeds, and links that act (log-out and the language are forms; these are GETs that
 # would only ask for a confirmation, harmless, but they show the same words as the page that links to them).
-_SKIPPED = re.compile(r"\.(ics|csv|svg|ico|png|js|css)$|/static/|/compte/langue/")
+# The API's reference (/api/v1/docs) is rendered from the OpenAPI document, which the code writes in French (#22
+# asks for French examples); its page's own words follow the language, its content does not yet.
+_SKIPPED = re.compile(r"\.(ics|csv|xlsx|json|svg|ico|png|js|css)$|/static/|/compte/langue/|^/api/v1/docs")
 PAGES_PER_ROLE = 60
 # Requests are seen in several states (the history, the sessions and their reasons differ): a few of each kind.
 _SEVERAL = re.compile(r"^(/coordination)?/demandes/N$")
 
 
-# Everything a person reads or hears on the page: its text, the names of its controls, its title.
+# Everything a person reads or hears on the page: its text, the names of its controls, its title; but not the
+# passages marked as French on purpose (lang="fr": a French postal address, a French institution's name).
 _PAGE_TEXT = """() => {
-  const parts = [document.title, document.body.innerText];
+  let body = document.body.innerText;
+  for (const element of document.querySelectorAll('body [lang]:not([lang^="en"])')) {
+    body = body.replace(element.innerText, " ");
+  }
+  const parts = [document.title, body];
   for (const element of document.querySelectorAll("[aria-label], [title], [placeholder], [alt]")) {
     for (const name of ["aria-label", "title", "placeholder", "alt"]) {
       if (element.hasAttribute(name)) parts.push(element.getAttribute(name));
@@ -69,7 +77,12 @@ def walk_in_english(page, origin: str, labels: set[str], written: list[str]) -> 
     patterns = label_patterns(labels)
     while queue and len(opened) < PAGES_PER_ROLE:
         path = queue.pop(0)
-        response = page.goto(path)
+        try:
+            response = page.goto(path)
+        except PlaywrightError as error:  # a link to a file (an export chosen by a query): not a page
+            if "Download is starting" not in str(error):
+                raise
+            continue
         if response is None or response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
             continue
         opened.append(path)

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Force, Intervention, InterventionRequest, InterventionStatus, RequestStatus, Role
 from tests.browser.helpers import assert_accessible
 from tests.factories import PASSWORD, make_coordinator, make_establishment, make_qualified_trainer, make_user
+from tests.helpers import current_totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -81,6 +82,11 @@ def log_in_by_keyboard(page, email: str) -> None:
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    if page.url.endswith("/compte/double-authentification"):  # a coordinator's second factor (#21)
+        assert_accessible(page)
+        type_into(page, page.get_by_label("Code de vérification"), current_totp_code(email))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     page.wait_for_url("**/accueil")
     assert_accessible(page)
 

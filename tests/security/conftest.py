@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.domain.access_tokens import create_token
 from app.domain.login_sessions import Lifetimes, open_session
 from app.extensions import db
 from app.models import (
@@ -26,6 +27,7 @@ from app.models import (
     RequestStatus,
     Role,
     SessionReport,
+    TokenScope,
 )
 from tests.factories import (
     MONDAY_9,
@@ -102,15 +104,19 @@ def world(app, clock) -> World:
     # Someone else's log-in (their requester, on their own device), and a second device of each of ours.
     _token, their_login = open_session(db.session, their_requester, clock.now(), Lifetimes(), remember=False)
     mine = [open_session(db.session, person, clock.now(), Lifetimes(), remember=True)[1] for person in people.values()]
+    # A personal access token of the API (#22) for each of ours, and one of theirs.
+    their_token = create_token(db.session, their_requester, "Leur tableur", TokenScope.READ, clock.now()).token
+    our_tokens = [create_token(db.session, person, "Mon tableur", TokenScope.READ_WRITE, clock.now()).token
+                  for person in people.values()]
     db.session.commit()
     theirs = {"request_id": their_request.id, "intervention_id": their_request.interventions[0].id,
               "assignment_id": offered.assignments[0].id, "trainer_id": their_trainer.id, "report_id": report.id,
               "join_id": join.id, "exception_id": leave.id, "establishment_id": unconfirmed.id,
               "session_id": their_login, "message_id": failed.id, "unit_id": their_trainer.unit_id,
-              "proposal_id": their_proposal.id, "push_id": their_push.id}
+              "proposal_id": their_proposal.id, "push_id": their_push.id, "token_id": their_token.id}
     ours = {**theirs, "request_id": our_request.id, "intervention_id": our_request.interventions[0].id,
             "assignment_id": our_offer.id, "trainer_id": trainer.id, "unit_id": trainer.unit_id,
-            "proposal_id": our_proposal.id, "push_id": our_push.id}
+            "proposal_id": our_proposal.id, "push_id": our_push.id, "token_id": our_tokens[0].id}
     ours_all = {**{name: [value] for name, value in ours.items()},
                 # Index by index, a request and one of its sessions (routes with both take the pair).
                 "request_id": [our_request.id, our_request.id, past.request_id, coming.request_id, submitted.id,
@@ -118,7 +124,19 @@ def world(app, clock) -> World:
                 "intervention_id": [our_request.interventions[1].id, our_request.interventions[0].id, past.id,
                                     coming.id, past.id, past.id],
                 "report_id": [our_report.id], "join_id": [joining.id, orphan.id], "exception_id": [our_leave.id],
-                "establishment_id": [registered.id], "session_id": mine}
+                "establishment_id": [registered.id], "session_id": mine,
+                "token_id": [token.id for token in our_tokens]}
+    # Each side's webhook subscription, with a failed delivery in its log (#22), and our coordination's.
+    their_hook, their_delivery = _webhook(their_requester, None, clock.now())
+    our_hook, our_delivery = _webhook(requester, None, clock.now())
+    territory_hook, _ = _webhook(coordinator, ("69", Force.POLICE), clock.now())
+    paused_hook, _ = _webhook(requester, None, clock.now())
+    paused_hook.active = False
+    paused_hook.paused_at = clock.now()
+    db.session.commit()
+    theirs |= {"subscription_id": their_hook.id, "delivery_id": their_delivery.id}
+    ours |= {"subscription_id": our_hook.id, "delivery_id": our_delivery.id}
+    ours_all |= {"subscription_id": [our_hook.id, territory_hook.id, paused_hook.id], "delivery_id": [our_delivery.id]}
     return World(people, theirs, ours, ours_all, newcomer)
 
 
@@ -143,3 +161,22 @@ def _calendar_with_a_conflict(user, intervention, now) -> CalendarPush:
     db.session.add(push)
     db.session.flush()
     return push
+
+
+def _webhook(owner, territory, now):
+    """A subscription (to a public address nobody reaches: the worker does not run here) and a failed delivery."""
+    from flask import current_app
+
+    from app.domain import caldav_push, webhooks
+    from app.models import DeliveryStatus, WebhookDelivery
+
+    subscription = webhooks.subscribe(db.session, owner, "https://93.184.216.34/relais", list(webhooks.EVENTS), "Outil",
+                                      caldav_push.keys_from(current_app.config), webhooks.Settings(), now,
+                                      territory=territory)
+    delivery = WebhookDelivery(uuid=f"{subscription.id:08d}-0000-4000-8000-000000000000",
+                               subscription_id=subscription.id, event="request.submitted", payload="{}",
+                               occurred_at=now, created_at=now, status=DeliveryStatus.FAILED, attempts=10,
+                               next_attempt_at=now, response_status=500, error=None)
+    db.session.add(delivery)
+    db.session.flush()
+    return subscription, delivery

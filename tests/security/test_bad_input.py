@@ -28,8 +28,8 @@ def people(app):
 
 def _rules_with_ids(app):
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in SKIPPED_ENDPOINTS:
-            continue
+        if rule.endpoint in SKIPPED_ENDPOINTS or rule.rule.startswith("/api/"):
+            continue  # the API takes a token, not the cookies: tests/api/test_api_access.py tries its huge ids
         int_arguments = [name for name in rule.arguments if isinstance(rule._converters[name], IntegerConverter)]
         if int_arguments:
             yield rule, int_arguments

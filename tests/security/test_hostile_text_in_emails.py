@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.emails import absolute_url, queue_templated_email, url_context
 from app.extensions import db
-from app.models import Assignment, AssignmentStatus, JoinRequest, OutgoingMessage, Role
+from app.models import Assignment, AssignmentStatus, JoinRequest, OutgoingMessage, Role, WebhookSubscription
 from tests.factories import (
     MONDAY_9,
     make_coordinator,
@@ -68,7 +68,11 @@ def hostile_world(app, clock):
             "join_request": join_request, "establishment": establishment, "inviter": someone, "member": someone,
             "user": someone, "requested_by": someone, "new_email": "nouvelle.adresse@exemple.fr",
             "needs_password": True, "establishment_name": HOSTILE, "confirmed": False,
-            "recipient": make_coordinator("69", full_name=HOSTILE)}
+            "recipient": make_coordinator("69", full_name=HOSTILE),
+            # a webhook subscription paused after failures (#22): its address is the subscriber's text
+            "subscription": WebhookSubscription(url="https://exemple.fr/" + HOSTILE, events=""), "failures": 10,
+            # a correction request from « Mes données » and the warning of an unused account (#21, RGPD)
+            "person": someone, "message": HOSTILE, "last_activity": MONDAY_9, "deactivation_on": MONDAY_9}
 
 
 def render(app, world: dict, template: str, kind: str | None) -> str:

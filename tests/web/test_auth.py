@@ -12,7 +12,7 @@ from app.domain.passwords import verify_password
 from app.extensions import db, limiter
 from app.models import OutgoingMessage, Role, User
 from tests.factories import PASSWORD, make_user
-from tests.helpers import csrf_token_from, login, post_form
+from tests.helpers import csrf_token_from, enrol_second_factor, login, post_form
 
 
 def _last_link(recipient: str) -> str:
@@ -190,6 +190,8 @@ def test_invitation_activation_sets_the_password(client):
     client.post("/compte/deconnexion", data={"csrf_token": csrf_token_from(client.get("/accueil").get_data(True))})
     response = post_form(client, link, {"password": "Gendarmerie-Lyon-2026", "confirm": "Gendarmerie-Lyon-2026"})
     assert response.status_code == 302
+    assert response.location.endswith("/compte/double-authentification/activer")  # a coordinator enrols first
+    enrol_second_factor(client)
     db.session.refresh(invited)
     assert invited.is_active
     assert "Jeanne Coordinatrice" in client.get("/accueil").get_data(as_text=True)

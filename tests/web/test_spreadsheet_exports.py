@@ -163,6 +163,9 @@ def test_the_spreadsheets_read_the_same_statements_for_one_session_and_for_many(
     client.get(EXPORT)  # the person's scope read once, as on any first page
     for file_format in ("csv", "xlsx"):
         counts = []
+        # An export is recorded as a read in bulk (#21): its commit expires the person's rows, which the next
+        # request reads again. One export first, so that both measured ones start alike.
+        client.get(EXPORT, query_string={**JANUARY, "format": file_format})
         for matricule, expected in ((trainers[0].matricule, 2), ("", 4)):
             with count_queries() as statements:
                 body = client.get(EXPORT, query_string={**JANUARY, "format": file_format, "trainer": matricule}).data
