@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.domain import audit
 from app.domain.vocabulary import audience_label, stored_text, topic_label
+from app.formatting import moment_text
 from app.labels import INTERVENTION_STATUS, REQUEST_STATUS
 from app.models import AuditEntry, InterventionStatus, RequestStatus
 from app.models.group_labels import GroupLabel
@@ -52,9 +54,19 @@ COLUMNS = {
     "max_distance_km": _l("la distance maximale"), "weekday": _l("le jour"), "start_time": _l("l'heure de début"),
     "end_time": _l("l'heure de fin"), "kind": _l("le type"), "reason": _l("le motif"), "message": _l("le message"),
     "confirmed_at": _l("la confirmation"), "address": _l("l'adresse"), "uai": _l("l'UAI"),
+    "last_login_at": _l("la dernière connexion"), "activated_at": _l("l'activation"),
+    "totp_last_step": _l("le dernier code de double authentification"),
+    "totp_secret": _l("la clé de double authentification"), "totp_confirmed_at": _l("la double authentification"),
+    "created_at": _l("la création"), "updated_at": _l("la dernière modification"),
+    "submitted_at": _l("l'envoi"), "accepted_at": _l("l'acceptation"), "decided_at": _l("la décision"),
+    "offered_at": _l("la proposition"), "answered_at": _l("la réponse"), "expires_at": _l("l'échéance"),
+    "deactivated_at": _l("la désactivation"), "departed_on": _l("le départ"), "anonymised_at": _l("l'anonymisation"),
+    "last_used_at": _l("la dernière utilisation"), "revoked_at": _l("la révocation"), "paused_at": _l("la pause"),
+    "planned_at": _l("la dernière planification"), "planned_inputs": _l("les données de la dernière planification"),
     # What a statement over many rows says (app.domain.audit)
     "lignes": _l("lignes"), "toutes les lignes": _l("toutes les lignes"), "parmi": _l("parmi les numéros"),
 }
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?")
 ACTIONS = {"create": _l("Création"), "update": _l("Modification"), "delete": _l("Suppression"),
            "read": _l("Lecture en masse")}
 EMPTY = _l("(vide)")
@@ -77,6 +89,9 @@ def value_text(value) -> str:
         return _("non")
     if isinstance(value, list):
         return ", ".join(value_text(item) for item in value)
+    if isinstance(value, str) and ISO_MOMENT.fullmatch(value):  # a date and time as stored: as people write it
+        moment = datetime.fromisoformat(value)
+        return moment_text(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     # Texts Relais stores in French (« Groupe 2 », « Contact anonymisé »…) in the reader's language; others as written.
     return str(GroupLabel(str(stored_text(value)))) if isinstance(value, str) else str(value)
 

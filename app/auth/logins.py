@@ -14,7 +14,7 @@ from flask import current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
 from flask_login.utils import decode_cookie
 
-from app.domain import login_sessions
+from app.domain import audit, login_sessions
 from app.domain.clock import utcnow
 from app.extensions import db
 from app.models import User
@@ -33,6 +33,7 @@ def log_in(user: User, *, remember: bool = False) -> None:
     """Opens a session for the person on this browser. The cookie session starts afresh (a new CSRF secret,
     nothing kept from before the log-in but the language chosen)."""
     limits = lifetimes()
+    audit.acts_as(user)  # the log-in's own writes (its session, the last log-in) are the person's
     token, login_id = run(lambda: login_sessions.open_session(
         db.session, user, utcnow(), limits, remember=remember, user_agent=request.user_agent.string,
         address=request.remote_addr or "")).value

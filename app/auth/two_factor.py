@@ -22,7 +22,7 @@ from app.auth import bp
 from app.auth.forms import EnrolSecondFactorForm, ResetSecondFactorForm, SecondFactorForm, SignInSettingsForm
 from app.auth.logins import log_in
 from app.auth.redirects import safe_next
-from app.domain import caldav_push, sso, two_factor
+from app.domain import audit, caldav_push, sso, two_factor
 from app.domain.clock import utcnow
 from app.domain.login_sessions import credential_of
 from app.extensions import db, limiter
@@ -59,6 +59,7 @@ def pending_user() -> User | None:
     if user is None or not user.is_active or credential_of(user.password_hash) != pending.get("credential"):
         session.pop(PENDING_KEY, None)
         return None
+    audit.acts_as(user)  # the password is proven: what this step writes is the person's own doing
     return user
 
 

@@ -126,6 +126,11 @@ def update_context(**changes: Any) -> None:
     _context.set(replace(_context.get(), **changes))
 
 
+def acts_as(user) -> None:
+    """From now on in this context, the author is this person (who has just proven who they are: a log-in)."""
+    update_context(actor=Actor(user.id, user.full_name))
+
+
 @contextmanager
 def acting(context: AuditContext | Actor) -> Iterator[AuditContext]:
     context = context if isinstance(context, AuditContext) else AuditContext(actor=context)

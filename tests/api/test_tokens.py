@@ -15,7 +15,7 @@ from tests.api.support import bearer, token_for
 from tests.factories import make_establishment, make_user
 from tests.helpers import login, post_form, request_anew, switch_to
 
-SECRET = re.compile(r'value="(relais_pat_[A-Za-z0-9_-]+)"')
+SECRET = re.compile(r'id="nouveau-jeton"[^>]*>(relais_pat_[A-Za-z0-9_-]+)</textarea>')
 
 
 def test_a_token_is_made_on_the_account_page_shown_once_and_stored_hashed(app, client, clock):

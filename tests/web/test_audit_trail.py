@@ -5,6 +5,7 @@ and what the trail adds to a write request."""
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import select
 
@@ -192,3 +193,18 @@ def test_the_journal_sends_as_many_statements_for_five_entries_as_for_two_hundre
     db.session.commit()
     many = [statements(url) for url in ("/admin/journal", "/admin/journal?avant=150")]
     assert few == many
+
+
+def test_a_log_in_is_the_person_s_own_doing_told_in_words_and_french_dates(app, client, clock):
+    """The writes of a log-in (the second factor's step, the last log-in) are signed by the person who proved who
+    they are, not « a visitor »; columns by their names, moments as people write them, not ISO."""
+    admin = make_user(Role.ADMIN, full_name="Claire Administratrice")
+    db.session.commit()
+    login(client, admin)
+    [logged] = [e for e in entries(object_type="user_account", object_id=str(admin.id))
+                if "last_login_at" in json.loads(e.changes)]
+    assert logged.author_id == admin.id and logged.author_name == "Claire Administratrice"
+    html = client.get(f"/admin/journal?objet=user_account&numero={admin.id}").get_data(as_text=True)
+    assert "Claire Administratrice a modifié" in html and "la dernière connexion" in html
+    assert "Un visiteur non connecté" not in html
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", html)
