@@ -189,10 +189,13 @@ def log_in(client, email: str, password: str = DEMO_PASSWORD) -> None:
     token = next(group for group in match.groups() if group) if match else ""
     response = client.post("/compte/connexion", data={"email": email, "password": password, "csrf_token": token})
     if response.status_code == 302 and response.location.endswith(SECOND_FACTOR_PATH):
+        match = CSRF.search(client.get(SECOND_FACTOR_PATH).get_data(as_text=True))  # the session's new token
+        token = next(group for group in match.groups() if group) if match else ""
         response = client.post(SECOND_FACTOR_PATH, data={
             "code": second_factor_code(db.session, email, clock.now()), "csrf_token": token})
     if response.status_code != 302:
-        raise RuntimeError(f"log-in as {email} answered {response.status_code}, not a redirect")
+        said = re.findall(r'(?:invalid-feedback|alert)[^"]*"[^>]*>\s*([^<]+)<', response.get_data(as_text=True))
+        raise RuntimeError(f"log-in as {email} answered {response.status_code}, not a redirect {said}")
 
 
 def bench_dashboard(app: Flask, session: Session, engine: Engine, *, now: datetime = NOW,

@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, inspect, select
 
 from app import create_app
+from app.domain import caldav_push
 from app.domain.demo import build_demo_data
 from app.domain.reference_data import sync_reference_data
 from app.extensions import db
@@ -31,8 +32,9 @@ from app.models import Establishment, Trainer
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_DIR / "instance" / "bench-cache"
-# What the demo data set is made from: a change to any of these files builds it again.
-DATA_SOURCES = ("app/models", "app/domain", "app/data")
+# What the demo data set is made from (and how the benchmark builds it): a change to any of these files builds it
+# again.
+DATA_SOURCES = ("app/models", "app/domain", "app/data", "bench/database.py")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,9 @@ def temporary_workdir() -> tempfile.TemporaryDirectory:
 
 def demo_fingerprint(seed: int, today: date) -> str:
     digest = hashlib.sha256(f"{seed}|{today.isoformat()}|{version('SQLAlchemy')}".encode())
-    for folder in DATA_SOURCES:
-        for path in sorted((PROJECT_DIR / folder).rglob("*")):
+    for source in DATA_SOURCES:
+        root = PROJECT_DIR / source
+        for path in [root] if root.is_file() else sorted(root.rglob("*")):
             if path.is_file() and path.suffix in {".py", ".csv", ".json"}:
                 digest.update(str(path.relative_to(PROJECT_DIR)).encode())
                 digest.update(path.read_bytes())
@@ -93,7 +96,7 @@ def build_national_demo(seed: int, today: date) -> None:
     # year), in that order, as the figures of earlier runs were taken.
     build_demo_data(db.session, seed=seed, scale="national", today=today,
                     password_hash_method=current_app.config.get("PASSWORD_HASH_METHOD"), year_sessions=0,
-                    write_messages=write_messages)
+                    write_messages=write_messages, caldav_keys=caldav_push.keys_from(current_app.config))
     db.session.commit()
 
 

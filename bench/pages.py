@@ -328,6 +328,9 @@ def log_in_over_http(port: int, email: str, database_url: str) -> dict[str, str]
         "Content-Type": "application/x-www-form-urlencoded"}, form)
     client.keep_cookies(headers)
     if status == 302 and headers.get("Location", "").endswith(SECOND_FACTOR_PATH):
+        status, headers, body = client.request("GET", SECOND_FACTOR_PATH)  # the session's new CSRF token
+        client.keep_cookies(headers)
+        match = CSRF.search(body.decode())
         engine = create_engine(database_url)
         with engine.connect() as connection:
             code = second_factor_code(connection, email, NOW)

@@ -19,6 +19,12 @@ from app.models.revisions import StatisticsRevision
 UNCOUNTED_TABLES = frozenset({
     "statistics_revision", "outgoing_message", "calendar_entry", "calendar_feed", "request_event", "join_request",
     "availability_pattern", "availability_exception", "user_account", "coordinator_scope", "login_session",
+    # Bookkeeping of the autopilot (#20: a coordinator's visit to their home wrote here and emptied the dashboards'
+    # cache each time), the audit trail, tokens, webhooks, retention and sign-in settings (#21, #22).
+    "home_visit", "autopilot_setting", "autopilot_note", "autopilot_proposal", "autopilot_proposal_item",
+    "audit_entry", "audit_checkpoint", "access_token", "webhook_subscription", "webhook_delivery",
+    "retention_setting", "correction_request", "inactivity_warning", "sign_in_settings", "recovery_code",
+    "caldav_connection", "caldav_push",
 })
 
 

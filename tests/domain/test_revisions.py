@@ -65,3 +65,17 @@ def test_another_process_sees_the_revision_committed(app, database_url):
         db.session.remove()
         db.engine.dispose()
     assert current_revision(db.session) == before + 1
+
+
+def test_a_coordinator_looking_at_their_home_leaves_the_dashboards_cached(app, client):
+    """The autopilot's note of a visit (#20) and the audit trail's entries (#21) are no figure of the statistics."""
+    from app.models import Force
+    from tests.factories import make_coordinator
+    from tests.helpers import login
+
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    before = current_revision(db.session)
+    assert client.get("/accueil").status_code == 200
+    assert current_revision(db.session) == before
