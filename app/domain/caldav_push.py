@@ -40,6 +40,7 @@ from icalendar import Calendar
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from app.domain.claims import claim_rows
 from app.domain.refusals import Refused
 from app.models import (
     Assignment,
@@ -346,21 +347,10 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
              .where(CalendarPush.status.in_([PushStatus.PENDING, PushStatus.SENDING]),
                     CalendarPush.next_attempt_at <= now, CalendarConnection.state == ConnectionState.ACTIVE)
              .order_by(CalendarPush.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=CalendarPush)
-    claimed: list[Claimed] = []
-    for row in session.scalars(query).all():
-        result = session.execute(
-            update(CalendarPush)
-            .where(CalendarPush.id == row.id, CalendarPush.status == row.status,
-                   CalendarPush.version == row.version, CalendarPush.attempts == row.attempts)
-            .values(status=PushStatus.SENDING, attempts=CalendarPush.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-            .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            claimed.append(Claimed(row.id, row.connection_id, row.version, row.attempts + 1, row.action, row.uid,
-                                   row.calendar, row.etag, row.href, row.forced))
-    session.commit()
-    return claimed
+    return claim_rows(session, query, CalendarPush, now, CLAIM_LEASE, PushStatus.SENDING,
+                      lambda row: Claimed(row.id, row.connection_id, row.version, row.attempts + 1, row.action,
+                                          row.uid, row.calendar, row.etag, row.href, row.forced),
+                      unchanged=("status", "version", "attempts"))
 
 
 class _Stop(Exception):  # noqa: N818 (a connection that cannot be written to this round)

@@ -50,6 +50,7 @@ from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
+from app.domain.claims import claim_rows
 from app.domain.clock import utcnow
 from app.domain.refusals import Refused
 from app.models import (
@@ -482,21 +483,8 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
              .where(WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
                     WebhookDelivery.next_attempt_at <= now, WebhookSubscription.active)
              .order_by(WebhookDelivery.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-    claimed: list[Claimed] = []
-    for row in session.scalars(query).all():
-        result = session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == row.id, WebhookDelivery.status == row.status,
-                   WebhookDelivery.attempts == row.attempts)
-            .values(status=DeliveryStatus.SENDING, attempts=WebhookDelivery.attempts + 1,
-                    next_attempt_at=now + CLAIM_LEASE)
-            .execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            claimed.append(Claimed(row.id, row.uuid, row.subscription_id, row.attempts + 1, row.payload))
-    session.commit()
-    return claimed
+    return claim_rows(session, query, WebhookDelivery, now, CLAIM_LEASE, DeliveryStatus.SENDING,
+                      lambda row: Claimed(row.id, row.uuid, row.subscription_id, row.attempts + 1, row.payload))
 
 
 def post(url: str, address: str, body: bytes, headers: dict[str, str], settings: Settings) -> Answer:

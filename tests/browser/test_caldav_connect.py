@@ -5,34 +5,17 @@ saved as a screenshot at both widths."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from app.domain import caldav_push
 from app.domain.clock import utcnow
 from app.extensions import db
-from tests.browser.helpers import assert_accessible, log_in
+from tests.browser.helpers import check_both_widths, log_in
 from tests.factories import PASSWORD as ACCOUNT_PASSWORD
 from tests.factories import make_confirmed_session
 from tests.radicale import PASSWORD, USER
 
 pytestmark = pytest.mark.browser
-
-
-def check_both_widths(page, name: str) -> None:
-    folder = os.environ.get("RELAIS_SHOTS")
-    size = page.viewport_size
-    for width, suffix in ((1280, "desktop"), (390, "390")):
-        page.set_viewport_size({"width": width, "height": 900})
-        assert_accessible(page)
-        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} wider than {width} px"
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            page.locator("#agenda-caldav").scroll_into_view_if_needed()
-            page.screenshot(path=f"{folder}/{name}-{suffix}.png", full_page=True)
-    page.set_viewport_size(size)
 
 
 def test_a_trainer_connects_their_calendar_from_the_page(app, radicale, page):
