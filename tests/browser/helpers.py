@@ -67,6 +67,8 @@ def record_accessibility(page, violations: list[dict]) -> None:
 
 
 def assert_accessible(page) -> None:
+    # A click that navigates returns once the next page has started loading: check the page once it has loaded.
+    page.wait_for_load_state()
     violations = axe_violations(page)
     record_accessibility(page, violations)
     details = "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — "

@@ -6,6 +6,7 @@ both widths."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.domain.demo import DEMO_DEPARTEMENTS, DEMO_PASSWORD
@@ -41,7 +42,7 @@ def test_an_admin_sets_the_address_of_a_territory_answered_by_its_coordinator(de
     email.fill("frad-bouches-du-rhone")
     page.get_by_label("Nom affiché dans les agendas").fill("Coordination FRAD — Bouches-du-Rhône")
     email.press("Enter")
-    assert page.get_by_role("heading", name="Le formulaire contient 1 erreur").is_visible()
+    expect(page.get_by_role("heading", name="Le formulaire contient 1 erreur")).to_be_visible()
     assert email.get_attribute("aria-invalid") == "true"
     assert "Adresse e-mail invalide." in page.locator("#email-erreur").inner_text()
     check_both_widths(page, "coordination-erreur")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from app.domain import feeds
 from app.domain.demo import DEMO_PASSWORD
@@ -53,7 +54,7 @@ def test_a_coordinator_narrows_the_address_to_a_force_and_a_period(demo, page, l
 
     page.get_by_label("Jours à venir").evaluate("field => { field.removeAttribute('max'); field.value = '900'; }")
     page.get_by_role("button", name="Afficher l'adresse").click()
-    assert "Jours à venir : un nombre entier de 1 à 400." in page.get_by_role("alert").inner_text()
+    expect(page.get_by_role("alert")).to_contain_text("Jours à venir : un nombre entier de 1 à 400.")
 
 
 def test_an_admin_is_offered_an_address_under_the_limit_and_warned_when_choosing_everything(demo, page,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -126,7 +127,7 @@ def test_from_the_request_to_the_feedback_with_the_keyboard_alone(app, clock, br
     tab_to(requester, requester.get_by_label("Personnes par groupe"), backwards=True)
     with requester.expect_navigation():
         requester.keyboard.press("Enter")
-    assert "Envoyée, en attente d'examen" in requester.content()
+    expect(requester.locator("body")).to_contain_text("Envoyée, en attente d'examen")
     assert_accessible(requester)
     request = db.session.scalar(select(InterventionRequest).where(
         InterventionRequest.establishment_id == establishment.id))
@@ -164,7 +165,7 @@ def test_from_the_request_to_the_feedback_with_the_keyboard_alone(app, clock, br
     type_into(officer, officer.get_by_label("Nombre de personnes présentes"), "26")
     with officer.expect_navigation():
         officer.keyboard.press("Enter")
-    assert "Compte rendu enregistré" in officer.content()
+    expect(officer.locator("body")).to_contain_text("Compte rendu enregistré")
     assert_accessible(officer)
     db.session.expire_all()
     assert db.session.get(Intervention, session.id).status is InterventionStatus.DONE

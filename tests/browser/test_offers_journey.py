@@ -4,6 +4,7 @@ accepts and the session is confirmed; then the coordinator plans the rest of the
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -51,7 +52,7 @@ def test_offer_decline_cascade_accept_then_plan_the_week(app, clock, browser, li
     trainer_page.wait_for_url("**/decliner")
     assert_accessible(trainer_page)
     trainer_page.get_by_role("button", name="Décliner").click()
-    assert "Indiquez pourquoi vous déclinez." in trainer_page.content()
+    expect(trainer_page.locator("body")).to_contain_text("Indiquez pourquoi vous déclinez.")
     trainer_page.get_by_label("Motif du refus").fill("Stage de tir ce jour-là")
     trainer_page.get_by_role("button", name="Décliner").click()
     trainer_page.wait_for_url("**/accueil")
@@ -74,7 +75,7 @@ def test_offer_decline_cascade_accept_then_plan_the_week(app, clock, browser, li
     page.get_by_label("Au").fill("2027-01-15")
     page.get_by_label("Département").select_option("69")
     page.get_by_role("button", name="Calculer l'aperçu").click()
-    assert page.get_by_role("heading", name="Aperçu du plan").is_visible()
+    expect(page.get_by_role("heading", name="Aperçu du plan")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Envoyer les propositions").click()
     page.wait_for_url("**/accueil")

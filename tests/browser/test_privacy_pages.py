@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from app.extensions import db
 from tests.browser.helpers import check_both_widths, log_in
@@ -41,7 +42,7 @@ def test_the_legal_pages_are_accessible_from_the_footer(app, page):
     for name, heading in (("Mentions légales", "Mentions légales"), ("Données personnelles", "Données personnelles"),
                           ("Accessibilité : partiellement conforme", "Déclaration d'accessibilité")):
         page.get_by_role("contentinfo").get_by_role("link", name=name).click()
-        assert page.get_by_role("heading", level=1, name=heading).is_visible()
+        expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
         check_both_widths(page, heading)
 
 
@@ -56,7 +57,7 @@ def test_the_retention_and_departure_forms_are_accessible(app, page, clock):
     page.goto("/admin/conservation")
     page.get_by_label("Comptes inutilisés avant désactivation (en mois)").fill("0")
     page.get_by_role("button", name="Enregistrer les durées").click()
-    assert page.get_by_text("Entre 1 et 360.").first.is_visible()
+    expect(page.get_by_text("Entre 1 et 360.").first).to_be_visible()
     check_both_widths(page, "durees-de-conservation")
     page.goto(f"/formateurs/{trainer.id}/depart")
     check_both_widths(page, "depart-formateur")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import InterventionStatus
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 def people_reached(page) -> str:
+    page.wait_for_load_state()
     return page.get_by_role("row", name="Personnes touchées").get_by_role("cell").inner_text()
 
 
@@ -40,11 +42,12 @@ def test_trainer_reports_and_the_dashboard_follows(app, clock, browser, live_ser
     trainer_page.get_by_label("dont élèves ou étudiants").fill("25")
     trainer_page.get_by_label("dont personnels").fill("1")
     trainer_page.get_by_role("button", name="Enregistrer le compte rendu").click()
-    assert "doivent faire 27 au total" in trainer_page.content(), "the breakdown is checked next to the field"
+    # The breakdown is checked next to the field.
+    expect(trainer_page.locator("body")).to_contain_text("doivent faire 27 au total")
     trainer_page.get_by_label("dont personnels").fill("2")
     trainer_page.get_by_role("button", name="Enregistrer le compte rendu").click()
     trainer_page.wait_for_url(f"**/formateurs/mes-interventions/{intervention.id}")
-    assert "Compte rendu enregistré" in trainer_page.content()
+    expect(trainer_page.locator("body")).to_contain_text("Compte rendu enregistré")
     trainer_context.close()
 
     db.session.expire_all()

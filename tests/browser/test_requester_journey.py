@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -51,7 +52,7 @@ def test_requester_creates_and_submits_a_request(app, page, clock):
     assert_accessible(page)
 
     page.get_by_role("link", name="Accueil").click()
-    assert "Demandes récentes" in page.content()
+    expect(page.locator("body")).to_contain_text("Demandes récentes")
     assert_accessible(page)
     db.session.expire_all()
     item = db.session.scalar(select(InterventionRequest))

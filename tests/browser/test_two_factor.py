@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from app.domain import two_factor
 from app.domain.clock import utcnow
@@ -36,7 +37,7 @@ def test_a_coordinator_enrols_then_gives_a_code(app, page):
     page.get_by_label("Code affiché par l'application").fill("000000" if two_factor.code_at(
         secret, two_factor.current_step(utcnow())) != "000000" else "111111")
     page.get_by_role("button", name="Activer la double authentification").click()
-    assert page.locator("#code-erreur").get_by_text("Ce code ne correspond pas").is_visible()
+    expect(page.locator("#code-erreur").get_by_text("Ce code ne correspond pas")).to_be_visible()
     check_both_widths(page, "totp-enrolment-error")
     page.get_by_label("Code affiché par l'application").fill(two_factor.code_at(secret,
                                                                                 two_factor.current_step(utcnow())))
@@ -53,7 +54,7 @@ def test_a_coordinator_enrols_then_gives_a_code(app, page):
     check_both_widths(page, "totp-code")
     page.get_by_label("Code de vérification").fill("000000")
     page.get_by_role("button", name="Valider").click()
-    assert page.locator("#code-erreur").get_by_text("Code incorrect ou déjà utilisé").is_visible()
+    expect(page.locator("#code-erreur").get_by_text("Code incorrect ou déjà utilisé")).to_be_visible()
     check_both_widths(page, "totp-code-error")
     app_clock_step = two_factor.current_step(utcnow()) + 1  # the enrolment used this step: the next one
     page.get_by_label("Code de vérification").fill(two_factor.code_at(secret, app_clock_step))
@@ -70,7 +71,7 @@ def test_the_single_sign_on_pages_and_the_admins_security_page(app, page):
     page.goto("/compte/connexion")
     check_both_widths(page, "sso-login")
     page.get_by_role("link", name="Se connecter avec ProConnect").click()
-    assert page.get_by_text("ProConnect ne répond pas pour le moment").is_visible()
+    expect(page.get_by_text("ProConnect ne répond pas pour le moment")).to_be_visible()
     check_both_widths(page, "sso-down")
     with running_provider() as provider:
         configure(app, provider.issuer)
