@@ -20,7 +20,8 @@ kept (`AutopilotNote`) and shown to the coordination, with one line in the histo
 In "automatic" mode a declined or expired offer does not cascade to the next candidate (`takes_over`): the
 session is free again and the next tick plans it with the others; after `OfferSettings.max_tries` refusals it is
 handed back to the coordination as before. A session for two whose second trainer declined keeps its time: the
-tick offers that time to the best remaining candidate (`_top_up`).
+tick offers that time to the best remaining candidate (`_top_up`); when nobody else can come then, the session is
+noted as short of a trainer (`NO_SECOND`) and waits on the coordination's home like the sessions not served.
 
 Safe twice at once: a tick locks the scope's setting row (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL, where a
 second tick skips the scope; SQLite has one writer at a time), and each session's offers are written under the
@@ -38,7 +39,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.domain.changes import Change, record_event
-from app.domain.eligibility import static_exclusions
+from app.domain.eligibility import ASKED_REASONS, SessionNeed, TrainerProfile, static_exclusions
 from app.domain.locks import lock_sessions
 from app.domain.matching import load_pool_profiles, rank_intervention, session_need
 from app.domain.offers import LIVE, OfferSettings, make_offer, offerable_starts
@@ -79,8 +80,15 @@ NO_ELIGIBLE = N_("Aucun formateur ne remplit toutes les règles pour cette inter
                  "distance, habilitation).")
 AT_LIMITS = N_("Les formateurs qui remplissent les règles sont indisponibles ou à leurs limites (semaine, mois) "
                "sur tous les créneaux demandés.")
+ALL_ASKED = N_("Tous les formateurs qui remplissent les règles ont déjà été sollicités (refus, absence de réponse ou "
+               "retrait) : proposez d'autres dates à l'établissement ou faites appel à un formateur d'un département "
+               "voisin.")
+NO_SECOND = N_("Il manque un formateur : aucun autre ne peut venir à l'horaire déjà accepté. Trouvez-en un, ou "
+               "voyez avec l'établissement (un seul formateur, un autre horaire).")
 DAILY_CAP = N_("Les formateurs possibles ont déjà reçu aujourd'hui le nombre maximal de propositions : nouvel "
                "essai demain.")
+# The sessions a note can be about: still to schedule, or offered but short of a trainer (NO_SECOND).
+WAITING_FOR_TRAINERS = (InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)
 # The planner's reasons, kept as they are worded (app.domain.planning).
 PLANNER_REASONS = (NO_OPTION, NO_CAPACITY, NO_PAIR)
 
@@ -244,7 +252,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
         outcome.offers = sum(len(a) for a in planned.values())
         outcome.sessions = len(planned)
     outcome.unserved = reasons
-    note_unserved(session, problem, reasons, (set(planned) - set(outcome.skipped)) | handed_back, now)
+    note_unserved(session, problem.interventions, reasons, (set(planned) - set(outcome.skipped)) | handed_back, now)
     session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == code,
                                                    AutopilotSetting.force == force)
                     .values(planned_at=now, planned_inputs=inputs).execution_options(synchronize_session=False))
@@ -362,9 +370,21 @@ def _explain(session: Session, problem: PlanningProblem, reasons: dict[int, str]
         elif to_local(starts[0][0], need.timezone).date() <= last_day:
             if need.departement_code not in pools:
                 pools[need.departement_code] = load_pool_profiles(session, need.departement_code)[0]
-            eligible = any(not static_exclusions(need, profile) for profile in pools[need.departement_code])
-            explained[intervention_id] = AT_LIMITS if eligible else NO_ELIGIBLE
+            explained[intervention_id] = _why_no_trainer(need, pools[need.departement_code])
     return explained
+
+
+def _why_no_trainer(need: SessionNeed, pool: list[TrainerProfile]) -> str:
+    """No trainer meets the rules; or those who do were all asked already (declined, silent, withdrawn: never asked
+    twice), which the coordination must hear as such, not as « no one meets the rules »; or they are taken."""
+    asked_rules = {rule for rule, _reason in ASKED_REASONS.values()}
+    rules_met = [profile for profile in pool
+                 if all(exclusion.rule in asked_rules for exclusion in static_exclusions(need, profile))]
+    if not rules_met:
+        return NO_ELIGIBLE
+    if all(profile.trainer_id in need.excluded_trainer_ids for profile in rules_met):
+        return ALL_ASKED
+    return AT_LIMITS
 
 
 # -- writing offers ----------------------------------------------------------------------------------
@@ -435,12 +455,17 @@ def _top_up(session: Session, scope: Scope, last_day: date, now: datetime, setti
                                    live < Intervention.trainers_needed)
         .order_by(Intervention.starts_at, Intervention.id)).all()
     change = Change()
+    unfilled: dict[int, str] = {}
     for intervention in short:
         ranking = rank_intervention(session, intervention.id, now)
+        unfilled[intervention.id] = NO_SECOND
         for candidate in ranking.candidates if ranking else []:
             starts = offerable_starts(intervention, candidate.all_starts)
-            if not starts or offers_left_today(session, [candidate.trainer_id], now, zone,
-                                               settings.offers_per_day)[candidate.trainer_id] <= 0:
+            if not starts:
+                continue
+            if offers_left_today(session, [candidate.trainer_id], now, zone,
+                                 settings.offers_per_day)[candidate.trainer_id] <= 0:
+                unfilled[intervention.id] = DAILY_CAP
                 continue
             savepoint = session.begin_nested()
             try:
@@ -452,7 +477,15 @@ def _top_up(session: Session, scope: Scope, last_day: date, now: datetime, setti
                 continue
             savepoint.commit()
             change += made
+            del unfilled[intervention.id]
             break
+    # The coordination hears of a session left short (it waits on their home); the note goes once it is complete,
+    # offered again or past.
+    noted = session.scalars(select(AutopilotNote.intervention_id)
+                            .join(Intervention, Intervention.id == AutopilotNote.intervention_id)
+                            .where(Intervention.departement_code == code, Intervention.force == force,
+                                   Intervention.status == InterventionStatus.OFFERED)).all()
+    note_unserved(session, {i.id: i for i in short}, unfilled, set(noted) - set(unfilled), now)
     return change
 
 
@@ -536,8 +569,8 @@ def proposals_for(session: Session, user: User) -> list[AutopilotProposal]:
 # -- why a session is not served ---------------------------------------------------------------------
 
 
-def note_unserved(session: Session, problem: PlanningProblem, reasons: dict[int, str], settled: set[int],
-                  now: datetime) -> None:
+def note_unserved(session: Session, interventions: dict[int, Intervention], reasons: dict[int, str],
+                  settled: set[int], now: datetime) -> None:
     """Keeps each unserved session's reason (a history line when it changes) and forgets those of the sessions now
     `settled` (offered, proposed, or handed back to the coordination)."""
     if settled:
@@ -555,7 +588,7 @@ def note_unserved(session: Session, problem: PlanningProblem, reasons: dict[int,
                             .values(reason=reason, noted_at=now).execution_options(synchronize_session=False))
         else:
             session.add(AutopilotNote(intervention_id=intervention_id, reason=reason, noted_at=now))
-        intervention = problem.interventions[intervention_id]
+        intervention = interventions[intervention_id]
         record_event(session, intervention.request, None, "autopilot_unserved", now,
                      f"{intervention.group_label} — {reason}", intervention)
     session.flush()
@@ -566,7 +599,7 @@ def notes_for_request(session: Session, request_id: int) -> dict[int, str]:
     return dict(session.execute(
         select(AutopilotNote.intervention_id, AutopilotNote.reason)
         .join(Intervention, Intervention.id == AutopilotNote.intervention_id)
-        .where(Intervention.request_id == request_id, Intervention.status == InterventionStatus.TO_SCHEDULE)).all())
+        .where(Intervention.request_id == request_id, Intervention.status.in_(WAITING_FOR_TRAINERS))).all())
 
 
 # -- the coordinator's home --------------------------------------------------------------------------
@@ -607,7 +640,7 @@ def home_summary(session: Session, user: User, since: datetime, rows, limit: int
         rows, Intervention.confirmed_at > since, Intervention.status == InterventionStatus.CONFIRMED, by_relais))
     waiting = (select(Intervention, AutopilotNote.reason).join(AutopilotNote,
                                                                 AutopilotNote.intervention_id == Intervention.id)
-               .where(rows, Intervention.status == InterventionStatus.TO_SCHEDULE))
+               .where(rows, Intervention.status.in_(WAITING_FOR_TRAINERS)))
     unserved = [(i, reason) for i, reason in session.execute(
         waiting.options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
         .order_by(Intervention.id).limit(limit)).all()]

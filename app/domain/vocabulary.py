@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
 
 from app.models import EstablishmentKind
 from app.models.group_labels import GroupLabel
@@ -127,6 +130,15 @@ ATTENTION_OFFERS_EXHAUSTED = N_("%(count)s proposition(s) déclinée(s) ou expir
 ATTENTION_NO_CANDIDATE = N_("Plus aucun formateur possible : à reprendre par la coordination.")
 
 
+class WrittenText(LazyString):
+    """A stored text translated when shown, like Flask-Babel's lazy strings, but not trusted as HTML: its parameters
+    come out of the stored text, which may hold what someone typed (Flask-Babel's own `__html__` returns the text
+    as markup, unescaped)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
 def stored_text(text: str | None):
     """A text the domain wrote in French from a message marked with `N_`, as a lazy string in the language of the
     page or e-mail; any other text (an older wording, a person's own words) as it is."""
@@ -135,7 +147,7 @@ def stored_text(text: str | None):
     for message, pattern in _WRITTEN.items():
         found = pattern.fullmatch(text)
         if found:
-            return _l(message, **found.groupdict())
+            return WrittenText(gettext, message, **found.groupdict())
     return text
 
 

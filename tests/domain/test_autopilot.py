@@ -26,7 +26,13 @@ from app.models import (
     Topic,
 )
 from app.unit_of_work import run
-from tests.factories import make_coordinator, make_establishment, make_qualified_trainer, make_request
+from tests.factories import (
+    make_assigned_session,
+    make_coordinator,
+    make_establishment,
+    make_qualified_trainer,
+    make_request,
+)
 
 SETTINGS = AutopilotSettings(horizon_weeks=10, offers_per_day=3)
 SCOPE = ("69", Force.POLICE)
@@ -210,6 +216,30 @@ def test_in_automatic_mode_a_decline_is_planned_again_by_the_next_tick(app, cloc
     tick(now + timedelta(hours=1, minutes=5))
     [again] = live_offers(session_)
     assert again.trainer_id == second.id and again.offered_by_id is None
+
+
+def test_when_every_trainer_meeting_the_rules_declined_the_reason_says_so(app, clock):
+    """Not « no trainer meets the rules » (the coordination would look at the wrong thing): they were all asked."""
+    now = clock.now()
+    only = make_qualified_trainer()
+    automatic()
+    [session_] = sessions()
+    db.session.commit()
+    tick(now)
+    [offer] = live_offers(session_)
+    run(lambda: offers.decline_offer(db.session, offer, "Indisponible", now + timedelta(hours=1), SETTINGS.offers))
+    tick(now + timedelta(hours=1, minutes=5))
+    assert live_offers(session_) == []
+    assert db.session.get(AutopilotNote, session_.id).reason == autopilot.ALL_ASKED
+    # A trainer meeting the rules who was not asked, but is taken that week: « at their limits ».
+    other = make_qualified_trainer(unit_km=5)
+    other.max_sessions_per_week = 1
+    make_assigned_session(other, datetime(2027, 1, 15, 13, tzinfo=UTC))
+    db.session.commit()
+    # (A trainer who brings no option changes nothing the planner reads: the reason is worded anew the next day.)
+    tick(now + timedelta(days=1))
+    assert db.session.get(AutopilotNote, session_.id).reason == autopilot.AT_LIMITS
+    assert only.id != other.id
 
 
 def test_in_automatic_mode_an_expired_offer_is_planned_again_in_the_same_tick(app, clock):
@@ -419,6 +449,33 @@ def test_in_automatic_mode_a_pair_short_of_a_trainer_keeps_its_time_and_gets_ano
     live = live_offers(pair)
     assert len(live) == 2 and db.session.get(Intervention, pair.id).starts_at == start
     assert {a.trainer_id for a in live} == {t.id for t in trainers} - {first.trainer_id}
+
+
+def test_a_pair_nobody_else_can_complete_waits_on_the_coordination_home_with_its_reason(app, clock):
+    now = clock.now()
+    coordinator = make_coordinator()
+    make_qualified_trainer(), make_qualified_trainer(unit_km=2)
+    automatic(coordinator)
+    [pair] = sessions()
+    pair.trainers_needed = 2
+    db.session.commit()
+    tick(now)
+    first, _second = live_offers(pair)
+    run(lambda: offers.decline_offer(db.session, first, "Indisponible", now + timedelta(hours=1), SETTINGS.offers))
+    tick(now + timedelta(hours=2))
+    db.session.expire_all()
+    assert db.session.get(Intervention, pair.id).status is InterventionStatus.OFFERED
+    assert db.session.get(AutopilotNote, pair.id).reason == autopilot.NO_SECOND
+    summary = autopilot.home_summary(db.session, coordinator, now, Intervention.id.is_not(None))
+    assert [(i.id, reason) for i, reason in summary.unserved] == [(pair.id, autopilot.NO_SECOND)]
+    assert autopilot.notes_for_request(db.session, pair.request_id) == {pair.id: autopilot.NO_SECOND}
+    # A newcomer can come at that time: offered, and the note goes.
+    make_qualified_trainer(unit_km=4)
+    db.session.commit()
+    tick(now + timedelta(hours=3))
+    db.session.expire_all()
+    assert len(live_offers(pair)) == 2
+    assert db.session.get(AutopilotNote, pair.id) is None
 
 
 def test_a_scope_where_nothing_changed_is_not_planned_again_until_something_does(app, clock, monkeypatch):

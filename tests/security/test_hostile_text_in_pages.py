@@ -88,3 +88,24 @@ def test_every_page_shows_other_people_s_text_as_text(app, client, world: World)
                 assert "onmouseover" not in attributes, (url, tag)
                 assert tag != "script" or (attributes.get("src") or "").startswith("/"), (url, tag)  # ours only
     assert shown > 50, "the pages show the hostile text (escaped) in many places"
+
+
+def test_a_stored_text_shaped_like_relais_own_words_keeps_its_parameters_inert(app):
+    """`stored_text` translates a text Relais wrote (« Formateur parti n° %(number)s »); what it finds in the
+    parameter's place may be what someone typed, so the page shows it as text, in either language."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from app.domain.retention import ANONYMISED_TRAINER
+    from app.domain.vocabulary import stored_text
+
+    stored = ANONYMISED_TRAINER % {"number": HOSTILE}
+    for locale in ("fr", "en"):
+        with app.test_request_context(), force_locale(locale):
+            shown = render_template_string("{{ stored_text(text) }}", text=stored)
+            assert "<script" not in shown.lower() and "&lt;" in shown
+            parser = Tags()
+            parser.feed(shown)
+            assert parser.tags == []
+    with app.test_request_context(), force_locale("en"):
+        assert str(stored_text(stored)).startswith("Departed trainer")

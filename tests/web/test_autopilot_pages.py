@@ -151,3 +151,26 @@ def test_an_admin_finds_the_modes_of_a_departement_from_their_home(app, client, 
                          page="/pilote-automatique/?departement=13")
     assert response.status_code == 302 and response.location.endswith("/pilote-automatique/?departement=13")
     assert autopilot.mode_of(db.session, "13", Force.GENDARMERIE) is AutopilotMode.MANUAL
+
+
+def test_a_pair_short_of_a_trainer_is_on_the_home_and_its_page_says_relais_could_not_complete_it(
+        app, client, logged_in, clock):
+    from app.domain import offers
+
+    now = clock.now()
+    first, _ = make_qualified_trainer(), make_qualified_trainer(unit_km=2)
+    coordinator = make_coordinator("69", Force.POLICE)
+    set_mode(db.session, "69", Force.POLICE, AutopilotMode.AUTOMATIC, coordinator, now)
+    pair = a_session()
+    pair.trainers_needed = 2
+    db.session.commit()
+    run(lambda: plan_scope(db.session, SCOPE, now, SETTINGS))
+    declined = db.session.scalar(select(Assignment).where(Assignment.trainer_id == first.id))
+    run(lambda: offers.decline_offer(db.session, declined, "Indisponible", now + timedelta(hours=1), SETTINGS.offers))
+    run(lambda: plan_scope(db.session, SCOPE, now + timedelta(hours=2), SETTINGS))
+    logged_in(coordinator)
+    home = client.get("/accueil").get_data(as_text=True)
+    assert "Il manque un formateur : aucun autre ne peut venir à l&#39;horaire déjà accepté." in home
+    show = client.get(f"/coordination/demandes/{pair.request_id}").get_data(as_text=True)
+    assert "Relais n'a pas pu compléter cette intervention :" in show
+    assert "Relais n'a pas pu proposer cette intervention" not in show
