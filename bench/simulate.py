@@ -52,7 +52,7 @@ from sqlalchemy.orm import selectinload
 
 from app import unit_of_work
 from app.domain import lifecycle
-from app.domain.autopilot import AT_LIMITS, DAILY_CAP, NO_ELIGIBLE, NO_START, set_mode
+from app.domain.autopilot import AT_LIMITS, DAILY_CAP, NO_ELIGIBLE, NO_SECOND, NO_START, TURNED_DOWN, set_mode
 from app.domain.clock import clock
 from app.domain.demo_year import AUDIENCES_BY_KIND, COMMON_TOPICS, DAY_PART_WEIGHTS, DAY_PARTS, OpenDays, Place
 from app.domain.offers import OfferSettings, accept_offer, decline_offer, withdraw
@@ -315,6 +315,8 @@ class Tracked:
 
     request_id: int | None = None
     feasible: dict[int, bool] = field(default_factory=dict)  # session → at acceptance
+    # session → (trainers needed, the trainers with an option at acceptance)
+    could_give: dict[int, tuple[int, frozenset[int]]] = field(default_factory=dict)
     refused: str | None = None  # why it could not be submitted (a rule), if so
 
 
@@ -330,10 +332,11 @@ class Run:
     seconds: float = 0.0
 
 
-def feasible_sessions(session, request: InterventionRequest, now: datetime) -> dict[int, bool]:
+def feasible_sessions(session, request: InterventionRequest, now: datetime
+                      ) -> tuple[dict[int, bool], dict[int, tuple[int, frozenset[int]]]]:
     """Whether each session of an accepted request has an option in the planner's own loading now
     (`load_planning_problem` over its windows): an eligible trainer free at one of its starts within their limits,
-    two at one start for a pair. Read only."""
+    two at one start for a pair; and the trainers needed and those with an option. Read only."""
     session.refresh(request)
     first = min(w.start_date for w in request.windows)
     last = max(w.end_date for w in request.windows)
@@ -341,6 +344,7 @@ def feasible_sessions(session, request: InterventionRequest, now: datetime) -> d
                                     departement_codes=[request.departement_code], force=request.force, now=now)
     ids = {i.id for i in request.interventions}
     feasible = {i: False for i in ids}
+    could_give: dict[int, tuple[int, frozenset[int]]] = {}
     for item in problem.sessions:
         if item.intervention_id not in ids:
             continue
@@ -348,8 +352,9 @@ def feasible_sessions(session, request: InterventionRequest, now: datetime) -> d
         for option in item.options:
             by_start[option.starts_at].add(option.trainer_id)
         feasible[item.intervention_id] = any(len(t) >= item.trainers_needed for t in by_start.values())
+        could_give[item.intervention_id] = (item.trainers_needed, frozenset(o.trainer_id for o in item.options))
     session.rollback()
-    return feasible
+    return feasible, could_give
 
 
 class Player:
@@ -483,7 +488,7 @@ class Player:
         outcome = unit_of_work.run(lambda: lifecycle.accept(self.session, request, coordinator, now))
         self._count(outcome)
         if outcome.ok:
-            tracked.feasible = feasible_sessions(self.session, request, now)
+            tracked.feasible, tracked.could_give = feasible_sessions(self.session, request, now)
 
     def _cancel(self, now: datetime, arrival: Arrival) -> None:
         tracked = self.run.tracked[arrival.key]
@@ -662,6 +667,8 @@ def percentile(values: list[float], share: float) -> float | None:
 
 # The autopilot's reasons (app.domain.autopilot, app.domain.planning), shortened for the report.
 REASON_KEYS = {NO_START: "windows past or too short", NO_ELIGIBLE: "no eligible trainer",
+               TURNED_DOWN: "turned down by the trainers who could come, no other free",
+               NO_SECOND: "a pair short of its second trainer at the accepted time",
                AT_LIMITS: "trainers unavailable or at their limits", DAILY_CAP: "daily cap of offers",
                NO_OPTION: "no eligible trainer", NO_CAPACITY: "trainers taken or at their limits",
                NO_PAIR: "no two trainers at one start"}
@@ -680,6 +687,9 @@ class SessionFacts:
     handed_back: bool
     trainers: list[tuple[int, float]]  # accepted (trainer, km) when given
     autopilot_reason: str | None = None  # why the autopilot could not serve it (short), if it said
+    # Every trainer who could give it when it was accepted declined it, let the offer expire or was withdrawn
+    # (ill, on leave) from it: fewer of them left than it needs. No policy may ask them again.
+    refused_by_all: bool = False
 
 
 def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
@@ -705,17 +715,20 @@ def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
         if reason != REASON_KEYS[NO_START] or intervention_id not in notes:
             notes[intervention_id] = reason
     facts = []
+    ended = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.WITHDRAWN)
     for intervention in interventions:
         key, tracked = by_request[intervention.request_id]
         request = intervention.request
         given = intervention.status in FINISHED
+        needed, could_give = tracked.could_give.get(intervention.id, (1, frozenset()))
+        refused = {a.trainer_id for a in intervention.assignments if a.status in ended}
         facts.append(SessionFacts(
             intervention.id, request.accepted_at, request.submitted_at, tracked.feasible.get(intervention.id, False),
             key in cancelled_keys, intervention.confirmed_at if given else None, intervention.status.value,
             len(intervention.assignments), intervention.id in flagged,
             [(a.trainer_id, a.distance_km or 0.0) for a in intervention.assignments
              if a.status is AssignmentStatus.ACCEPTED] if given else [],
-            notes.get(intervention.id)))
+            notes.get(intervention.id), bool(could_give) and len(could_give - refused) < needed))
     return facts
 
 
@@ -727,6 +740,8 @@ def figures(facts: list[SessionFacts], trainer_ids: list[int]) -> dict[str, floa
     """The report's figures for one policy, on the sessions not cancelled by their establishment."""
     kept = [f for f in facts if not f.cancelled_by_establishment]
     feasible = [f for f in kept if f.feasible]
+    refused = [f for f in feasible if f.refused_by_all and f.confirmed_at is None]
+    askable = [f for f in feasible if not (f.refused_by_all and f.confirmed_at is None)]
     confirmed = [f for f in kept if f.confirmed_at is not None]
     delays = [(_aware(f.confirmed_at) - _aware(f.submitted_at)).total_seconds() / 86400 for f in confirmed]
     given: Counter = Counter({t: 0 for t in trainer_ids})
@@ -743,6 +758,9 @@ def figures(facts: list[SessionFacts], trainer_ids: list[int]) -> dict[str, floa
         "confirmed": len(confirmed),
         "feasible_confirmed_share": (sum(1 for f in feasible if f.confirmed_at is not None) / len(feasible)
                                      if feasible else None),
+        "feasible_refused_by_all": len(refused),
+        "askable_confirmed_share": (sum(1 for f in askable if f.confirmed_at is not None) / len(askable)
+                                    if askable else None),
         "confirmed_share": len(confirmed) / len(kept) if kept else None,
         "median_days_to_confirmation": percentile(delays, 0.5),
         "p90_days_to_confirmation": percentile(delays, 0.9),
@@ -805,6 +823,7 @@ def monthly_series(facts: list[SessionFacts], trainer_ids: list[int], months: li
 
 FIGURE_ROWS = (
     ("feasible_confirmed_share", "Feasible sessions confirmed", "percent", "≥ 98 %"),
+    ("askable_confirmed_share", "… leaving out those every trainer who could give them turned down", "percent", ""),
     ("confirmed_share", "All sessions confirmed", "percent", ""),
     ("median_days_to_confirmation", "Submission → confirmation, median (days)", "days", "≤ 2"),
     ("p90_days_to_confirmation", "Submission → confirmation, 90th percentile (days)", "days", ""),
@@ -870,7 +889,10 @@ def markdown(parameters: Parameters, scenario_summary: dict, results: dict[str, 
     lines.append("| (trainer, week or month) above the trainer's limit | 0 | "
                  + " | ".join(str(r["over_limits"]) for r in results.values()) + " |")
     for key, label in (("sessions", "Sessions (requests not cancelled by their establishment)"),
-                       ("feasible", "… feasible when accepted"), ("confirmed", "… confirmed"),
+                       ("feasible", "… feasible when accepted"),
+                       ("feasible_refused_by_all", "… feasible, then turned down by every trainer who could give "
+                                                   "them (declined, let expire, withdrawn ill or on leave)"),
+                       ("confirmed", "… confirmed"),
                        ("handed_back", "… handed back")):
         lines.append(f"| {label} | | " + " | ".join(str(r["figures"][key]) for r in results.values()) + " |")
     lines.append("| Feasible sessions not confirmed, by final state | | "
@@ -902,6 +924,10 @@ def markdown(parameters: Parameters, scenario_summary: dict, results: dict[str, 
               "withdrawn for an illness and confirmed again counts once, from its first confirmation).",
               "- Sessions of requests cancelled or moved by their establishment are left out of every figure (a "
               "moved request comes back as a new one).",
+              "- *Turned down by every trainer who could give it*: each trainer with an option when it was accepted "
+              "declined it, let the offer expire or was withdrawn from it (ill, on leave), fewer of them left than it "
+              "needs; nobody is asked twice for a session, so no policy could confirm it with them. The line below "
+              "*Feasible sessions confirmed* leaves these out: what the planning itself lost.",
               "- *Handed back*: the session was flagged for the coordination (three unanswered offers, or no "
               "candidate left), at least once.",
               "- Workload: sessions given per trainer of the simulated scopes; max/median over those with at least "
@@ -959,11 +985,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--departements", default="", help="comma-separated codes, instead of --scale")
     parser.add_argument("--first-day", type=date.fromisoformat, default=Parameters.first_day)
     parser.add_argument("--last-day", type=date.fromisoformat, default=Parameters.last_day)
+    parser.add_argument("--sessions-per-trainer", type=float, default=Parameters.sessions_per_trainer,
+                        help="sessions requested a school year, per trainer of the scope")
     parser.add_argument("--policies", default=",".join(POLICIES))
     parser.add_argument("--write", action="store_true", help="write bench/results/simulation.md and its charts")
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args(argv)
     parameters = Parameters(seed=args.seed, scale=args.scale, first_day=args.first_day, last_day=args.last_day,
+                            sessions_per_trainer=args.sessions_per_trainer,
                             departements=tuple(c for c in args.departements.split(",") if c))
     policies = [p for p in args.policies.split(",") if p]
     results: dict[str, dict] = {}

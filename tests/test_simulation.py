@@ -3,6 +3,7 @@ through the app's domain functions and the real tick under both policies, reprod
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -16,6 +17,7 @@ from app.domain.roster import add_exception
 from app.extensions import db
 from app.models import (
     Assignment,
+    AssignmentStatus,
     Establishment,
     EstablishmentKind,
     ExceptionKind,
@@ -69,11 +71,12 @@ def test_figures_count_feasible_sessions_confirmed_delays_offers_and_spread():
 
     day = datetime(2027, 9, 6, 8, tzinfo=UTC)
 
-    def fact(number, feasible, confirmed_after, offers=1, handed_back=False, trainers=(), cancelled=False):
+    def fact(number, feasible, confirmed_after, offers=1, handed_back=False, trainers=(), cancelled=False,
+             refused_by_all=False):
         return SessionFacts(number, day, day, feasible, cancelled,
                             day + timedelta(days=confirmed_after) if confirmed_after is not None else None,
                             "confirmed" if confirmed_after is not None else "to_schedule", offers, handed_back,
-                            list(trainers))
+                            list(trainers), refused_by_all=refused_by_all)
 
     facts = [fact(1, True, 1, trainers=[(10, 20.0)]), fact(2, True, 3, offers=2, trainers=[(10, 10.0)]),
              fact(3, True, None, offers=3, handed_back=True), fact(4, False, None, offers=0),
@@ -89,6 +92,13 @@ def test_figures_count_feasible_sessions_confirmed_delays_offers_and_spread():
     # Given: trainer 10 two sessions, 11 and 12 one each, 14 none.
     assert result["workload_max_over_median"] == 2
     assert result["workload_gini"] == pytest.approx(gini([2, 1, 1, 0]))
+    # Nobody left to ask for session 3 (every trainer who could give it turned it down): what the planning lost is
+    # then nothing; the figure is unchanged.
+    assert result["feasible_refused_by_all"] == 0 and result["askable_confirmed_share"] == 0.75
+    facts[2] = replace(facts[2], refused_by_all=True)
+    result = figures(facts, [10, 11, 12, 14])
+    assert result["feasible_confirmed_share"] == 0.75
+    assert result["feasible_refused_by_all"] == 1 and result["askable_confirmed_share"] == 1.0
 
 
 def _request(establishment: Establishment, author: User, now: datetime, first: date, last: date, *,
@@ -118,8 +128,8 @@ def test_a_session_is_feasible_while_an_eligible_trainer_is_free_at_one_of_its_s
     first, last = date(2027, 9, 27), date(2027, 9, 28)
     single = _request(establishment, author, now, first, last)
     pair = _request(establishment, author, now, first, last, pair=True)
-    assert set(feasible_sessions(db.session, single, now).values()) == {True}
-    assert set(feasible_sessions(db.session, pair, now).values()) == {True}
+    assert set(feasible_sessions(db.session, single, now)[0].values()) == {True}
+    assert set(feasible_sessions(db.session, pair, now)[0].values()) == {True}
 
     # Every trainer of the scope but one away those days: the pair has no start left, the single one still has.
     trainers = db.session.scalars(
@@ -133,12 +143,12 @@ def test_a_session_is_feasible_while_an_eligible_trainer_is_free_at_one_of_its_s
         if trainer is not keep:
             add_exception(trainer, ExceptionKind.UNAVAILABLE, first, None, last, None, "Congés", "Europe/Paris", now)
     db.session.commit()
-    assert set(feasible_sessions(db.session, single, now).values()) == {True}
-    assert set(feasible_sessions(db.session, pair, now).values()) == {False}
+    assert set(feasible_sessions(db.session, single, now)[0].values()) == {True}
+    assert set(feasible_sessions(db.session, pair, now)[0].values()) == {False}
     add_exception(db.session.get(Trainer, keep.id), ExceptionKind.UNAVAILABLE, first, None, last, None, "Congés",
                   "Europe/Paris", now)
     db.session.commit()
-    assert set(feasible_sessions(db.session, single, now).values()) == {False}
+    assert set(feasible_sessions(db.session, single, now)[0].values()) == {False}
 
 
 def feasible_with_only(trainer, trainers, request, now) -> bool:
@@ -178,6 +188,16 @@ def test_a_month_is_played_through_the_real_tick_under_both_policies_the_same_wa
     assert autopilot.answers["accepted"] > 0
     assert by_relais is not None and reports is not None and confirmed is not None  # the autopilot sent offers
     assert first["over_limits"] == over_limits(scenario.trainer_ids, MONTH.first_day, MONTH.last_day) == 0
+    # The trainers who could give each session were noted when it was accepted; it is « turned down by all » when
+    # fewer of them than it needs are left after declines, expiries and withdrawals, and then never confirmed.
+    could_give = {i: c for tracked in autopilot.tracked.values() for i, c in tracked.could_give.items()}
+    assert any(trainers for _needed, trainers in could_give.values())
+    ended = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.WITHDRAWN)
+    for fact in facts:
+        needed, trainers = could_give.get(fact.intervention_id, (1, frozenset()))
+        gone = set(db.session.scalars(select(Assignment.trainer_id).where(
+            Assignment.intervention_id == fact.intervention_id, Assignment.status.in_(ended))))
+        assert fact.refused_by_all == (bool(trainers) and len(trainers - gone) < needed)
 
     empty_tables()
     coordinator_scenario, coordinator, today, coordinator_submitted, _, _ = _play("coordinator")
@@ -194,6 +214,7 @@ def test_a_month_is_played_through_the_real_tick_under_both_policies_the_same_wa
 
 def test_the_report_states_each_figure_for_each_policy_its_targets_and_parameters():
     result = {"figures": {"sessions": 10, "feasible": 9, "confirmed": 8, "feasible_confirmed_share": 8 / 9,
+                          "feasible_refused_by_all": 1, "askable_confirmed_share": 1.0,
                           "confirmed_share": 0.8, "median_days_to_confirmation": 1.5,
                           "p90_days_to_confirmation": 3.25, "offers_per_confirmed": 1.25, "handed_back": 1,
                           "handed_back_share": 0.1, "trainers_with_sessions": 4, "workload_max_over_median": 2.0,
@@ -205,6 +226,7 @@ def test_the_report_states_each_figure_for_each_policy_its_targets_and_parameter
                     ["simulation-workload-gini.svg"], {"coordinator": 1.0, "autopilot": 2.0},
                     "python -m bench.simulate --departements 33")
     assert "| Feasible sessions confirmed | ≥ 98 % | 88.9 % | 88.9 % |" in text
+    assert "| … leaving out those every trainer who could give them turned down |  | 100.0 % | 100.0 % |" in text
     assert "| Submission → confirmation, median (days) | ≤ 2 | 1.50 | 1.50 |" in text
     assert "| Sessions handed back to the coordination | ≤ 5 % | 10.0 % | 10.0 % |" in text
     assert "feasible ≥ 98 % confirmed: MISSED; median ≤ 2 days: met; handed back ≤ 5 %: MISSED" in text

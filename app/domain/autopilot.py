@@ -80,13 +80,15 @@ NO_ELIGIBLE = N_("Aucun formateur ne remplit toutes les règles pour cette inter
                  "distance, habilitation).")
 AT_LIMITS = N_("Les formateurs qui remplissent les règles sont indisponibles ou à leurs limites (semaine, mois) "
                "sur tous les créneaux demandés.")
-ALL_ASKED = N_("Tous les formateurs qui remplissent les règles ont déjà été sollicités (refus, absence de réponse ou "
-               "retrait) : proposez d'autres dates à l'établissement ou faites appel à un formateur d'un département "
-               "voisin.")
+TURNED_DOWN = N_("Les formateurs qui pouvaient venir ont décliné, laissé expirer la proposition ou été retirés, et "
+                 "aucun autre n'est disponible sur les créneaux demandés : proposez d'autres dates à l'établissement "
+                 "ou faites appel à un formateur d'un département voisin.")
 NO_SECOND = N_("Il manque un formateur : aucun autre ne peut venir à l'horaire déjà accepté. Trouvez-en un, ou "
                "voyez avec l'établissement (un seul formateur, un autre horaire).")
 DAILY_CAP = N_("Les formateurs possibles ont déjà reçu aujourd'hui le nombre maximal de propositions : nouvel "
                "essai demain.")
+# The answers (or their absence) by which a trainer turned a session down: nobody is asked twice.
+TURNED_DOWN_STATUSES = frozenset({"declined", "expired", "withdrawn"})
 # The sessions a note can be about: still to schedule, or offered but short of a trainer (NO_SECOND).
 WAITING_FOR_TRAINERS = (InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)
 # The planner's reasons, kept as they are worded (app.domain.planning).
@@ -375,15 +377,17 @@ def _explain(session: Session, problem: PlanningProblem, reasons: dict[int, str]
 
 
 def _why_no_trainer(need: SessionNeed, pool: list[TrainerProfile]) -> str:
-    """No trainer meets the rules; or those who do were all asked already (declined, silent, withdrawn: never asked
-    twice), which the coordination must hear as such, not as « no one meets the rules »; or they are taken."""
+    """No trainer meets the rules; or some who do turned the session down (declined, silent, withdrawn: never asked
+    twice) and the others are taken, which the coordination must hear as such (not « no one meets the rules », not
+    only « taken »); or they are all taken."""
     asked_rules = {rule for rule, _reason in ASKED_REASONS.values()}
     rules_met = [profile for profile in pool
                  if all(exclusion.rule in asked_rules for exclusion in static_exclusions(need, profile))]
     if not rules_met:
         return NO_ELIGIBLE
-    if all(profile.trainer_id in need.excluded_trainer_ids for profile in rules_met):
-        return ALL_ASKED
+    turned_down = {trainer_id for trainer_id, status in need.asked if status in TURNED_DOWN_STATUSES}
+    if any(profile.trainer_id in turned_down for profile in rules_met):
+        return TURNED_DOWN
     return AT_LIMITS
 
 

@@ -218,28 +218,25 @@ def test_in_automatic_mode_a_decline_is_planned_again_by_the_next_tick(app, cloc
     assert again.trainer_id == second.id and again.offered_by_id is None
 
 
-def test_when_every_trainer_meeting_the_rules_declined_the_reason_says_so(app, clock):
-    """Not « no trainer meets the rules » (the coordination would look at the wrong thing): they were all asked."""
+def test_when_the_trainers_who_could_come_turned_it_down_the_reason_says_so(app, clock):
+    """Not « no trainer meets the rules », nor only « taken »: the coordination must know to look elsewhere."""
     now = clock.now()
-    only = make_qualified_trainer()
+    make_qualified_trainer()
+    other = make_qualified_trainer(unit_km=5)
+    other.max_sessions_per_week = 1
     automatic()
     [session_] = sessions()
     db.session.commit()
     tick(now)
     [offer] = live_offers(session_)
+    assert offer.trainer_id != other.id
+    # The other trainer meeting the rules is taken that week.
+    make_assigned_session(other, datetime(2027, 1, 15, 13, tzinfo=UTC))
+    db.session.commit()
     run(lambda: offers.decline_offer(db.session, offer, "Indisponible", now + timedelta(hours=1), SETTINGS.offers))
     tick(now + timedelta(hours=1, minutes=5))
     assert live_offers(session_) == []
-    assert db.session.get(AutopilotNote, session_.id).reason == autopilot.ALL_ASKED
-    # A trainer meeting the rules who was not asked, but is taken that week: « at their limits ».
-    other = make_qualified_trainer(unit_km=5)
-    other.max_sessions_per_week = 1
-    make_assigned_session(other, datetime(2027, 1, 15, 13, tzinfo=UTC))
-    db.session.commit()
-    # (A trainer who brings no option changes nothing the planner reads: the reason is worded anew the next day.)
-    tick(now + timedelta(days=1))
-    assert db.session.get(AutopilotNote, session_.id).reason == autopilot.AT_LIMITS
-    assert only.id != other.id
+    assert db.session.get(AutopilotNote, session_.id).reason == autopilot.TURNED_DOWN
 
 
 def test_in_automatic_mode_an_expired_offer_is_planned_again_in_the_same_tick(app, clock):
