@@ -87,8 +87,9 @@ NO_SECOND = N_("Il manque un formateur : aucun autre ne peut venir à l'horaire 
                "voyez avec l'établissement (un seul formateur, un autre horaire).")
 DAILY_CAP = N_("Les formateurs possibles ont déjà reçu aujourd'hui le nombre maximal de propositions : nouvel "
                "essai demain.")
-# The answers (or their absence) by which a trainer turned a session down: nobody is asked twice.
-TURNED_DOWN_STATUSES = frozenset({"declined", "expired", "withdrawn"})
+# The answers (or their absence) by which a trainer turned a session down, as eligibility names them: nobody is asked
+# twice.
+TURNED_DOWN_STATUSES = frozenset(status for status, (rule, _reason) in ASKED_REASONS.items() if rule == "deja-decline")
 # The sessions a note can be about: still to schedule, or offered but short of a trainer (NO_SECOND).
 WAITING_FOR_TRAINERS = (InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)
 # The planner's reasons, kept as they are worded (app.domain.planning).
