@@ -35,6 +35,8 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --no-wrap --ignore-obsolete
 
+# Links in e-mails and feeds point where `make run` serves, unless RELAIS_BASE_URL says otherwise.
+run: export RELAIS_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask reference-data

@@ -541,5 +541,6 @@ def _print_demo_api_token() -> None:
     token = db.session.scalar(select(AccessToken).where(AccessToken.token_hash == token_hash(DEMO_API_TOKEN)))
     if token is not None:
         click.echo(f"Jeton d'API de démonstration ({token.user.email}, lecture et écriture) : {DEMO_API_TOKEN}\n"
-                   f"  curl -H 'Authorization: Bearer {DEMO_API_TOKEN}' http://127.0.0.1:5000/api/v1/requests ; "
+                   f"  curl -H 'Authorization: Bearer {DEMO_API_TOKEN}' "
+                   f"{current_app.config['RELAIS_BASE_URL'].rstrip('/')}/api/v1/requests ; "
                    "documentation : /api/v1/docs")
