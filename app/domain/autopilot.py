@@ -464,12 +464,14 @@ def _top_up(session: Session, scope: Scope, last_day: date, now: datetime, setti
     for intervention in short:
         ranking = rank_intervention(session, intervention.id, now)
         unfilled[intervention.id] = NO_SECOND
-        for candidate in ranking.candidates if ranking else []:
+        candidates = ranking.candidates if ranking else []
+        # One count for every candidate, not one query each (no offer is made before the loop ends with one).
+        left = offers_left_today(session, [c.trainer_id for c in candidates], now, zone, settings.offers_per_day)
+        for candidate in candidates:
             starts = offerable_starts(intervention, candidate.all_starts)
             if not starts:
                 continue
-            if offers_left_today(session, [candidate.trainer_id], now, zone,
-                                 settings.offers_per_day)[candidate.trainer_id] <= 0:
+            if left[candidate.trainer_id] <= 0:
                 unfilled[intervention.id] = DAILY_CAP
                 continue
             savepoint = session.begin_nested()
