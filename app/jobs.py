@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app import unit_of_work
 from app.domain import audit, caldav_push, retention, webhooks
-from app.domain.autopilot import AutopilotSettings, plan_scope, scopes_to_plan
+from app.domain.autopilot import AutopilotSettings, plan_scope, scope_changes, scopes_to_plan
 from app.domain.certification_warnings import warnings_due
 from app.domain.offers import OfferSettings, expire_offer, expired_offer_ids
 from app.domain.reminders import (
@@ -87,9 +87,11 @@ def autopilot_tick(session: Session, now: datetime) -> int:
     skipped."""
     settings = AutopilotSettings.from_config(current_app.config)
     done, failure = 0, None
-    for scope in scopes_to_plan(session):
+    scopes = scopes_to_plan(session)
+    changes = scope_changes(session, scopes)  # once for all the scopes: those it does not concern are not read
+    for scope in scopes:
         try:
-            outcome = unit_of_work.run(lambda scope=scope: plan_scope(session, scope, now, settings)).value
+            outcome = unit_of_work.run(lambda scope=scope: plan_scope(session, scope, now, settings, changes)).value
         except Exception as error:  # one territory's fault must not keep the others unplanned
             log.exception("Autopilot: planning %s (%s) failed", *scope)
             failure = failure or error

@@ -29,10 +29,10 @@ def test_a_scope_that_fails_leaves_the_others_planned_and_tick_says_so(app, cloc
     _two_automatic_scopes()
     real_plan_scope = jobs.plan_scope
 
-    def plan_scope(session, scope, now, settings):
+    def plan_scope(session, scope, now, settings, changes):
         if Force(scope[1]) is Force.POLICE:
             raise RuntimeError("panne simulée")
-        return real_plan_scope(session, scope, now, settings)
+        return real_plan_scope(session, scope, now, settings, changes)
 
     monkeypatch.setattr(jobs, "plan_scope", plan_scope)
     ran_after = []

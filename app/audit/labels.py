@@ -63,6 +63,7 @@ COLUMNS = {
     "deactivated_at": _l("la désactivation"), "departed_on": _l("le départ"), "anonymised_at": _l("l'anonymisation"),
     "last_used_at": _l("la dernière utilisation"), "revoked_at": _l("la révocation"), "paused_at": _l("la pause"),
     "planned_at": _l("la dernière planification"), "planned_inputs": _l("les données de la dernière planification"),
+    "inputs_read_through": _l("la dernière lecture des données de planification"),
     # What a statement over many rows says (app.domain.audit)
     "lignes": _l("lignes"), "toutes les lignes": _l("toutes les lignes"), "parmi": _l("parmi les numéros"),
 }

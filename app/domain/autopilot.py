@@ -48,6 +48,7 @@ from app.domain.planning import NO_CAPACITY, NO_OPTION, NO_PAIR, Plan, PlannedAs
 from app.domain.policies import territory_condition
 from app.domain.ranking import Window, candidate_starts
 from app.domain.refusals import Refused
+from app.domain.scope_changes import ScopeChanges, last_entry_id, scope_changes_after
 from app.domain.timezones import to_local, to_utc
 from app.domain.vocabulary import N_
 from app.models import (
@@ -148,7 +149,8 @@ def set_mode(session: Session, departement_code: str, force: Force, mode: Autopi
     # The next tick plans the scope again, whatever it planned from before.
     session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == departement_code,
                                                    AutopilotSetting.force == force)
-                    .values(planned_inputs=None).execution_options(synchronize_session=False))
+                    .values(planned_inputs=None, inputs_read_through=None)
+                    .execution_options(synchronize_session=False))
     return before is not mode
 
 
@@ -172,6 +174,7 @@ class ScopeOutcome:
     skipped: dict[int, str] = field(default_factory=dict)  # session → refusal code at sending
     change: Change = field(default_factory=Change)
     skipped_unchanged: bool = False  # the same inputs as the last tick's: not planned again
+    skipped_unread: bool = False  # … known without reading them (no newer entry of the audit trail concerns them)
 
 
 def scopes_to_plan(session: Session) -> list[Scope]:
@@ -189,26 +192,39 @@ def scopes_to_plan(session: Session) -> list[Scope]:
     return [scope for scope in sorted(scopes) if modes[scope] is not AutopilotMode.MANUAL]
 
 
-def _claim_scope(session: Session, scope: Scope, now: datetime) -> AutopilotMode | None:
-    """Locks the scope's setting row for this transaction (made with the default mode if missing); None when
-    another tick holds it (PostgreSQL's SKIP LOCKED)."""
+def _claim_scope(session: Session, scope: Scope, now: datetime):
+    """Locks the scope's setting row for this transaction (made with the default mode if missing) and returns its
+    mode and what it was last planned from; None when another tick holds it (PostgreSQL's SKIP LOCKED)."""
     code, force = scope
-    row = (select(AutopilotSetting.mode)
+    row = (select(AutopilotSetting.mode, AutopilotSetting.planned_at, AutopilotSetting.inputs_read_through)
            .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force))
-    mode = session.scalar(row.with_for_update(skip_locked=True))
-    if mode is not None or session.scalar(select(row.exists())):
-        return mode  # None: the row exists, another tick holds it (an INSERT would wait for that tick to end)
+    claimed = session.execute(row.with_for_update(skip_locked=True)).first()
+    if claimed is not None or session.scalar(select(row.exists())):
+        return claimed  # None: the row exists, another tick holds it (an INSERT would wait for that tick to end)
     session.execute(insert_for(session)(AutopilotSetting)
                     .values(departement_code=code, force=force, mode=DEFAULT_MODE, updated_at=now)
                     .on_conflict_do_nothing(index_elements=["departement_code", "force"]))
-    return session.scalar(row.with_for_update(skip_locked=True))
+    return session.execute(row.with_for_update(skip_locked=True)).first()
 
 
-def plan_scope(session: Session, scope: Scope, now: datetime, settings: AutopilotSettings) -> ScopeOutcome | None:
-    """One scope's turn of the tick (None: another tick is planning it)."""
-    mode = _claim_scope(session, scope, now)
-    if mode is None:
+def scope_changes(session: Session, scopes: list[Scope]) -> ScopeChanges:
+    """What the audit trail says changed since these scopes' inputs were last read: one reading for a whole tick."""
+    wanted = set(scopes)
+    marks = [mark for code, force, mark in session.execute(
+        select(AutopilotSetting.departement_code, AutopilotSetting.force, AutopilotSetting.inputs_read_through))
+        if (code, force) in wanted and mark is not None]
+    return scope_changes_after(session, min(marks)) if marks else ScopeChanges(last_entry_id(session))
+
+
+def plan_scope(session: Session, scope: Scope, now: datetime, settings: AutopilotSettings,
+               changes: ScopeChanges | None = None) -> ScopeOutcome | None:
+    """One scope's turn of the tick (None: another tick is planning it). With `changes` (`scope_changes`, read at
+    the start of the tick), a scope whose inputs were read today and that no later entry of the audit trail
+    concerns is not read again: what it planned from is what it would read."""
+    claimed = _claim_scope(session, scope, now)
+    if claimed is None:
         return None
+    mode = claimed.mode
     outcome = ScopeOutcome(scope, mode)
     if mode is AutopilotMode.MANUAL:
         _drop_proposal(session, scope)
@@ -217,6 +233,15 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     zone = session.get(Departement, code).timezone
     today = to_local(now, zone).date()
     last_day = today + timedelta(weeks=settings.horizon_weeks) - timedelta(days=1)
+    # A new day moves the horizon and the daily cap; starts passing within the day only take options away.
+    if (changes is not None and claimed.inputs_read_through is not None and claimed.planned_at is not None
+            and to_local(claimed.planned_at, zone).date() == today
+            and not changes.since(scope, claimed.inputs_read_through)):
+        outcome.skipped_unchanged = outcome.skipped_unread = True
+        if mode is AutopilotMode.AUTOMATIC:
+            outcome.change += _top_up(session, scope, last_day, now, settings)
+        return outcome
+    read_through = last_entry_id(session)  # before reading: an entry written meanwhile is newer
     problem = load_planning_problem(session, date_from=today, date_to=last_day, departement_codes=[code],
                                     force=force, now=now)
     # Sessions handed back to the coordination are theirs now (the flag says why, not an older reason of Relais).
@@ -230,6 +255,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     if inputs == _planned_inputs(session, scope):
         # Nothing the planner reads has changed since the last tick today: same plan, same proposal, same reasons.
         outcome.skipped_unchanged = True
+        _read_through(session, scope, read_through)
         if mode is AutopilotMode.AUTOMATIC:
             outcome.change += _top_up(session, scope, last_day, now, settings)
         return outcome
@@ -258,7 +284,8 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     note_unserved(session, problem.interventions, reasons, (set(planned) - set(outcome.skipped)) | handed_back, now)
     session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == code,
                                                    AutopilotSetting.force == force)
-                    .values(planned_at=now, planned_inputs=inputs).execution_options(synchronize_session=False))
+                    .values(planned_at=now, planned_inputs=inputs, inputs_read_through=read_through)
+                    .execution_options(synchronize_session=False))
     return outcome
 
 
@@ -288,6 +315,14 @@ def _planned_inputs(session: Session, scope: Scope) -> str | None:
     code, force = scope
     return session.scalar(select(AutopilotSetting.planned_inputs)
                           .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force))
+
+
+def _read_through(session: Session, scope: Scope, entry_id: int) -> None:
+    code, force = scope
+    session.execute(update(AutopilotSetting).where(AutopilotSetting.departement_code == code,
+                                                   AutopilotSetting.force == force,
+                                                   AutopilotSetting.inputs_read_through.is_distinct_from(entry_id))
+                    .values(inputs_read_through=entry_id).execution_options(synchronize_session=False))
 
 
 def _windows_gone(session: Session, scope: Scope, today: date) -> list[Intervention]:

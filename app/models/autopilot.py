@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -39,6 +39,9 @@ class AutopilotSetting(db.Model):
     # that finds the same inputs has nothing new to plan and skips the solver.
     planned_at: Mapped[datetime | None]
     planned_inputs: Mapped[str | None] = mapped_column(String(64))
+    # The audit trail's newest entry when those inputs were last read (app.domain.scope_changes): a tick the same
+    # day that finds no newer entry concerning the scope does not read them again.
+    inputs_read_through: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 
 class AutopilotProposal(db.Model):

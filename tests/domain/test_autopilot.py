@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.domain import autopilot, offers
 from app.domain.autopilot import AutopilotSettings, plan_scope, send_proposal, set_mode
+from app.domain.roster import add_exception
 from app.extensions import db
 from app.jobs import autopilot_tick
 from app.models import (
@@ -18,6 +19,9 @@ from app.models import (
     AutopilotMode,
     AutopilotNote,
     AutopilotProposal,
+    AvailabilityException,
+    Departement,
+    ExceptionKind,
     Force,
     Intervention,
     InterventionStatus,
@@ -32,6 +36,7 @@ from tests.factories import (
     make_establishment,
     make_qualified_trainer,
     make_request,
+    make_trainer,
 )
 
 SETTINGS = AutopilotSettings(horizon_weeks=10, offers_per_day=3)
@@ -55,7 +60,9 @@ def automatic(coordinator=None) -> None:
 
 
 def tick(now, settings=SETTINGS):
-    return run(lambda: plan_scope(db.session, SCOPE, now, settings)).value
+    """The scope's turn of a tick, as `autopilot_tick` takes it (what changed read from the audit trail first)."""
+    changes = autopilot.scope_changes(db.session, [SCOPE])
+    return run(lambda: plan_scope(db.session, SCOPE, now, settings, changes)).value
 
 
 def live_offers(intervention=None) -> list[Assignment]:
@@ -500,3 +507,76 @@ def test_a_scope_where_nothing_changed_is_not_planned_again_until_something_does
     db.session.commit()
     outcome = tick(now + timedelta(days=1, hours=2))
     assert not outcome.skipped_unchanged and outcome.offers == 1 and len(live_offers(first)) == 1
+
+
+def test_a_quiet_tick_does_not_read_the_scopes_no_new_entry_of_the_audit_trail_concerns(app, clock, monkeypatch):
+    """The audit trail says which scopes a change may concern (app.domain.scope_changes): the others are not loaded
+    again the same day; a change to a session, a trainer's absence, or the load of a trainer shared with another
+    département makes the scope read again."""
+    now = clock.now()
+    trainer = make_qualified_trainer()
+    make_coordinator()
+    sessions()
+    db.session.commit()
+    loaded = []
+    original = autopilot.load_planning_problem
+    monkeypatch.setattr(autopilot, "load_planning_problem", lambda *a, **k: loaded.append(1) or original(*a, **k))
+    assert not tick(now).skipped_unread and len(loaded) == 1
+    quiet = tick(now + timedelta(hours=1))
+    assert quiet.skipped_unread and quiet.skipped_unchanged and len(loaded) == 1
+
+    # Elsewhere: a request accepted in the Bouches-du-Rhône, a trainer of the Ain off for a week.
+    make_request(make_establishment("13", force=Force.POLICE), status="in_planning", start=date(2027, 1, 11))
+    elsewhere = make_trainer("01")
+    db.session.commit()
+    leave = (ExceptionKind.UNAVAILABLE, date(2027, 1, 11), None, date(2027, 1, 15), None, "Congés", "Europe/Paris", now)
+    run(lambda: add_exception(elsewhere, *leave))
+    assert tick(now + timedelta(hours=2)).skipped_unread and len(loaded) == 1
+
+    # Its own trainer off that week: read again (once).
+    run(lambda: add_exception(trainer, *leave))
+    assert not tick(now + timedelta(hours=3)).skipped_unread and len(loaded) == 2
+    assert tick(now + timedelta(hours=4)).skipped_unread and len(loaded) == 2
+
+    # A trainer it shares with the Ain, offered a session there: their load here changed too.
+    shared = make_qualified_trainer()
+    shared.departements.append(db.session.get(Departement, "01"))
+    db.session.commit()
+    assert not tick(now + timedelta(hours=5)).skipped_unread and len(loaded) == 3
+    assert tick(now + timedelta(hours=6)).skipped_unread and len(loaded) == 3
+    make_assigned_session(shared, datetime(2027, 1, 12, 8, tzinfo=UTC), status="offered",
+                          establishment=make_establishment("01"))
+    db.session.commit()
+    assert not tick(now + timedelta(hours=7)).skipped_unread and len(loaded) == 4
+
+    # A new day moves the horizon: read again, whatever the trail says.
+    assert not tick(now + timedelta(days=1)).skipped_unread and len(loaded) == 5
+    assert tick(now + timedelta(days=1, hours=1)).skipped_unread and len(loaded) == 5
+
+
+def test_a_change_whose_scopes_the_trail_cannot_tell_concerns_every_scope(app, clock):
+    """A statement over many rows names none of them: every scope is read again. A change the planner never reads
+    (a report, an account's name) concerns none."""
+    from app.domain.scope_changes import last_entry_id, scope_changes_after
+
+    trainer = make_qualified_trainer()
+    db.session.commit()
+    mark = last_entry_id(db.session)
+    trainer.user.full_name = "Un autre nom"
+    db.session.commit()
+    changes = scope_changes_after(db.session, mark)
+    assert not changes.every_scope and not changes.since(SCOPE, mark)
+    trainer.max_distance_km = 30
+    db.session.commit()
+    assert scope_changes_after(db.session, mark).since(SCOPE, mark)
+    assert not scope_changes_after(db.session, mark).since(("13", Force.POLICE), mark)
+    elsewhere = make_trainer("13")
+    elsewhere.exceptions.append(AvailabilityException(kind=ExceptionKind.UNAVAILABLE,
+                                                      starts_at=datetime(2027, 1, 4, tzinfo=UTC),
+                                                      ends_at=datetime(2027, 1, 5, tzinfo=UTC)))
+    db.session.commit()
+    mark = last_entry_id(db.session)
+    db.session.execute(update(AvailabilityException).values(reason="Formation continue"))  # no WHERE: which rows?
+    db.session.commit()
+    changes = scope_changes_after(db.session, mark)
+    assert changes.every_scope and changes.since(("13", Force.POLICE), mark) and changes.since(SCOPE, mark)
