@@ -1,4 +1,4 @@
-"""`python -m bench` (or `make bench`): ranking, planning, feed, dashboard and page benchmarks on the national demo.
+"""`python -m bench` (or `make bench`): ranking, planning, autopilot, feed, dashboard, page benchmarks, national demo.
 
 Prints the machine and one Markdown table to stdout (progress goes to stderr); `--write` also saves
 it to bench/results/latest.md. Exits with status 1 when a measure misses its target.
@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: a fresh SQLite file in a "
                                                "temporary folder)")
-    parser.add_argument("--only", choices=("ranking", "planning", "feeds", "dashboard", "pages"),
+    parser.add_argument("--only", choices=("ranking", "planning", "autopilot", "feeds", "dashboard", "pages"),
                         help="run one benchmark only")
     parser.add_argument("--sessions", type=int, default=3000, help="sessions to schedule in the month (default 3000)")
     parser.add_argument("--rankings", type=int, default=200, help="sessions ranked one by one (default 200)")
@@ -279,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.only in (None, "planning"):
                 report.rows += planning_rows()
                 report.notes += PLANNING_NOTES
+            if args.only in (None, "autopilot"):  # the month's sessions, before the feeds confirm some
+                from bench.autopilot import autopilot_rows, bench_autopilot
+
+                report.rows += autopilot_rows(bench_autopilot(NOW, log))
             if args.only in (None, "feeds"):  # after the month: it adds confirmed sessions, which would crowd it
                 context, rows = feed_rows(app, args.seed)
                 report.context.append(context)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -127,16 +127,10 @@ def _newest_entries(session: Session, after: int) -> dict[Scope, int]:
         for scope in _scopes_written(entry.changes):  # a session moved: its former scope too
             scopes[scope].append(entry.id)
     offers = by_kind.pop(ABOUT_OFFERS, [])
-    known = _rows(session, select(Assignment.id, Assignment.intervention_id, Assignment.trainer_id),
-                  Assignment.id, {e.object_id for e in offers})
-    for entry in offers:
-        row = known.get(entry.object_id)
-        session_ids = _written(entry.changes, "intervention_id") | ({row.intervention_id} if row else set())
-        trainer_ids = _written(entry.changes, "trainer_id") | ({row.trainer_id} if row else set())
-        if not session_ids or not trainer_ids:
-            raise _EveryScope
+    for entry, session_ids in _parents(session, offers, Assignment, "intervention_id"):
         for session_id in session_ids:
             sessions[session_id].append(entry.id)
+    for entry, trainer_ids in _parents(session, offers, Assignment, "trainer_id"):
         for trainer_id in trainer_ids:
             trainers[trainer_id].append(entry.id)
     for kind in ABOUT_REQUESTS:
@@ -146,15 +140,8 @@ def _newest_entries(session: Session, after: int) -> dict[Scope, int]:
                 raise _EveryScope
             for request_id in ids:
                 requests[request_id].append(entry.id)
-    windows = by_kind.pop(ABOUT_WINDOWS, [])
-    known = _rows(session, select(RequestWindow.id, RequestWindow.request_id), RequestWindow.id,
-                  {e.object_id for e in windows})
-    for entry in windows:
-        ids = _written(entry.changes, "request_id") | ({known[entry.object_id].request_id}
-                                                        if entry.object_id in known else set())
-        if not ids:
-            raise _EveryScope
-        for request_id in ids:
+    for entry, request_ids in _parents(session, by_kind.pop(ABOUT_WINDOWS, []), RequestWindow, "request_id"):
+        for request_id in request_ids:
             requests[request_id].append(entry.id)
     places = by_kind.pop(ABOUT_ESTABLISHMENTS, [])
     known = _rows(session, select(Establishment.id, Establishment.departement_code, Establishment.force),
@@ -176,14 +163,8 @@ def _newest_entries(session: Session, after: int) -> dict[Scope, int]:
             for trainer_id in ids:
                 trainers[trainer_id].append(entry.id)
     for kind, model in ABOUT_AVAILABILITY.items():
-        rows_of_kind = by_kind.pop(kind, [])
-        known = _rows(session, select(model.id, model.trainer_id), model.id, {e.object_id for e in rows_of_kind})
-        for entry in rows_of_kind:
-            ids = _written(entry.changes, "trainer_id") | ({known[entry.object_id].trainer_id}
-                                                            if entry.object_id in known else set())
-            if not ids:
-                raise _EveryScope
-            for trainer_id in ids:
+        for entry, trainer_ids in _parents(session, by_kind.pop(kind, []), model, "trainer_id"):
+            for trainer_id in trainer_ids:
                 trainers[trainer_id].append(entry.id)
     units = by_kind.pop(ABOUT_UNITS, [])
     if units:
@@ -259,6 +240,17 @@ def _left_a_scope(changes: dict) -> bool:
     departements, force = changes.get("departements"), changes.get("force")
     return ((isinstance(departements, dict) and bool(departements.get("retrait")))
             or (isinstance(force, list) and force[0] is not None))
+
+
+def _parents(session: Session, entries: list[_Entry], model, column: str) -> Iterator[tuple[_Entry, set[int]]]:
+    """Each entry with the rows it names through `column` (a session, a trainer…): from its changes, before and
+    after, and from its row if it is still there. An entry that names none concerns every scope."""
+    known = _rows(session, select(model.id, getattr(model, column)), model.id, {e.object_id for e in entries})
+    for entry in entries:
+        ids = _written(entry.changes, column) | ({known[entry.object_id][1]} if entry.object_id in known else set())
+        if not ids:
+            raise _EveryScope
+        yield entry, ids
 
 
 def _rows(session: Session, query, key, ids: set[int]) -> dict:

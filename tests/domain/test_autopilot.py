@@ -65,6 +65,14 @@ def tick(now, settings=SETTINGS):
     return run(lambda: plan_scope(db.session, SCOPE, now, settings, changes)).value
 
 
+def calls_of(monkeypatch, name: str) -> list[int]:
+    """One item per call of `autopilot.<name>` (which still runs)."""
+    calls: list[int] = []
+    original = getattr(autopilot, name)
+    monkeypatch.setattr(autopilot, name, lambda *a, **k: calls.append(1) or original(*a, **k))
+    return calls
+
+
 def live_offers(intervention=None) -> list[Assignment]:
     query = select(Assignment).where(Assignment.status.in_((AssignmentStatus.OFFERED, AssignmentStatus.ACCEPTED)))
     if intervention is not None:
@@ -485,17 +493,19 @@ def test_a_pair_nobody_else_can_complete_waits_on_the_coordination_home_with_its
 def test_a_scope_where_nothing_changed_is_not_planned_again_until_something_does(app, clock, monkeypatch):
     """The national tick replans only the scopes whose inputs changed: the solver is not called for the others."""
     now = clock.now()
-    make_qualified_trainer()
+    trainer = make_qualified_trainer()
     make_coordinator()
     [first] = sessions()
     db.session.commit()
-    solved = []
-    original = autopilot._plan_within_cap
-    monkeypatch.setattr(autopilot, "_plan_within_cap", lambda *a, **k: solved.append(1) or original(*a, **k))
+    solved = calls_of(monkeypatch, "_plan_within_cap")
     assert not tick(now).skipped_unchanged and len(solved) == 1
     later = tick(now + timedelta(hours=3))
     assert later.skipped_unchanged and len(solved) == 1
     assert db.session.scalar(select(AutopilotProposal)).prepared_at == now  # the proposal stays as prepared
+    trainer.languages = "français, anglais"  # read again (a trainer of the scope changed), the same inputs
+    db.session.commit()
+    reread = tick(now + timedelta(hours=3, minutes=30))
+    assert reread.skipped_unchanged and not reread.skipped_unread and len(solved) == 1
     make_qualified_trainer(unit_km=5)  # a new trainer in the territory: new options
     db.session.commit()
     assert not tick(now + timedelta(hours=4)).skipped_unchanged and len(solved) == 2
@@ -518,9 +528,7 @@ def test_a_quiet_tick_does_not_read_the_scopes_no_new_entry_of_the_audit_trail_c
     make_coordinator()
     sessions()
     db.session.commit()
-    loaded = []
-    original = autopilot.load_planning_problem
-    monkeypatch.setattr(autopilot, "load_planning_problem", lambda *a, **k: loaded.append(1) or original(*a, **k))
+    loaded = calls_of(monkeypatch, "load_planning_problem")
     assert not tick(now).skipped_unread and len(loaded) == 1
     quiet = tick(now + timedelta(hours=1))
     assert quiet.skipped_unread and quiet.skipped_unchanged and len(loaded) == 1
