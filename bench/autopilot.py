@@ -1,9 +1,11 @@
 """The autopilot's tick on the national month (#20): what `flask tick` costs every few minutes.
 
-Every scope is in the default mode (« proposé »): the first tick plans each scope with sessions waiting and keeps
-its proposal; the next ones, with nothing new, read only the audit trail's entries written since
-(`app.domain.scope_changes`) and load no scope; after one trainer's absence, only that trainer's scopes are loaded
-again. Each tick is the real job (`app.jobs.autopilot_tick`) in a session of its own, as `flask tick` runs it.
+Every scope is in its demo mode (« proposé » by default, a few « automatique »): the first tick plans each scope
+with sessions waiting, keeping its proposal or sending its offers; the second reads again the scopes whose offers
+went out (their own writes are newer than what they read); the next ones, with nothing new, read only the audit
+trail's entries written since (`app.domain.scope_changes`) and load no scope; after one trainer's absence, only
+that trainer's scopes are loaded again. Each tick is the real job (`app.jobs.autopilot_tick`) in a session of its
+own, as `flask tick` runs it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class AutopilotResult:
     scopes: int
     proposals: int
     first: Tick
+    second: Tick
     quiet: tuple[Tick, ...]
     after_change: Tick
     changed_trainer_scopes: int
@@ -88,10 +91,10 @@ def bench_autopilot(now: datetime, log: Callable[[str], None]) -> AutopilotResul
     log(f"autopilot: first tick over {len(scopes)} scopes…")
     first = _tick(now)
     proposals = db.session.scalar(select(func.count()).select_from(AutopilotProposal))
-    quiet = []
-    for minutes in range(QUIET_RUNS):
-        quiet.append(_tick(now + timedelta(minutes=5 * (minutes + 1))))
-    log(f"autopilot: first {first.seconds:.1f} s, quiet {[round(t.seconds, 2) for t in quiet]} s")
+    second = _tick(now + timedelta(minutes=5))
+    quiet = [_tick(now + timedelta(minutes=5 * (run + 2))) for run in range(QUIET_RUNS)]
+    log(f"autopilot: first {first.seconds:.1f} s, second {second.seconds:.1f} s, "
+        f"quiet {[round(t.seconds, 2) for t in quiet]} s")
     # A trainer of the first scope with sessions waiting off for a day: their scopes, and only those, are read again.
     code, force = scopes[0]
     trainer = db.session.scalars(select(Trainer).join(Trainer.departements)
@@ -102,24 +105,27 @@ def bench_autopilot(now: datetime, log: Callable[[str], None]) -> AutopilotResul
     run(lambda: add_exception(trainer, ExceptionKind.UNAVAILABLE, day, None, day, None, "Formation", "Europe/Paris",
                               now))
     db.session.remove()
-    after_change = _tick(now + timedelta(minutes=5 * (QUIET_RUNS + 1)))
-    return AutopilotResult(len(scopes), proposals, first, tuple(quiet), after_change, len(codes))
+    after_change = _tick(now + timedelta(minutes=5 * (QUIET_RUNS + 2)))
+    return AutopilotResult(len(scopes), proposals, first, second, tuple(quiet), after_change, len(codes))
 
 
 def autopilot_rows(result: AutopilotResult) -> list[Row]:
     quiet_statements = sorted({t.statements for t in result.quiet})
     return [
-        Row(f"Autopilot tick, first (`autopilot_tick`, {result.scopes} scopes in « proposé »: each planned, "
-            f"{result.proposals} proposals kept)",
-            f"{result.first.seconds:.1f} s, {result.first.scopes_loaded} scopes loaded, "
+        Row(f"Autopilot tick, first (`autopilot_tick`, {result.scopes} scopes with sessions waiting: each planned, "
+            f"{result.proposals} proposals kept, the others' offers sent)",
+            f"{result.first.seconds:.1f} s, {result.first.scopes_loaded} scope(s) loaded, "
             f"{result.first.statements:,} SQL statements"),
+        Row("Autopilot tick, the next one (the scopes that sent offers read them)",
+            f"{result.second.seconds:.1f} s, {result.second.scopes_loaded} scope(s) loaded, "
+            f"{result.second.statements:,} SQL statements"),
         Row(f"Autopilot tick, nothing new since (median of {len(result.quiet)})",
-            f"{result.quiet_median:.2f} s, {max(t.scopes_loaded for t in result.quiet)} scopes loaded, "
+            f"{result.quiet_median:.2f} s, {max(t.scopes_loaded for t in result.quiet)} scope(s) loaded, "
             f"{'/'.join(str(s) for s in quiet_statements)} SQL statements",
             f"< {QUIET_SECONDS_TARGET:.0f} s, no scope loaded",
             result.quiet_median < QUIET_SECONDS_TARGET and all(t.scopes_loaded == 0 for t in result.quiet)),
         Row("Autopilot tick after one trainer's absence",
-            f"{result.after_change.seconds:.2f} s, {result.after_change.scopes_loaded} scopes loaded (the trainer "
+            f"{result.after_change.seconds:.2f} s, {result.after_change.scopes_loaded} scope(s) loaded (the trainer "
             f"serves {result.changed_trainer_scopes} département(s))",
             "only the trainer's scopes loaded",
             0 < result.after_change.scopes_loaded <= result.changed_trainer_scopes),

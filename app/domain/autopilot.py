@@ -196,7 +196,8 @@ def _claim_scope(session: Session, scope: Scope, now: datetime):
     """Locks the scope's setting row for this transaction (made with the default mode if missing) and returns its
     mode and what it was last planned from; None when another tick holds it (PostgreSQL's SKIP LOCKED)."""
     code, force = scope
-    row = (select(AutopilotSetting.mode, AutopilotSetting.planned_at, AutopilotSetting.inputs_read_through)
+    row = (select(AutopilotSetting.mode, AutopilotSetting.planned_at, AutopilotSetting.planned_inputs,
+                  AutopilotSetting.inputs_read_through)
            .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force))
     claimed = session.execute(row.with_for_update(skip_locked=True)).first()
     if claimed is not None or session.scalar(select(row.exists())):
@@ -252,7 +253,7 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     left = offers_left_today(session, list(problem.trainers), now, zone, settings.offers_per_day)
     gone = _windows_gone(session, scope, today)
     inputs = inputs_fingerprint(problem, left, mode, today, [i.id for i in gone])
-    if inputs == _planned_inputs(session, scope):
+    if inputs == claimed.planned_inputs:
         # Nothing the planner reads has changed since the last tick today: same plan, same proposal, same reasons.
         outcome.skipped_unchanged = True
         _read_through(session, scope, read_through)
@@ -309,12 +310,6 @@ def inputs_fingerprint(problem: PlanningProblem, left: dict[int, int], mode: Aut
                           f"{sorted(limits.week_used.items())},{sorted(limits.month_used.items())},"
                           f"{left.get(trainer_id)}".encode())
     return digest.hexdigest()
-
-
-def _planned_inputs(session: Session, scope: Scope) -> str | None:
-    code, force = scope
-    return session.scalar(select(AutopilotSetting.planned_inputs)
-                          .where(AutopilotSetting.departement_code == code, AutopilotSetting.force == force))
 
 
 def _read_through(session: Session, scope: Scope, entry_id: int) -> None:
@@ -418,7 +413,7 @@ def _why_no_trainer(need: SessionNeed, pool: list[TrainerProfile]) -> str:
     only « taken »); or they are all taken."""
     asked_rules = {rule for rule, _reason in ASKED_REASONS.values()}
     rules_met = [profile for profile in pool
-                 if all(exclusion.rule in asked_rules for exclusion in static_exclusions(need, profile))]
+                 if all(exclusion.rule in asked_rules for exclusion in static_exclusions(need, profile, explain=False))]
     if not rules_met:
         return NO_ELIGIBLE
     turned_down = {trainer_id for trainer_id, status in need.asked if status in TURNED_DOWN_STATUSES}

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import gettext
 from flask_babel import gettext as _
 
 from app.domain.availability import TrainerAvailability, is_free, travel_minutes_for
@@ -67,15 +68,22 @@ class Exclusion:
     codes: tuple[str, ...] = ()  # what the rule is about (the topics or audiences missing), for the page's labels
 
 
-# A rule answers None (passed), its reason, or an Exclusion when it says more (codes, another name).
-StaticRule = Callable[[SessionNeed, TrainerProfile], str | Exclusion | None]
+# A rule answers None (passed), its reason, or an Exclusion when it says more (codes, another name). It words its
+# reason with the function it is given as `_` (so that the catalogue's extraction finds the texts): gettext, or,
+# when nobody reads the reasons (the planner asks millions of pairs), `_unworded`, which only says that it failed.
+Wording = Callable[..., str]
+StaticRule = Callable[[SessionNeed, TrainerProfile, Wording], str | Exclusion | None]
 
 
-def _active(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+def _unworded(message: str, **_parameters) -> str:
+    return message
+
+
+def _active(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> str | None:
     return None if trainer.active else _("Formateur inactif (mutation, congé long…).")
 
 
-def _force(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+def _force(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> str | None:
     if need.force is None:
         return _("La force compétente n'est pas encore déterminée pour ce lieu.")
     if trainer.force != need.force:
@@ -84,31 +92,31 @@ def _force(need: SessionNeed, trainer: TrainerProfile) -> str | None:
     return None
 
 
-def _territory(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+def _territory(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> str | None:
     if need.departement_code in trainer.departement_codes:
         return None
     return _("N'intervient pas dans le département %(code)s.", code=need.departement_code)
 
 
-def _topics(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
+def _topics(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> Exclusion | None:
     missing = tuple(sorted(need.topic_codes - trainer.topic_codes))
     return Exclusion("themes", _("Non habilité(e) pour : %(topics)s.", topics=", ".join(missing)), missing) \
         if missing else None
 
 
-def _audiences(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
+def _audiences(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> Exclusion | None:
     missing = tuple(sorted(need.audience_codes - trainer.audience_codes))
     return Exclusion("public", _("Non habilité(e) pour le public : %(audiences)s.", audiences=", ".join(missing)),
                      missing) if missing else None
 
 
-def _pair(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+def _pair(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> str | None:
     if need.trainers_needed > 1 and not trainer.accepts_pair_work:
         return _("Ne travaille pas en binôme.")
     return None
 
 
-def _distance(need: SessionNeed, trainer: TrainerProfile) -> str | None:
+def _distance(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> str | None:
     distance = trainer.distance_km(need)
     if distance > trainer.max_distance_km:
         return _("Trop loin : %(distance)s km pour %(limit)s km au plus.", distance=f"{distance:.0f}",
@@ -127,7 +135,7 @@ ASKED_REASONS = {
 }
 
 
-def _not_asked(need: SessionNeed, trainer: TrainerProfile) -> Exclusion | None:
+def _not_asked(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> Exclusion | None:
     answers = {status for trainer_id, status in need.asked if trainer_id == trainer.trainer_id}
     for status, (rule, reason) in ASKED_REASONS.items():
         if status in answers:
@@ -147,10 +155,13 @@ STATIC_RULES: tuple[tuple[str, StaticRule], ...] = (
 )
 
 
-def static_exclusions(need: SessionNeed, trainer: TrainerProfile) -> list[Exclusion]:
-    """Every time-independent rule the trainer fails for this session (empty: may serve it)."""
+def static_exclusions(need: SessionNeed, trainer: TrainerProfile, explain: bool = True) -> list[Exclusion]:
+    """Every time-independent rule the trainer fails for this session (empty: may serve it). Without `explain`,
+    the reasons are left unworded (the rules' names and codes are there): a quarter of the planner's loading was
+    translating reasons nobody read."""
+    wording = gettext if explain else _unworded
     return [reason if isinstance(reason, Exclusion) else Exclusion(name, reason)
-            for name, rule in STATIC_RULES if (reason := rule(need, trainer))]
+            for name, rule in STATIC_RULES if (reason := rule(need, trainer, wording))]
 
 
 def timed_exclusions(need: SessionNeed, trainer: TrainerProfile, starts_at: datetime, ends_at: datetime,

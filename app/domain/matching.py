@@ -256,7 +256,7 @@ def rank_intervention(session: Session, intervention_id: int, now: datetime, max
                                           latest=today + RANKING_HORIZON, saturday_classes=to_rank.saturday_classes)
               if s[0] > now]
     # Availability and workload only for the trainers the time-independent rules leave (a few of the pool).
-    eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p)}
+    eligible = {p.trainer_id for p in profiles if not static_exclusions(need, p, explain=False)}
     span_start = starts[0][0] if starts else now
     span_end = starts[-1][1] if starts else now
     # Their sessions read once for both the availability and the workload limits.

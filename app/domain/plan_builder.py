@@ -164,7 +164,7 @@ def load_planning_problem(session: Session, *, date_from: date, date_to: date, d
         # A session with no start left (its windows past) has no option; nor, when no session has one, was any
         # trainer's availability loaded.
         for trainer in pools.get(need.departement_code, []) if slots else []:
-            if static_exclusions(need, trainer):
+            if static_exclusions(need, trainer, explain=False):
                 continue
             distance = trainer.distance_km(need)
             km, travel = round(distance, 1), travel_minutes_for(distance)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
+from flask_babel import force_locale
 
 from app.domain.availability import BusyPeriod, Period, TrainerAvailability
 from app.domain.eligibility import static_exclusions, timed_exclusions
@@ -38,10 +39,16 @@ def test_a_qualified_free_trainer_is_a_candidate():
     (replace(NEED, asked=frozenset({(3, "declined")})), TRAINER, "deja-decline"),
     (replace(NEED, asked=frozenset({(3, "accepted")})), TRAINER, "deja-sollicite"),
 ])
-def test_each_static_rule_excludes_for_its_own_reason(need, trainer, rule):
+def test_each_static_rule_excludes_for_its_own_reason(need, trainer, rule, app):
     exclusions = static_exclusions(need, trainer)
     assert [e.rule for e in exclusions] == [rule]
     assert exclusions[0].reason
+    # Unworded (the planner's question), the same rules fail, with the same codes; only the words are left out.
+    with force_locale("en"):
+        worded, unworded = static_exclusions(need, trainer), static_exclusions(need, trainer, explain=False)
+    assert [(e.rule, e.codes) for e in unworded] == [(e.rule, e.codes) for e in worded]
+    if rule not in ("deja-decline", "deja-sollicite"):  # those two are worded later (vocabulary.stored_text)
+        assert unworded[0].reason != worded[0].reason  # not translated: the French text as written
 
 
 def test_lapsed_certification_excludes():
