@@ -304,6 +304,10 @@ def _ids_named(where, key_column) -> list | None:
     return None
 
 
+def _one(ids: list | None) -> Any:
+    return ids[0] if ids and len(ids) == 1 else None
+
+
 def _statement_values(statement, parameters) -> dict[str, Any]:
     values = {}
     for key, value in (getattr(statement, "_values", None) or {}).items():
@@ -433,7 +437,10 @@ def _note_other(state: ORMExecuteState, table: Table):
     parameters = state.parameters if isinstance(state.parameters, dict) else None
     values = _statement_values(statement, parameters)
     action = "create" if isinstance(statement, Insert) else "update" if isinstance(statement, Update) else "delete"
-    key = [values.get(column.name) for column in table.primary_key.columns]
+    # The key from the values (an insert), else from the WHERE (`code = … AND force = …` of an update).
+    key = [values.get(column.name) if values.get(column.name) is not None
+           else _one(_ids_named(getattr(statement, "whereclause", None), column))
+           for column in table.primary_key.columns]
     object_id = "/".join(str(plain(part)) for part in key) if all(part is not None for part in key) else None
     _note(state.session, _Pending(_innermost(state.session), action, table.name, object_id,
                                   {name: [None, shown(name, value)] for name, value in values.items()}))

@@ -101,6 +101,19 @@ def test_a_bulk_statement_without_ids_records_the_rows_it_matched(app, clock):
     assert changed == {str(u.id) for u in users}
 
 
+def test_a_statement_on_a_row_keyed_by_two_columns_names_the_row_from_its_where(app, clock):
+    """The autopilot's setting of a scope (département × force), updated by a statement: the journal names it."""
+    from app.domain.autopilot import set_mode
+    from app.models import AutopilotMode, Force
+
+    coordinator = make_user(Role.COORDINATOR)
+    set_mode(db.session, "69", Force.POLICE, AutopilotMode.AUTOMATIC, coordinator, clock.now())
+    db.session.commit()
+    written = entries(object_type="autopilot_setting")
+    assert [(e.action, e.object_id) for e in written] == [("create", "69/police"), ("update", "69/police")]
+    assert changes(written[1]) == {"inputs_read_through": [None, None], "planned_inputs": [None, None]}
+
+
 def test_secrets_never_enter_the_trail(app, clock):
     assert all(audit.SECRET_COLUMN.search(name) for name in (
         "password_hash", "token_hash", "totp_secret", "password_encrypted", "secret", "code_hash"))
