@@ -238,10 +238,8 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     if (changes is not None and claimed.inputs_read_through is not None and claimed.planned_at is not None
             and to_local(claimed.planned_at, zone).date() == today
             and not changes.since(scope, claimed.inputs_read_through)):
-        outcome.skipped_unchanged = outcome.skipped_unread = True
-        if mode is AutopilotMode.AUTOMATIC:
-            outcome.change += _top_up(session, scope, last_day, now, settings)
-        return outcome
+        outcome.skipped_unread = True
+        return _as_planned(session, outcome, last_day, now, settings)
     read_through = last_entry_id(session)  # before reading: an entry written meanwhile is newer
     problem = load_planning_problem(session, date_from=today, date_to=last_day, departement_codes=[code],
                                     force=force, now=now)
@@ -254,12 +252,8 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     gone = _windows_gone(session, scope, today)
     inputs = inputs_fingerprint(problem, left, mode, today, [i.id for i in gone])
     if inputs == claimed.planned_inputs:
-        # Nothing the planner reads has changed since the last tick today: same plan, same proposal, same reasons.
-        outcome.skipped_unchanged = True
         _read_through(session, scope, read_through)
-        if mode is AutopilotMode.AUTOMATIC:
-            outcome.change += _top_up(session, scope, last_day, now, settings)
-        return outcome
+        return _as_planned(session, outcome, last_day, now, settings)
     plan, capped = _plan_within_cap(problem, left, settings.time_limit)
     planned: dict[int, list[PlannedAssignment]] = defaultdict(list)
     for assignment in plan.assignments:
@@ -287,6 +281,16 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
                                                    AutopilotSetting.force == force)
                     .values(planned_at=now, planned_inputs=inputs, inputs_read_through=read_through)
                     .execution_options(synchronize_session=False))
+    return outcome
+
+
+def _as_planned(session: Session, outcome: ScopeOutcome, last_day: date, now: datetime,
+                settings: AutopilotSettings) -> ScopeOutcome:
+    """Nothing the planner reads has changed since the scope was planned today: same plan, same proposal, same
+    reasons; in "automatic" mode a pair short of a trainer is still topped up."""
+    outcome.skipped_unchanged = True
+    if outcome.mode is AutopilotMode.AUTOMATIC:
+        outcome.change += _top_up(session, outcome.scope, last_day, now, settings)
     return outcome
 
 

@@ -114,35 +114,35 @@ def _newest_entries(session: Session, after: int) -> dict[Scope, int]:
             raise _EveryScope  # a bulk statement: which rows, the trail does not say
         entries.append(_Entry(row.id, row.object_type, object_id, _changes(row.changes)))
 
-    sessions: dict[int, list[int]] = defaultdict(list)  # session id → entries
-    requests: dict[int, list[int]] = defaultdict(list)
-    trainers: dict[int, list[int]] = defaultdict(list)
-    scopes: dict[Scope, list[int]] = defaultdict(list)
+    # Each session, request, trainer and scope with the newest entry concerning it.
+    sessions: dict[int, int] = defaultdict(int)
+    requests: dict[int, int] = defaultdict(int)
+    trainers: dict[int, int] = defaultdict(int)
+    scopes: dict[Scope, int] = defaultdict(int)
     by_kind: dict[str, list[_Entry]] = defaultdict(list)
     for entry in entries:
         by_kind[entry.object_type].append(entry)
 
     for entry in by_kind.pop(ABOUT_SESSIONS, []):
-        sessions[entry.object_id].append(entry.id)
+        _newer(sessions, entry.object_id, entry.id)
         for scope in _scopes_written(entry.changes):  # a session moved: its former scope too
-            scopes[scope].append(entry.id)
-    offers = by_kind.pop(ABOUT_OFFERS, [])
-    for entry, session_ids in _parents(session, offers, Assignment, "intervention_id"):
+            _newer(scopes, scope, entry.id)
+    for entry, (session_ids, trainer_ids) in _parents(session, by_kind.pop(ABOUT_OFFERS, []), Assignment,
+                                                      "intervention_id", "trainer_id"):
         for session_id in session_ids:
-            sessions[session_id].append(entry.id)
-    for entry, trainer_ids in _parents(session, offers, Assignment, "trainer_id"):
+            _newer(sessions, session_id, entry.id)
         for trainer_id in trainer_ids:
-            trainers[trainer_id].append(entry.id)
+            _newer(trainers, trainer_id, entry.id)
     for kind in ABOUT_REQUESTS:
         for entry in by_kind.pop(kind, []):
             ids = {entry.object_id} if kind == "intervention_request" else _written(entry.changes, "request_id")
             if not ids:
                 raise _EveryScope
             for request_id in ids:
-                requests[request_id].append(entry.id)
-    for entry, request_ids in _parents(session, by_kind.pop(ABOUT_WINDOWS, []), RequestWindow, "request_id"):
+                _newer(requests, request_id, entry.id)
+    for entry, (request_ids,) in _parents(session, by_kind.pop(ABOUT_WINDOWS, []), RequestWindow, "request_id"):
         for request_id in request_ids:
-            requests[request_id].append(entry.id)
+            _newer(requests, request_id, entry.id)
     places = by_kind.pop(ABOUT_ESTABLISHMENTS, [])
     known = _rows(session, select(Establishment.id, Establishment.departement_code, Establishment.force),
                   Establishment.id, {e.object_id for e in places})
@@ -151,7 +151,7 @@ def _newest_entries(session: Session, after: int) -> dict[Scope, int]:
         if entry.object_id in known and known[entry.object_id].force is not None:
             found.add((known[entry.object_id].departement_code, known[entry.object_id].force))
         for scope in found:
-            scopes[scope].append(entry.id)
+            _newer(scopes, scope, entry.id)
     for kind in ABOUT_TRAINERS:
         for entry in by_kind.pop(kind, []):
             # A trainer leaving a département or changing force: their former scopes are not in the trail's row.
@@ -161,39 +161,38 @@ def _newest_entries(session: Session, after: int) -> dict[Scope, int]:
             if not ids:
                 raise _EveryScope
             for trainer_id in ids:
-                trainers[trainer_id].append(entry.id)
+                _newer(trainers, trainer_id, entry.id)
     for kind, model in ABOUT_AVAILABILITY.items():
-        for entry, trainer_ids in _parents(session, by_kind.pop(kind, []), model, "trainer_id"):
+        for entry, (trainer_ids,) in _parents(session, by_kind.pop(kind, []), model, "trainer_id"):
             for trainer_id in trainer_ids:
-                trainers[trainer_id].append(entry.id)
-    units = by_kind.pop(ABOUT_UNITS, [])
+                _newer(trainers, trainer_id, entry.id)
+    units: dict[int, int] = defaultdict(int)
+    for entry in by_kind.pop(ABOUT_UNITS, []):
+        _newer(units, entry.object_id, entry.id)
     if units:
-        unit_entries = defaultdict(list)
-        for entry in units:
-            unit_entries[entry.object_id].append(entry.id)
         for trainer_id, unit_id in session.execute(select(Trainer.id, Trainer.unit_id)
-                                                   .where(Trainer.unit_id.in_(list(unit_entries)))):
-            trainers[trainer_id] += unit_entries[unit_id]
+                                                   .where(Trainer.unit_id.in_(list(units)))):
+            _newer(trainers, trainer_id, units[unit_id])
     if by_kind:  # a table this module does not know: every scope
         raise _EveryScope
 
     if requests:
         for session_id, request_id in session.execute(select(Intervention.id, Intervention.request_id)
                                                       .where(Intervention.request_id.in_(list(requests)))):
-            sessions[session_id] += requests[request_id]
+            _newer(sessions, session_id, requests[request_id])
     if sessions:
         for session_id, code, force in session.execute(
                 select(Intervention.id, Intervention.departement_code, Intervention.force)
                 .where(Intervention.id.in_(list(sessions)))):
             if force is not None:
-                scopes[(code, force)] += sessions[session_id]
+                _newer(scopes, (code, force), sessions[session_id])
     if trainers:
         for trainer_id, code, force in session.execute(
                 select(trainer_departement.c.trainer_id, trainer_departement.c.departement_code, Trainer.force)
                 .join(Trainer, Trainer.id == trainer_departement.c.trainer_id)
                 .where(trainer_departement.c.trainer_id.in_(list(trainers)))):
-            scopes[(code, force)] += trainers[trainer_id]
-    return {scope: max(ids) for scope, ids in scopes.items()}
+            _newer(scopes, (code, force), trainers[trainer_id])
+    return dict(scopes)
 
 
 def _link_table(object_type: str) -> bool:
@@ -242,15 +241,24 @@ def _left_a_scope(changes: dict) -> bool:
             or (isinstance(force, list) and force[0] is not None))
 
 
-def _parents(session: Session, entries: list[_Entry], model, column: str) -> Iterator[tuple[_Entry, set[int]]]:
-    """Each entry with the rows it names through `column` (a session, a trainer…): from its changes, before and
-    after, and from its row if it is still there. An entry that names none concerns every scope."""
-    known = _rows(session, select(model.id, getattr(model, column)), model.id, {e.object_id for e in entries})
+def _parents(session: Session, entries: list[_Entry], model, *columns: str
+             ) -> Iterator[tuple[_Entry, tuple[set[int], ...]]]:
+    """Each entry with the rows it names through each of `columns` (a session, a trainer…): from its changes,
+    before and after, and from its row if it is still there (one statement for all). An entry that names none
+    concerns every scope."""
+    known = _rows(session, select(model.id, *(getattr(model, column) for column in columns)), model.id,
+                  {e.object_id for e in entries})
     for entry in entries:
-        ids = _written(entry.changes, column) | ({known[entry.object_id][1]} if entry.object_id in known else set())
-        if not ids:
+        row = known.get(entry.object_id)
+        found = tuple(_written(entry.changes, column) | ({row[1 + n]} if row is not None else set())
+                      for n, column in enumerate(columns))
+        if not all(found):
             raise _EveryScope
-        yield entry, ids
+        yield entry, found
+
+
+def _newer(newest: dict, key, entry_id: int) -> None:
+    newest[key] = max(newest[key], entry_id)
 
 
 def _rows(session: Session, query, key, ids: set[int]) -> dict:
