@@ -52,9 +52,19 @@ from sqlalchemy.orm import selectinload
 
 from app import unit_of_work
 from app.domain import lifecycle
-from app.domain.autopilot import AT_LIMITS, DAILY_CAP, NO_ELIGIBLE, NO_SECOND, NO_START, TURNED_DOWN, set_mode
+from app.domain.autopilot import (
+    AT_LIMITS,
+    DAILY_CAP,
+    NO_ELIGIBLE,
+    NO_SECOND,
+    NO_START,
+    TURNED_DOWN,
+    TURNED_DOWN_STATUSES,
+    set_mode,
+)
 from app.domain.clock import clock
 from app.domain.demo_year import AUDIENCES_BY_KIND, COMMON_TOPICS, DAY_PART_WEIGHTS, DAY_PARTS, OpenDays, Place
+from app.domain.eligibility import asked_answer
 from app.domain.offers import OfferSettings, accept_offer, decline_offer, withdraw
 from app.domain.plan_builder import commit_plan, load_planning_problem, solve
 from app.domain.planning import NO_CAPACITY, NO_OPTION, NO_PAIR
@@ -715,13 +725,13 @@ def session_facts(run: Run, scenario: Scenario) -> list[SessionFacts]:
         if reason != REASON_KEYS[NO_START] or intervention_id not in notes:
             notes[intervention_id] = reason
     facts = []
-    ended = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.WITHDRAWN)
     for intervention in interventions:
         key, tracked = by_request[intervention.request_id]
         request = intervention.request
         given = intervention.status in FINISHED
         needed, could_give = tracked.could_give.get(intervention.id, (1, frozenset()))
-        refused = {a.trainer_id for a in intervention.assignments if a.status in ended}
+        refused = {a.trainer_id for a in intervention.assignments
+                   if asked_answer(a.status.value, a.decline_reason) in TURNED_DOWN_STATUSES}
         facts.append(SessionFacts(
             intervention.id, request.accepted_at, request.submitted_at, tracked.feasible.get(intervention.id, False),
             key in cancelled_keys, intervention.confirmed_at if given else None, intervention.status.value,

@@ -19,6 +19,7 @@ from app.domain.certification import certification_valid_until, is_certified_on
 from app.domain.geo import road_km
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.timezones import to_local
+from app.domain.vocabulary import SESSION_FILLED
 from app.formatting import day_text
 
 
@@ -34,13 +35,10 @@ class SessionNeed:
     longitude: float
     timezone: str
     trainers_needed: int = 1
-    # The trainers already asked for this session, each with the status of their offer (offered, accepted,
-    # declined, expired, withdrawn): whatever the answer, nobody is proposed twice.
+    # The trainers already asked for this session, each with what their offer says of them (`asked_answer`:
+    # offered, accepted, declined, expired, withdrawn, or filled by others): whoever turned it down is not proposed
+    # again.
     asked: frozenset[tuple[int, str]] = field(default_factory=frozenset)
-
-    @property
-    def excluded_trainer_ids(self) -> frozenset[int]:
-        return frozenset(trainer_id for trainer_id, _ in self.asked)
 
 
 @dataclass(frozen=True)
@@ -124,8 +122,21 @@ def _distance(need: SessionNeed, trainer: TrainerProfile, _: Wording) -> str | N
     return None
 
 
+# The answer of an offer that closed because others filled the session first: the trainer turned nothing down.
+FILLED_BY_OTHERS = "filled"
+
+
+def asked_answer(status: str, decline_reason: str | None) -> str:
+    """What an offer for this session says of its trainer: its status, or `FILLED_BY_OTHERS` for an offer withdrawn
+    because the session was filled (`SESSION_FILLED`). Such a trainer may be asked again when the session needs
+    someone again (the one who accepted fell ill): they never declined it."""
+    if status == "withdrawn" and decline_reason == SESSION_FILLED:
+        return FILLED_BY_OTHERS
+    return status
+
+
 # What each answer to an offer for this session says of the trainer, the live ones first (a trainer withdrawn
-# then asked again is on the session).
+# then asked again is on the session). `FILLED_BY_OTHERS` says nothing.
 ASKED_REASONS = {
     "accepted": ("deja-sollicite", "A accepté cette intervention."),
     "offered": ("deja-sollicite", "Proposition en cours pour cette intervention."),

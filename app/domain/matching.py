@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.domain.availability import availability_bounds, load_availability, load_trainer_sessions
-from app.domain.eligibility import SessionNeed, TrainerProfile, static_exclusions
+from app.domain.eligibility import SessionNeed, TrainerProfile, asked_answer, static_exclusions
 from app.domain.planning import TrainerLimits, month_of, week_of
 from app.domain.ranking import Ranking, Window, candidate_starts, rank_candidates
 from app.domain.request_rules import MAX_DAYS_AHEAD, MAX_WINDOW_DAYS
@@ -70,8 +70,8 @@ def session_need(intervention: Intervention) -> SessionNeed:
         longitude=establishment.longitude if establishment.longitude is not None else departement.longitude,
         timezone=departement.timezone,
         trainers_needed=intervention.trainers_needed,
-        # Anyone already asked, whatever the answer, is not proposed again for this session.
-        asked=frozenset((a.trainer_id, a.status.value) for a in intervention.assignments),
+        asked=frozenset((a.trainer_id, asked_answer(a.status.value, a.decline_reason))
+                        for a in intervention.assignments),
     )
 
 
@@ -202,7 +202,9 @@ def _session_to_rank_statements() -> tuple[Select, CompoundSelect, Select]:
         .where(request_topic.c.request_id == bindparam("request_id")),
         select(literal("audience"), request_audience.c.audience_code)
         .where(request_audience.c.request_id == bindparam("request_id")),
-        select(literal("asked:") + type_coerce(Assignment.status, String), cast(Assignment.trainer_id, String))
+        # The trainer and the reason an offer closed (`asked_answer` reads them), as one value.
+        select(literal("asked:") + type_coerce(Assignment.status, String),
+               cast(Assignment.trainer_id, String) + ASKED_SEPARATOR + func.coalesce(Assignment.decline_reason, ""))
         .where(Assignment.intervention_id == bindparam("intervention_id")),
         select(literal("came:") + type_coerce(Assignment.status, String), cast(Assignment.trainer_id, String))
         .where(Assignment.intervention_id.in_(recent_sessions)))
@@ -211,6 +213,14 @@ def _session_to_rank_statements() -> tuple[Select, CompoundSelect, Select]:
         .where(RequestWindow.request_id == bindparam("request_id"))
         .order_by(RequestWindow.start_date, RequestWindow.id))
     return row, lists, windows
+
+
+ASKED_SEPARATOR = "|"
+
+
+def _asked_pair(status: str, value: str) -> tuple[int, str]:
+    trainer_id, _, decline_reason = value.partition(ASKED_SEPARATOR)
+    return int(trainer_id), asked_answer(status, decline_reason or None)
 
 
 def load_session_to_rank(session: Session, intervention_id: int, now: datetime) -> SessionToRank | None:
@@ -226,7 +236,7 @@ def load_session_to_rank(session: Session, intervention_id: int, now: datetime) 
             "since": now - CONTINUITY_WINDOW, "now": now}):
         lists[name].add(value)
     topics, audiences = frozenset(lists["topic"]), frozenset(lists["audience"])
-    asked = frozenset((int(value), name.removeprefix("asked:")) for name, values in lists.items()
+    asked = frozenset(_asked_pair(name.removeprefix("asked:"), value) for name, values in lists.items()
                       if name.startswith("asked:") for value in values)
     returning = frozenset(int(value) for value in lists[f"came:{AssignmentStatus.ACCEPTED.value}"])
     windows = [Window(*window) for window in session.execute(windows_statement, {"request_id": row.request_id})]

@@ -27,7 +27,7 @@ from app.domain.lifecycle import recompute_request_status
 from app.domain.locks import lock_sessions
 from app.domain.policies import coordinators_covering
 from app.domain.refusals import Refused
-from app.domain.vocabulary import ATTENTION_NO_CANDIDATE, ATTENTION_OFFERS_EXHAUSTED, N_, stored_text
+from app.domain.vocabulary import ATTENTION_NO_CANDIDATE, ATTENTION_OFFERS_EXHAUSTED, SESSION_FILLED, stored_text
 from app.formatting import moment_text
 from app.models import (
     Assignment,
@@ -332,7 +332,7 @@ def _confirm_if_staffed(session: Session, intervention: Intervention, now: datet
     session.execute(
         update(Assignment)
         .where(Assignment.intervention_id == intervention.id, Assignment.status == AssignmentStatus.OFFERED)
-        .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason=N_("Intervention complète."))
+        .values(status=AssignmentStatus.WITHDRAWN, answered_at=now, decline_reason=SESSION_FILLED)
         .execution_options(synchronize_session=False))
     session.refresh(intervention)
     request = intervention.request

@@ -129,6 +129,10 @@ ATTENTION_OFFERS_EXHAUSTED = N_("%(count)s proposition(s) déclinée(s) ou expir
                                 "coordination.")
 ATTENTION_NO_CANDIDATE = N_("Plus aucun formateur possible : à reprendre par la coordination.")
 
+# Why an offer closed without its trainer's answer: others filled the session first (Assignment.decline_reason).
+# The trainer turned nothing down (eligibility.asked_answer): they may be asked again if it needs someone again.
+SESSION_FILLED = N_("Intervention complète.")
+
 
 class WrittenText(LazyString):
     """A stored text translated when shown, like Flask-Babel's lazy strings, but not trusted as HTML: its parameters

@@ -9,8 +9,9 @@ import pytest
 from flask_babel import force_locale
 
 from app.domain.availability import BusyPeriod, Period, TrainerAvailability
-from app.domain.eligibility import static_exclusions, timed_exclusions
+from app.domain.eligibility import FILLED_BY_OTHERS, asked_answer, static_exclusions, timed_exclusions
 from app.domain.planning import TrainerLimits
+from app.domain.vocabulary import SESSION_FILLED
 from tests.factories import SESSION_NEED as NEED
 from tests.factories import TRAINER_PROFILE as TRAINER
 
@@ -90,6 +91,17 @@ def test_a_trainer_already_asked_is_set_aside_for_what_they_actually_answered(an
     need = replace(NEED, asked=frozenset((3, status) for status in answers) | {(4, "declined")})
     [exclusion] = static_exclusions(need, TRAINER)
     assert (exclusion.rule, exclusion.reason, exclusion.codes) == (rule, reason, (exclusion.codes[0],))
+
+
+def test_an_offer_closed_because_the_session_filled_says_nothing_of_its_trainer():
+    assert asked_answer("withdrawn", SESSION_FILLED) == FILLED_BY_OTHERS
+    assert asked_answer("withdrawn", "Formateur indisponible.") == "withdrawn"
+    assert asked_answer("declined", SESSION_FILLED) == "declined"
+    need = replace(NEED, asked=frozenset({(3, FILLED_BY_OTHERS)}))
+    assert static_exclusions(need, TRAINER) == []
+    # Filled, then asked again and declined: set aside for the decline.
+    need = replace(NEED, asked=frozenset({(3, FILLED_BY_OTHERS), (3, "declined")}))
+    assert [e.rule for e in static_exclusions(need, TRAINER)] == ["deja-decline"]
 
 
 def test_missing_topics_and_audiences_are_given_as_codes_for_the_page_to_name():

@@ -81,9 +81,10 @@ def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, cloc
     from datetime import timedelta
 
     from app.domain import offers
-    from app.domain.eligibility import TrainerProfile
+    from app.domain.eligibility import FILLED_BY_OTHERS, TrainerProfile
     from app.domain.matching import load_session_to_rank, load_trainer_profiles, session_need
-    from app.models import Audience, Trainer
+    from app.domain.vocabulary import SESSION_FILLED
+    from app.models import Assignment, AssignmentStatus, Audience, Trainer
 
     establishment = make_establishment("69", force=Force.POLICE)
     establishment.latitude = establishment.longitude = None
@@ -94,10 +95,15 @@ def test_the_session_read_as_rows_is_the_one_planning_reads_as_objects(app, cloc
     start = clock.now() + timedelta(days=30)
     offers.make_offer(db.session, intervention, asked, start, start + timedelta(hours=1), None, clock.now(),
                       OFFER_SETTINGS)
+    # A second trainer's offer closed as the session filled (it reads as such, not as a withdrawal).
+    filled = make_qualified_trainer(certified_on=None)
+    db.session.add(Assignment(intervention_id=intervention.id, trainer_id=filled.id, offered_at=clock.now(),
+                              status=AssignmentStatus.WITHDRAWN, decline_reason=SESSION_FILLED))
     db.session.commit()
     rows = load_session_to_rank(db.session, intervention.id, clock.now())
     assert rows.need == session_need(intervention)
-    assert rows.need.asked == {(asked.id, "offered")} and rows.need.latitude is not None
+    assert rows.need.asked == {(asked.id, "offered"), (filled.id, FILLED_BY_OTHERS)}
+    assert rows.need.latitude is not None
     assert [(w.start_date, w.end_date, w.start_time, w.end_time) for w in rows.windows] == [
         (w.start_date, w.end_date, w.start_time, w.end_time) for w in intervention.request.windows]
     assert rows.duration == timedelta(minutes=intervention.request.duration_minutes)

@@ -77,6 +77,36 @@ def test_more_offers_than_places_the_first_to_accept_gets_it(app, clock):
 
 
 @pytest.mark.rolled_back
+def test_a_trainer_whose_offer_the_session_filled_may_be_asked_again_when_it_needs_someone(app, clock):
+    """Offers to three: one declines, one accepts, the third's is withdrawn as the session is full. When the one who
+    accepted is withdrawn (ill), the third, who turned nothing down, is proposed again (ranking, planning) and may
+    be offered it; the one who declined and the one withdrawn are not."""
+    from app.domain.eligibility import FILLED_BY_OTHERS
+    from app.domain.matching import session_need
+
+    session_ = make_session_in_planning()
+    declining, accepting, waiting = make_qualified_trainer(), make_qualified_trainer(), make_qualified_trainer()
+    declined = make_offer(session_, declining, clock.now()).notices[0].assignment
+    accepted = make_offer(session_, accepting, clock.now()).notices[0].assignment
+    left = make_offer(session_, waiting, clock.now()).notices[0].assignment
+    offers.decline_offer(db.session, declined, "Non.", clock.now(), OFFER_SETTINGS)
+    offers.accept_offer(db.session, accepted, clock.now())
+    db.session.refresh(left)
+    assert left.status is AssignmentStatus.WITHDRAWN
+    offers.withdraw(db.session, accepted, make_coordinator(), "Arrêt maladie.", clock.now())
+    db.session.refresh(session_)
+    assert session_.status is not InterventionStatus.CONFIRMED
+
+    ranking = rank_intervention(db.session, session_.id, clock.now())
+    assert waiting.id in [c.trainer_id for c in ranking.candidates]
+    assert {declining.id, accepting.id} <= set(ranking.excluded)
+    assert [e.rule for e in ranking.excluded[declining.id]] == ["deja-decline"]
+    assert (waiting.id, FILLED_BY_OTHERS) in session_need(session_).asked  # what planning reads
+    again = make_offer(session_, waiting, clock.now()).notices[0].assignment
+    assert again.status is AssignmentStatus.OFFERED and again.id != left.id
+
+
+@pytest.mark.rolled_back
 def test_the_answer_deadline_comes_a_day_before_a_close_session(app, clock):
     now = clock.now()
     assert offers.offer_expiry(now, now + timedelta(days=2), OFFER_SETTINGS) == now + timedelta(days=1)

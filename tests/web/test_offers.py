@@ -49,6 +49,27 @@ def test_coordinator_offers_a_candidate_who_gets_the_details_by_email(app, clien
     assert trainer.full_name in show and "proposition jusqu" in show
 
 
+def test_a_trainer_the_session_filled_is_a_candidate_again_when_it_needs_someone(app, client, clock):
+    """Two offered, the first accepts (the second's offer closes), then falls ill: the coordinator finds the second
+    among the candidates, not set aside as « retiré(e) », and offers them the session again."""
+    intervention = make_session_in_planning()
+    ill, other = make_qualified_trainer(), make_qualified_trainer()
+    coordinator = make_coordinator("69", Force.POLICE)
+    accepted = make_offer(intervention, ill, clock.now()).notices[0].assignment
+    make_offer(intervention, other, clock.now())
+    offers.accept_offer(db.session, accepted, clock.now())
+    offers.withdraw(db.session, accepted, coordinator, "Arrêt maladie.", clock.now())
+    db.session.commit()
+    login(client, coordinator)
+    page = client.get(candidates_url(intervention)).get_data(as_text=True)
+    assert f"Horaire pour {other.full_name}" in page and f"Horaire pour {ill.full_name}" not in page
+    assert "A été retiré(e) de cette intervention." in page  # the one who fell ill, set aside
+    assert offer_by_coordinator(client, intervention, other).status_code == 302
+    statuses = db.session.scalars(select(Assignment.status).where(Assignment.trainer_id == other.id)
+                                  .order_by(Assignment.id)).all()
+    assert statuses == [AssignmentStatus.WITHDRAWN, AssignmentStatus.OFFERED]
+
+
 def test_a_trainer_who_is_not_a_candidate_cannot_be_offered(app, client, clock):
     intervention = make_session_in_planning()
     make_qualified_trainer()
