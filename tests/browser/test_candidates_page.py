@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.domain.demo import DEMO_PASSWORD
 from app.extensions import db
 from app.models import Force, Intervention, InterventionStatus
-from tests.browser.helpers import assert_accessible, log_in
+from tests.browser.helpers import assert_accessible, check_both_widths, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -60,3 +60,35 @@ def test_the_times_offered_to_a_candidate_are_readable_whole(demo, page, width):
     page.goto(f"/coordination/demandes/{intervention.request_id}")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert_accessible(page)
+
+
+def test_a_trainer_the_session_filled_is_offered_it_again_after_the_one_who_accepted_fell_ill(demo, page, clock):
+    """Two asked, the first accepts (the second's offer closes, session full), then falls ill: the staffing box
+    tells both stories and the second is among the candidates with their button, at both widths."""
+    from datetime import timedelta
+
+    from app.domain import offers
+    from app.domain.matching import rank_intervention
+    from app.models import Trainer, User
+    from tests.factories import OFFER_SETTINGS
+
+    intervention = db.session.scalars(
+        select(Intervention).where(Intervention.departement_code == "69", Intervention.force == Force.POLICE,
+                                   Intervention.status == InterventionStatus.TO_SCHEDULE).order_by(Intervention.id)
+    ).first()
+    ranking = rank_intervention(db.session, intervention.id, clock.now(), max_starts=None)
+    first, second = ranking.candidates[:2]
+    start = min(set(first.all_starts) & set(second.all_starts))
+    end = start + timedelta(minutes=intervention.request.duration_minutes)
+    coordinator = db.session.scalar(select(User).where(User.email == "coordination.police.69@relais.demo"))
+    made = [offers.make_offer(db.session, intervention, db.session.get(Trainer, c.trainer_id), start, end,
+                              coordinator, clock.now(), OFFER_SETTINGS).notices[0].assignment
+            for c in (first, second)]
+    offers.accept_offer(db.session, made[0], clock.now())
+    offers.withdraw(db.session, made[0], coordinator, "Arrêt maladie.", clock.now())
+    db.session.commit()
+    again = db.session.get(Trainer, second.trainer_id).user.full_name
+    log_in(page, "coordination.police.69@relais.demo", DEMO_PASSWORD)
+    page.goto(f"/coordination/demandes/{intervention.request_id}/interventions/{intervention.id}/candidats")
+    assert page.get_by_role("combobox", name=f"Horaire pour {again}").is_visible()
+    check_both_widths(page, "candidates-filled-then-reopened")
