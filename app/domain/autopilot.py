@@ -682,9 +682,13 @@ def home_summary(session: Session, user: User, since: datetime, rows, limit: int
     waiting = (select(Intervention, AutopilotNote.reason).join(AutopilotNote,
                                                                 AutopilotNote.intervention_id == Intervention.id)
                .where(rows, Intervention.status.in_(WAITING_FOR_TRAINERS)))
+    # The soonest first: a session's time once someone was asked, else its request's first day possible.
+    first_day = (select(func.min(RequestWindow.start_date)).where(RequestWindow.request_id == Intervention.request_id)
+                 .scalar_subquery())
     unserved = [(i, reason) for i, reason in session.execute(
-        waiting.options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
-        .order_by(Intervention.id).limit(limit)).all()]
+        waiting.options(selectinload(Intervention.request).options(
+            selectinload(InterventionRequest.establishment), selectinload(InterventionRequest.windows)))
+        .order_by(func.coalesce(func.date(Intervention.starts_at), first_day), Intervention.id).limit(limit)).all()]
     count = (len(unserved) if len(unserved) < limit else
              session.scalar(waiting.with_only_columns(func.count(Intervention.id))))
     return HomeSummary(since, offers_sent or 0, confirmed or 0, unserved, count, proposals_for(session, user))

@@ -167,7 +167,8 @@ def _coordinator_home():
                                   Intervention.status.in_((InterventionStatus.TO_SCHEDULE, InterventionStatus.OFFERED)))
     # The oldest first, a page's worth: the next ones show as these are taken back; the total is said.
     flagged = db.session.scalars(
-        to_take_back.options(selectinload(Intervention.request).selectinload(InterventionRequest.establishment))
+        to_take_back.options(selectinload(Intervention.request).options(
+            selectinload(InterventionRequest.establishment), selectinload(InterventionRequest.windows)))
         .order_by(Intervention.attention_at).limit(HOME_FLAGGED)).all()
     flagged_count = (len(flagged) if len(flagged) < HOME_FLAGGED else
                      db.session.scalar(to_take_back.with_only_columns(func.count(Intervention.id))))

@@ -136,6 +136,30 @@ def test_the_home_says_what_relais_did_since_the_last_visit(app, client, logged_
     assert "0 proposition envoyée par Relais" in client.get("/accueil").get_data(as_text=True)
 
 
+def test_sessions_relais_could_not_offer_are_listed_soonest_first_with_their_days(app, client, logged_in, clock):
+    """Two sessions nobody may give: the one asked for in February, entered first, comes after the one asked for
+    in January; each row says the days possible (two requests of one school would otherwise read the same)."""
+    from datetime import date
+
+    from app.models import Intervention
+
+    now = clock.now()
+    coordinator = make_coordinator("69", Force.POLICE)
+    set_mode(db.session, "69", Force.POLICE, AutopilotMode.AUTOMATIC, coordinator, now)
+    later = a_session(topics=("alcool",), start=date(2027, 2, 1))
+    sooner = a_session(topics=("alcool",), start=date(2027, 1, 11))
+    db.session.commit()
+    run(lambda: plan_scope(db.session, SCOPE, now, SETTINGS))
+    summary = autopilot.home_summary(db.session, coordinator, now, Intervention.id.is_not(None))
+    assert [i.id for i, _reason in summary.unserved] == [sooner.id, later.id]
+    logged_in(coordinator)
+    page = client.get("/accueil").get_data(as_text=True)
+    assert "Date ou disponibilités" in page
+    assert page.index("11/01/2027 – 15/01/2027") < page.index("01/02/2027 – 05/02/2027")
+    # Each row's link names its request: two links read aloud the same would go to two sessions.
+    assert f"Groupe 1, demande n° {sooner.request_id}</span>" in page
+
+
 def test_an_admin_finds_the_modes_of_a_departement_from_their_home(app, client, logged_in):
     from app.models import Role
     from tests.factories import make_user
