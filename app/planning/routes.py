@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from app.access import may, permission
+from app.domain.agenda import local_today
 from app.domain.clock import utcnow
 from app.domain.offers import OfferSettings
 from app.domain.plan_builder import PlanRun, commit_plan, run_planning
@@ -18,10 +19,12 @@ from app.domain.policies import departements_of
 from app.domain.refusals import MESSAGES
 from app.extensions import db
 from app.formatting import plural_choice
-from app.models import Force, Role
+from app.models import Departement, Force, Role
 from app.planning import bp
 from app.planning.forms import CommitPlanForm, PlanForm
 from app.unit_of_work import run
+
+DEFAULT_PERIOD = timedelta(weeks=4)
 
 
 def _effective_force(departement_code: str, chosen: str) -> Force | None:
@@ -62,6 +65,12 @@ def preview():
     form = PlanForm(request.args)
     form.departement.choices = departements_of(db.session, current_user)
     if not request.args:
+        # The coming four weeks of the first département, as a coordinator plans most often: a period to adjust,
+        # not to type (its first day local to the département: overseas ones are hours away).
+        code = form.departement.choices[0][0] if form.departement.choices else None
+        zone = db.session.get(Departement, code).timezone if code else "Europe/Paris"
+        form.date_from.data = local_today(utcnow(), zone) + timedelta(days=1)
+        form.date_to.data = form.date_from.data + DEFAULT_PERIOD - timedelta(days=1)
         return _render(form, None)
     if not form.validate():
         return _render(form, None, status=400)

@@ -123,3 +123,28 @@ def test_the_time_limit_comes_from_the_configuration(app, client, clock, monkeyp
     login(client, coordinator)
     assert client.get("/planification/", query_string=PERIOD).status_code == 200
     assert seen == [2.5]
+
+
+def test_the_form_opens_on_the_coming_four_weeks_local_to_the_departement(app, client, clock):
+    """Tomorrow to four weeks on, nothing computed until asked."""
+    from datetime import UTC, datetime
+
+    coordinator = make_coordinator("69", Force.POLICE)
+    db.session.commit()
+    login(client, coordinator)
+    clock.freeze(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    html = client.get("/planification/").get_data(as_text=True)
+    assert 'name="date_from" required type="date" value="2026-12-01"' in html
+    assert 'name="date_to" required type="date" value="2026-12-28"' in html
+    assert "Aperçu du plan" not in html
+
+
+def test_the_form_opens_on_tomorrow_in_the_departement_s_time_zone(app, client, clock):
+    from datetime import UTC, datetime
+
+    overseas = make_coordinator("971", Force.GENDARMERIE)
+    db.session.commit()
+    login(client, overseas)
+    clock.freeze(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # 30 November, 22:00 in Guadeloupe (Paris: 1 December)
+    html = client.get("/planification/").get_data(as_text=True)
+    assert 'value="2026-12-01"' in html and 'value="2026-12-28"' in html
