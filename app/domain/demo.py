@@ -918,8 +918,10 @@ class DemoBuilder:
                 lifecycle.cancel_intervention(self.session, intervention, requester,
                                               self.random.choice(CANCEL_REASONS), now - timedelta(hours=2))
             return
-        change = offers.make_offer(self.session, intervention, trainer, starts_at, ends_at, coordinator,
-                                   now - timedelta(days=1), settings)
+        # Offered yesterday; this morning for a session too close for that offer to be still open today.
+        offered_at = now - timedelta(days=1) if starts_at - now > timedelta(days=2) else now
+        change = offers.make_offer(self.session, intervention, trainer, starts_at, ends_at, coordinator, offered_at,
+                                   settings)
         if state == "unstaffed":
             offers.decline_offer(self.session, change.notices[0].assignment, "Déjà en mission ce jour-là.",
                                  now - timedelta(hours=3), offers.OfferSettings(max_tries=1))

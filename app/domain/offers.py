@@ -355,8 +355,7 @@ def accept_offer(session: Session, assignment: Assignment, now: datetime) -> Cha
     _take_place(session, intervention.id, now)
     result = session.execute(
         update(Assignment)
-        .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.OFFERED,
-               Assignment.expires_at > now)
+        .where(Assignment.id == assignment.id, Assignment.open_offer(now))
         .values(status=AssignmentStatus.ACCEPTED, answered_at=now, accepted_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
@@ -468,8 +467,8 @@ def expired_offer_ids(session: Session, now: datetime, limit: int = 500) -> list
 
 def _pending(trainer_id: int, now: datetime):
     return (select(Assignment).join(Intervention, Intervention.id == Assignment.intervention_id)
-            .where(Assignment.trainer_id == trainer_id, Assignment.status == AssignmentStatus.OFFERED,
-                   Assignment.expires_at > now, Intervention.status.in_(STAFFABLE)))
+            .where(Assignment.trainer_id == trainer_id, Assignment.open_offer(now),
+                   Intervention.status.in_(STAFFABLE)))
 
 
 def pending_offers(session: Session, trainer_id: int, now: datetime, *, after: int | None = None,

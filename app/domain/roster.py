@@ -299,12 +299,13 @@ def upcoming_periods(trainer: Trainer, timezone_name: str, now: datetime) -> lis
 
 
 def upcoming_busy(session: Session, trainer_id: int, now: datetime, limit: int = 10) -> list[tuple]:
-    """The trainer's next sessions, accepted or offered: (intervention, assignment status)."""
+    """The trainer's next sessions, accepted or offered (an offer while it may be answered): (intervention,
+    assignment status)."""
     return session.execute(
         select(Intervention, Assignment.status)
         .join(Assignment, Assignment.intervention_id == Intervention.id)
         .where(Assignment.trainer_id == trainer_id,
-               Assignment.status.in_((AssignmentStatus.ACCEPTED, AssignmentStatus.OFFERED)),
+               or_(Assignment.status == AssignmentStatus.ACCEPTED, Assignment.open_offer(now)),
                Intervention.status != InterventionStatus.CANCELLED, Intervention.ends_at > now)
         .options(joinedload(Intervention.request).joinedload(InterventionRequest.establishment))
         .order_by(Intervention.starts_at).limit(limit)).all()

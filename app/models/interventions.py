@@ -10,7 +10,19 @@ import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -243,6 +255,12 @@ class Assignment(db.Model):
 
     intervention: Mapped[Intervention] = relationship(back_populates="assignments")
     trainer = relationship("Trainer")
+
+    @classmethod
+    def open_offer(cls, now: datetime) -> ColumnElement[bool]:
+        """An offer its trainer may still answer. Past its deadline it is closed, whether or not the expiry job
+        (`flask tick`, every few minutes) has marked it yet: no page offers an answer it would refuse."""
+        return and_(cls.status == AssignmentStatus.OFFERED, cls.expires_at > now)
 
 
 class Feedback(db.Model):

@@ -113,6 +113,23 @@ def test_the_demo_never_books_a_trainer_twice_nor_holds_a_session_on_a_holiday(a
         assert not answer.is_blocked and day.weekday() < 5, f"session {session_id} on {day}: {answer.blocked_reason}"
 
 
+@pytest.mark.parametrize("today", [date(2026, 12, 7), date(2027, 5, 10)])
+def test_every_offer_of_the_demo_may_still_be_answered_on_its_morning(app, today):
+    """An offer left open in the demo is one its trainer may answer when the demo opens (09:00 UTC, the moment the
+    demo is made at): the agenda's same-day session was once offered yesterday, past its deadline at once."""
+    from datetime import UTC, datetime, time
+
+    from app.models import Assignment, AssignmentStatus
+
+    build_demo(2026, today)
+    db.session.flush()
+    morning = datetime.combine(today, time(9, 0), tzinfo=UTC)
+    deadlines = db.session.scalars(select(Assignment.expires_at).where(
+        Assignment.status == AssignmentStatus.OFFERED)).all()
+    assert len(deadlines) > 10
+    assert all(deadline.replace(tzinfo=UTC) > morning for deadline in deadlines)
+
+
 def test_the_demo_trainers_see_remarks_reports_held_and_not_and_a_corrected_one(app):
     from app.domain.clock import utcnow
     from app.domain.reports import reports_due

@@ -252,3 +252,19 @@ def test_the_offer_email_carries_the_remarks_too(app, client, clock):
     body = db.session.scalar(select(OutgoingMessage.body_text).where(OutgoingMessage.recipient == trainer.user.email))
     assert "Remarques de l'établissement : Élèves de SEGPA : adapter le vocabulaire." in body
     assert "Matériel sur place : Tableau numérique" in body
+
+
+def test_an_offer_past_its_deadline_leaves_the_trainer_s_home_before_the_expiry_job_runs(app, client, clock):
+    """Between its deadline and the next `flask tick`, an offer is no longer « en attente de réponse » anywhere the
+    trainer could act on it: their home's list of sessions to come drops it, as their offers do."""
+    session_ = make_session_in_planning()
+    trainer = make_qualified_trainer()
+    assignment = offers.make_offer(db.session, session_, trainer, MONDAY_9, MONDAY_9 + timedelta(hours=1), None,
+                                   clock.now(), OFFER_SETTINGS).notices[0].assignment
+    db.session.commit()
+    login(client, trainer.user)
+    assert "proposition en attente de réponse" in text(client.get("/accueil"))
+    clock.freeze(assignment.expires_at + timedelta(minutes=1))
+    home = text(client.get("/accueil"))
+    assert "proposition en attente de réponse" not in home and ">Accepter<" not in home
+    assert db.session.get(Assignment, assignment.id).status is AssignmentStatus.OFFERED  # no job ran
