@@ -46,8 +46,8 @@ from zoneinfo import ZoneInfo
 import urllib3
 from cryptography.fernet import InvalidToken, MultiFernet
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, true, update
 from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.claims import claim_rows
@@ -360,19 +360,24 @@ def _forget_at_rollback(session: Session) -> None:
 
 def queue_noted_events(session: Session, now: datetime) -> int:
     """One delivery per (interested subscription, event noted), in the caller's transaction; the same event of
-    the same object is queued once per transaction (two offers of one session are one "planned")."""
+    the same object is queued once per transaction (two offers of one session are one "planned"). The
+    subscriptions that may be interested are read once for the whole transaction (a plan of a thousand offers
+    reads them in one statement, not one per offer)."""
     noted = session.info.pop(_NOTED, [])
-    queued = 0
-    seen: set[tuple] = set()
+    events: dict[tuple[str, int, int | None], datetime] = {}
     for event, request_id, intervention_id, at in noted:
-        if (event, request_id, intervention_id) in seen:
-            continue
-        seen.add((event, request_id, intervention_id))
-        request = session.get(InterventionRequest, request_id)
-        intervention = session.get(Intervention, intervention_id) if intervention_id is not None else None
+        events.setdefault((event, request_id, intervention_id), at)
+    requests = {request_id: session.get(InterventionRequest, request_id) for _, request_id, _ in events}
+    found = _possible_subscribers(session, [request for request in requests.values() if request is not None])
+    queued = 0
+    for (event, request_id, intervention_id), at in events.items():
+        request = requests[request_id]
         if request is None:
             continue
-        for subscription in subscribers(session, event, request):
+        intervention = session.get(Intervention, intervention_id) if intervention_id is not None else None
+        for subscription in found:
+            if not interested(subscription, event, request):
+                continue
             delivery_id = str(uuid.uuid4())
             body = payload(session, delivery_id, event, at, request, intervention,
                            for_establishment=subscription.establishment_id is not None)
@@ -383,17 +388,26 @@ def queue_noted_events(session: Session, now: datetime) -> int:
     return queued
 
 
-def subscribers(session: Session, event: str, request: InterventionRequest) -> list[WebhookSubscription]:
-    """The subscriptions that asked for this event and may see this request: its establishment's, and its
-    territory's (both forces' while its force is undecided). Paused ones too: they get it when resumed."""
-    force = request.force
-    territory = and_(WebhookSubscription.departement_code == request.departement_code,
-                     true() if force is None else or_(WebhookSubscription.force.is_(None),
-                                                      WebhookSubscription.force == force))
-    found = session.scalars(select(WebhookSubscription).where(
-        or_(WebhookSubscription.establishment_id == request.establishment_id, territory))
+def _possible_subscribers(session: Session, requests: list[InterventionRequest]) -> Sequence[WebhookSubscription]:
+    """The subscriptions of these requests' establishments and départements, in one statement (`interested`
+    chooses among them)."""
+    if not requests:
+        return []
+    return session.scalars(select(WebhookSubscription).where(or_(
+        WebhookSubscription.establishment_id.in_({request.establishment_id for request in requests}),
+        WebhookSubscription.departement_code.in_({request.departement_code for request in requests})))
         .order_by(WebhookSubscription.id)).all()
-    return [subscription for subscription in found if event in subscription.event_names]
+
+
+def interested(subscription: WebhookSubscription, event: str, request: InterventionRequest) -> bool:
+    """Whether the subscription asked for this event and may see this request: its establishment's, or its
+    territory's (both forces' while its force is undecided). Paused ones too: they get it when resumed."""
+    if event not in subscription.event_names:
+        return False
+    if subscription.establishment_id is not None:
+        return subscription.establishment_id == request.establishment_id
+    return subscription.departement_code == request.departement_code and (
+        request.force is None or subscription.force is None or subscription.force == request.force)
 
 
 def _moment(value: datetime | None, zone: str) -> str | None:

@@ -200,6 +200,33 @@ def test_the_session_events_reach_the_establishment_and_its_territory_only(app, 
     assert cancelled["status"] == "cancelled" and cancelled["reason"] == "Grève"
 
 
+def test_one_transaction_over_many_requests_reads_the_subscriptions_once(app, clock, rhone):
+    """Submitting two requests or eight in one transaction (a plan sends hundreds of offers at once): the same
+    statements on the subscriptions, and each event still reaches only those who may see its request."""
+    from app.models import WebhookSubscription
+    from tests.helpers import count_queries
+
+    request, coordinator, ours, territory, other, gendarmes = rhone
+    school = request.establishment
+
+    def reads_of_subscriptions(count: int) -> int:
+        requests = [make_request(school, request.created_by, status="draft") for _ in range(count)]
+        db.session.commit()
+
+        def submit_all():
+            for item in requests:
+                lifecycle.submit(db.session, item, item.created_by, clock.now())
+
+        with count_queries() as statements:
+            assert run(submit_all).ok
+        return sum(1 for statement in statements if WebhookSubscription.__tablename__ + "." in statement
+                   and statement.lstrip().upper().startswith("SELECT"))
+
+    assert reads_of_subscriptions(2) == reads_of_subscriptions(8) == 1
+    assert {d.subscription_id for d in _deliveries()} == {ours.id, territory.id}
+    assert len(_deliveries(ours.id)) == len(_deliveries(territory.id)) == 10
+
+
 def test_a_failing_receiver_gets_the_delivery_again_with_back_off_until_it_recovers(app, clock, rhone,
                                                                                    webhook_receiver):  # noqa: F811
     request = rhone[0]
