@@ -261,3 +261,17 @@ def test_the_second_trainer_of_a_pair_is_offered_the_time_already_fixed_late_in_
     page = client.get(candidates_url(intervention)).get_data(as_text=True)
     form = page.split(f'id="c{second.id}-starts_at"', 1)[1].split("</select>", 1)[0]
     assert re.findall(r'<option value="([^"]+)"', form) == [late.isoformat()]
+
+
+def test_the_coordination_sees_an_offer_past_its_deadline_as_unanswered_before_the_expiry_job(app, client, clock):
+    intervention = make_session_in_planning()
+    trainer = make_qualified_trainer()
+    coordinator = make_coordinator("69", Force.POLICE)
+    assignment = make_offer(intervention, trainer, clock.now()).notices[0].assignment
+    db.session.commit()
+    login(client, coordinator)
+    page = client.get(f"/coordination/demandes/{intervention.request_id}").get_data(as_text=True)
+    assert "proposition jusqu" in page and "délai passé" not in page
+    clock.freeze(assignment.expires_at + timedelta(minutes=5))
+    page = client.get(f"/coordination/demandes/{intervention.request_id}").get_data(as_text=True)
+    assert "sans réponse, délai passé le" in page and "proposition jusqu" not in page
