@@ -238,8 +238,9 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
     if (changes is not None and claimed.inputs_read_through is not None and claimed.planned_at is not None
             and to_local(claimed.planned_at, zone).date() == today
             and not changes.since(scope, claimed.inputs_read_through)):
+        # Not even topped up: nothing was written for the scope since the tick that last read it, and topped it up.
         outcome.skipped_unread = True
-        return _as_planned(session, outcome, last_day, now, settings)
+        return _as_planned(session, outcome, last_day, now, settings, top_up=False)
     read_through = last_entry_id(session)  # before reading: an entry written meanwhile is newer
     problem = load_planning_problem(session, date_from=today, date_to=last_day, departement_codes=[code],
                                     force=force, now=now)
@@ -285,11 +286,12 @@ def plan_scope(session: Session, scope: Scope, now: datetime, settings: Autopilo
 
 
 def _as_planned(session: Session, outcome: ScopeOutcome, last_day: date, now: datetime,
-                settings: AutopilotSettings) -> ScopeOutcome:
+                settings: AutopilotSettings, *, top_up: bool = True) -> ScopeOutcome:
     """Nothing the planner reads has changed since the scope was planned today: same plan, same proposal, same
-    reasons; in "automatic" mode a pair short of a trainer is still topped up."""
+    reasons; in "automatic" mode a pair short of a trainer is still topped up, unless `top_up` is false (the top-up
+    reads what the planner does: with nothing written since it last ran, it would find what it found then)."""
     outcome.skipped_unchanged = True
-    if outcome.mode is AutopilotMode.AUTOMATIC:
+    if top_up and outcome.mode is AutopilotMode.AUTOMATIC:
         outcome.change += _top_up(session, outcome.scope, last_day, now, settings)
     return outcome
 

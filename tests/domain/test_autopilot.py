@@ -562,6 +562,22 @@ def test_a_quiet_tick_does_not_read_the_scopes_no_new_entry_of_the_audit_trail_c
     assert tick(now + timedelta(days=1, hours=1)).skipped_unread and len(loaded) == 5
 
 
+def test_in_automatic_mode_a_quiet_tick_does_not_look_for_pairs_to_top_up(app, clock, monkeypatch):
+    """The top-up reads what the planner does: a scope no new entry concerns was topped up by the tick that last
+    read it, and nothing was written since. A scope read again is topped up."""
+    now = clock.now()
+    make_qualified_trainer(), make_qualified_trainer(unit_km=2)
+    coordinator = make_coordinator()
+    automatic(coordinator)
+    sessions()
+    db.session.commit()
+    topped = calls_of(monkeypatch, "_top_up")
+    assert not tick(now).skipped_unread and len(topped) == 1
+    assert not tick(now + timedelta(minutes=10)).skipped_unread and len(topped) == 2  # reads the offers it sent
+    assert tick(now + timedelta(minutes=20)).skipped_unread and len(topped) == 2
+    assert tick(now + timedelta(minutes=30)).skipped_unread and len(topped) == 2
+
+
 def test_a_change_whose_scopes_the_trail_cannot_tell_concerns_every_scope(app, clock):
     """A statement over many rows names none of them: every scope is read again. A change the planner never reads
     (a report, an account's name) concerns none."""
