@@ -16,10 +16,11 @@ from app.domain.clock import utcnow
 from app.domain.offers import OfferSettings
 from app.domain.plan_builder import PlanRun, commit_plan, run_planning
 from app.domain.policies import departements_of
+from app.domain.reference import timezone_for_departement
 from app.domain.refusals import MESSAGES
 from app.extensions import db
 from app.formatting import plural_choice
-from app.models import Departement, Force, Role
+from app.models import Force, Role
 from app.planning import bp
 from app.planning.forms import CommitPlanForm, PlanForm
 from app.unit_of_work import run
@@ -68,7 +69,7 @@ def preview():
         # The coming four weeks of the first département, as a coordinator plans most often: a period to adjust,
         # not to type (its first day local to the département: overseas ones are hours away).
         code = form.departement.choices[0][0] if form.departement.choices else None
-        zone = db.session.get(Departement, code).timezone if code else "Europe/Paris"
+        zone = timezone_for_departement(code) if code else current_app.config["RELAIS_DEFAULT_TIMEZONE"]
         form.date_from.data = local_today(utcnow(), zone) + timedelta(days=1)
         form.date_to.data = form.date_from.data + DEFAULT_PERIOD - timedelta(days=1)
         return _render(form, None)
